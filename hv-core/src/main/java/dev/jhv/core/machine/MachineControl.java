@@ -1,0 +1,32 @@
+package dev.jhv.core.machine;
+
+import java.util.List;
+
+/** What a monitor may do to a machine. Implemented by the machine; used by HMP and QMP. */
+public interface MachineControl {
+    /** One vCPU as "info cpus" shows it. */
+    record CpuInfo(int index, long threadId, long pc, boolean halted) { }
+
+    RunState runState();
+
+    /** Pauses all vCPUs ("stop"); returns once every vCPU is parked. */
+    void stop();
+
+    /** Resumes after "stop" or -S ("cont"). Throws IllegalStateException with a user message when not possible. */
+    void cont();
+
+    void systemReset();
+
+    /** Raises the ACPI power button event. */
+    void systemPowerdown();
+
+    /** Ends the process's machine ("quit"); the launcher exits. */
+    void quit();
+
+    List<CpuInfo> cpus();
+
+    /** The -name given, or null. */
+    String name();
+
+    void addRunStateListener(RunStateListener listener);
+}
