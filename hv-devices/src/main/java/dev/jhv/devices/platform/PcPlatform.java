@@ -18,6 +18,8 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.function.IntFunction;
 
 /**
@@ -33,7 +35,7 @@ import java.util.function.IntFunction;
  * </pre>
  * The IRQ numbers are GSIs of the in-kernel PIC/IOAPIC; the machine's MADT must say IRQ 9 is level, active high.
  */
-public final class PcPlatform {
+public final class PcPlatform implements AutoCloseable {
     /**
      * What the platform needs to know about the machine.
      *
@@ -64,9 +66,11 @@ public final class PcPlatform {
     private final ResetControl resetControl;
     private final PostCodePort postCode;
     private final List<IsaDebugExit> debugExits;
+    private final ScheduledExecutorService rtcTimer;
 
     private PcPlatform(Uart16550 com1, I8042 i8042, CmosRtc rtc, AcpiPm acpiPm, ResetControl resetControl,
-                       PostCodePort postCode, List<IsaDebugExit> debugExits) {
+                       PostCodePort postCode, List<IsaDebugExit> debugExits, ScheduledExecutorService rtcTimer) {
+        this.rtcTimer = rtcTimer;
         this.com1 = com1;
         this.i8042 = i8042;
         this.rtc = rtc;
@@ -91,16 +95,49 @@ public final class PcPlatform {
         Objects.requireNonNull(control, "control");
         var com1 = new Uart16550("com1", com1Backend, irqs.apply(Uart16550.COM1_IRQ));
         var i8042 = new I8042(irqs.apply(I8042.KEYBOARD_IRQ), irqs.apply(I8042.AUX_IRQ), control);
+        // The RTC's wake-ups run on one thread, started only when a guest enables an RTC interrupt.
+        var rtcTimer = new ScheduledThreadPoolExecutor(1,
+                r -> Thread.ofPlatform().name("rtc-timer").daemon().unstarted(r));
+        rtcTimer.setRemoveOnCancelPolicy(true);
         var rtc = new CmosRtc(config.ramBelow4g(), config.ramAbove4g(), config.cpus(), config.clock(),
-                irqs.apply(CmosRtc.IRQ));
+                irqs.apply(CmosRtc.IRQ), rtcTimer);
         var acpiPm = new AcpiPm(irqs.apply(AcpiPm.SCI_IRQ), control);
         var resetControl = new ResetControl(control);
         var postCode = new PostCodePort();
         var debugExits = new ArrayList<IsaDebugExit>();
-        for (var d : config.debugExits()) {
-            debugExits.add(new IsaDebugExit(d.iobase(), d.iosize(), control));
+        try {
+            for (var d : config.debugExits()) {
+                debugExits.add(new IsaDebugExit(d.iobase(), d.iosize(), control));
+            }
+            registerAll(io, com1, i8042, rtc, postCode, acpiPm, resetControl, debugExits);
+        } catch (RuntimeException e) {
+            // Leave the bus as it was: drop what this call registered.
+            for (var range : io.ranges()) {
+                if (isOurs(range.handler(), i8042, com1, rtc, postCode, acpiPm, resetControl, debugExits)) {
+                    io.unregister(range.base());
+                }
+            }
+            rtcTimer.shutdownNow();
+            throw e;
         }
+        com1Backend.attach(com1);
+        return new PcPlatform(com1, i8042, rtc, acpiPm, resetControl, postCode, debugExits, rtcTimer);
+    }
 
+    private static boolean isOurs(BusHandler h, I8042 i8042, Object... others) {
+        if (h == i8042.dataPort() || h == i8042.commandPort()) {
+            return true;
+        }
+        for (Object o : others) {
+            if (o == h || (o instanceof List<?> list && list.contains(h))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static void registerAll(IoBus io, Uart16550 com1, I8042 i8042, CmosRtc rtc, PostCodePort postCode,
+                                    AcpiPm acpiPm, ResetControl resetControl, List<IsaDebugExit> debugExits) {
         register(io, Uart16550.COM1_BASE, Uart16550.PORT_COUNT, "serial", com1);
         register(io, I8042.DATA_PORT, 1, "i8042-data", i8042.dataPort());
         register(io, I8042.COMMAND_PORT, 1, "i8042-cmd", i8042.commandPort());
@@ -111,8 +148,6 @@ public final class PcPlatform {
         for (var d : debugExits) {
             register(io, d.iobase(), d.iosize(), "isa-debug-exit", d);
         }
-        com1Backend.attach(com1);
-        return new PcPlatform(com1, i8042, rtc, acpiPm, resetControl, postCode, debugExits);
     }
 
     private static void register(IoBus io, int base, int length, String name, BusHandler handler) {
@@ -130,6 +165,12 @@ public final class PcPlatform {
         rtc.reset();
         acpiPm.reset();
         resetControl.reset();
+    }
+
+    /** Stops the RTC's timer thread; the devices stay registered but the RTC raises no more interrupts. */
+    @Override
+    public void close() {
+        rtcTimer.shutdownNow();
     }
 
     /** The ACPI power button (the monitor's system_powerdown). */

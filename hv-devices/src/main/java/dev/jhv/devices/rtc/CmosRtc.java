@@ -8,6 +8,10 @@ import java.time.DateTimeException;
 import java.time.LocalDateTime;
 import java.time.ZoneOffset;
 import java.util.Objects;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -20,9 +24,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * SET starts the clock from it. Register A's UIP bit is set during the last 244 µs of each second, the window
  * before an update in which the datasheet says the time must not be read.
  *
- * <p>Interrupt flags in register C (periodic, alarm, update-ended) are computed from the clock when C is read,
- * and IRQ 8 is asserted when an enabled flag is found set; there is no timer thread, so a guest that sleeps
- * waiting for IRQ 8 does not wake (none of ours do).
+ * <p>Interrupt flags in register C (periodic, alarm, update-ended) are computed from the clock whenever C is
+ * read. Given a timer executor, the RTC also wakes itself at the next enabled event and asserts IRQ 8 until the
+ * guest reads C; without one (or while no interrupt is enabled) no task is scheduled and no thread runs.
  *
  * <p>The CMOS bytes QEMU's PC machine fills in (memory sizes, CPU count, century) are set at construction.
  */
@@ -72,7 +76,9 @@ public final class CmosRtc implements BusHandler {
 
     private final Clock clock;
     private final IrqLine irq;
+    private final ScheduledExecutorService timer;
     private final ReentrantLock lock = new ReentrantLock();
+    private ScheduledFuture<?> pendingWakeup;
 
     // Guest-visible state.
     private final byte[] cmos = new byte[CMOS_SIZE];
@@ -92,12 +98,22 @@ public final class CmosRtc implements BusHandler {
      * @param clock      the host clock the RTC follows ({@code Clock.systemUTC()} in a machine)
      */
     public CmosRtc(long ramBelow4g, long ramAbove4g, int cpus, Clock clock, IrqLine irq) {
+        this(ramBelow4g, ramAbove4g, cpus, clock, irq, null);
+    }
+
+    /**
+     * As above, with an executor that runs the RTC's wake-ups for periodic, alarm and update-ended interrupts
+     * (null for none). The executor belongs to the caller, who shuts it down.
+     */
+    public CmosRtc(long ramBelow4g, long ramAbove4g, int cpus, Clock clock, IrqLine irq,
+                   ScheduledExecutorService timer) {
         if (ramBelow4g < 0 || ramAbove4g < 0 || cpus < 1) {
             throw new IllegalArgumentException("bad RTC configuration: ram " + ramBelow4g + "/" + ramAbove4g
                     + ", cpus " + cpus);
         }
         this.clock = Objects.requireNonNull(clock, "clock");
         this.irq = Objects.requireNonNull(irq, "irq");
+        this.timer = timer;
         lock.lock();
         try {
             cmos[REG_A] = 0x26; // 32.768 kHz time base, 1024 Hz periodic rate
@@ -139,6 +155,7 @@ public final class CmosRtc implements BusHandler {
             cmos[REG_C] = 0;
             irqAsserted = false;
             irq.setLevel(false);
+            armTimer();
         } finally {
             lock.unlock();
         }
@@ -223,7 +240,11 @@ public final class CmosRtc implements BusHandler {
                 return;
             }
             switch (reg) {
-                case REG_A -> cmos[REG_A] = (byte) (value & 0x7f); // UIP is read-only
+                case REG_A -> {
+                    bringFlagsUpToDate();
+                    cmos[REG_A] = (byte) (value & 0x7f); // UIP is read-only
+                    armTimer();
+                }
                 case REG_B -> writeRegisterB(value);
                 case REG_C, REG_D -> { } // read-only
                 default -> cmos[reg] = (byte) value;
@@ -247,7 +268,10 @@ public final class CmosRtc implements BusHandler {
         long now = guestNanos();
         storeTime(now);
         cmos[reg] = (byte) value;
+        bringFlagsUpToDate();
         setTimeFromRegisters(Math.floorMod(now, NANOS_PER_SECOND));
+        flagsCheckedNanos = guestNanos();
+        armTimer();
     }
 
     private void writeRegisterB(int value) {
@@ -357,7 +381,7 @@ public final class CmosRtc implements BusHandler {
         long now = guestNanos();
         long last = flagsCheckedNanos;
         flagsCheckedNanos = now;
-        if (now <= last || frozen()) {
+        if (now <= last || frozen() || dividerInReset()) {
             return;
         }
         int flags = 0;
@@ -416,6 +440,58 @@ public final class CmosRtc implements BusHandler {
         if (pending != irqAsserted) {
             irqAsserted = pending;
             irq.setLevel(pending);
+        }
+        armTimer();
+    }
+
+    /** Divider bits 11x hold the time base in reset: no updates, no periodic interrupts. */
+    private boolean dividerInReset() {
+        return (cmos[REG_A] & 0x60) == 0x60;
+    }
+
+    /**
+     * Schedules a wake-up at the next event an enabled interrupt waits for; none while IRQ 8 is asserted
+     * (the guest must read C first), while SET freezes the clock, or when nothing is enabled.
+     */
+    private void armTimer() {
+        if (timer == null) {
+            return;
+        }
+        if (pendingWakeup != null) {
+            pendingWakeup.cancel(false);
+            pendingWakeup = null;
+        }
+        int enabled = cmos[REG_B] & (B_PIE | B_AIE | B_UIE);
+        if (enabled == 0 || irqAsserted || frozen() || dividerInReset()) {
+            return;
+        }
+        long now = guestNanos();
+        long next = Long.MAX_VALUE;
+        long period = periodicNanos();
+        if ((enabled & B_PIE) != 0 && period > 0) {
+            next = (Math.floorDiv(now, period) + 1) * period;
+        }
+        if ((enabled & (B_AIE | B_UIE)) != 0) {
+            next = Math.min(next, (Math.floorDiv(now, NANOS_PER_SECOND) + 1) * NANOS_PER_SECOND);
+        }
+        if (next == Long.MAX_VALUE) {
+            return;
+        }
+        try {
+            pendingWakeup = timer.schedule(this::timerFired, Math.max(0, next - now), TimeUnit.NANOSECONDS);
+        } catch (RejectedExecutionException e) {
+            // The machine is shutting down.
+        }
+    }
+
+    /** The wake-up: bring the flags up to date and assert IRQ 8 if an enabled one is set. */
+    void timerFired() {
+        lock.lock();
+        try {
+            bringFlagsUpToDate();
+            updateIrq();
+        } finally {
+            lock.unlock();
         }
     }
 

@@ -100,6 +100,12 @@ public final class Uart16550 implements BusHandler, CharFrontend {
     private final CharBackend backend;
     private final IrqLine irq;
     private final ReentrantLock lock = new ReentrantLock();
+    /**
+     * Held across a THR write, from the register update to the back end's write, so bytes reach the back end in
+     * the order they were written. Taken before {@link #lock} and never by host input, so it cannot deadlock with
+     * a back end that feeds {@link #receive} under its own lock.
+     */
+    private final ReentrantLock transmitLock = new ReentrantLock();
 
     // Guest-visible state: plain fields only.
     private int divisor;
@@ -238,6 +244,15 @@ public final class Uart16550 implements BusHandler, CharFrontend {
     }
 
     void writeRegister(int reg, int value) {
+        transmitLock.lock();
+        try {
+            writeRegisterOrdered(reg, value);
+        } finally {
+            transmitLock.unlock();
+        }
+    }
+
+    private void writeRegisterOrdered(int reg, int value) {
         byte transmit = 0;
         boolean toBackend = false;
         boolean notifyBackend = false;

@@ -37,8 +37,17 @@ class PcPlatformTest {
     };
 
     PcPlatform create(IoBus io, List<MachineConfig.IsaDebugExit> exits) {
-        return PcPlatform.create(io, gsi -> irqs.computeIfAbsent(gsi, g -> new RecordingIrq()), backend, control,
+        var platform = PcPlatform.create(io, gsi -> irqs.computeIfAbsent(gsi, g -> new RecordingIrq()), backend, control,
                 new PcPlatform.Config(512 * MIB, 0, 2, exits));
+        created.add(platform);
+        return platform;
+    }
+
+    final List<PcPlatform> created = new java.util.ArrayList<>();
+
+    @org.junit.jupiter.api.AfterEach
+    void closeAll() {
+        created.forEach(PcPlatform::close);
     }
 
     @Test
@@ -101,8 +110,35 @@ class PcPlatformTest {
     }
 
     @Test
-    void overlappingDebugExitIsAUserError() {
-        assertThatThrownBy(() -> create(new IoBus(), List.of(new MachineConfig.IsaDebugExit(0x3f8, 1))))
+    void overlappingDebugExitIsAUserErrorAndLeavesTheBusAsItWas() {
+        var io = new IoBus();
+        io.register(0x1000, 4, "other", new dev.jhv.core.bus.BusHandler() {
+            @Override
+            public long read(long offset, int size) {
+                return 0x42;
+            }
+
+            @Override
+            public void write(long offset, int size, long value) { }
+        });
+        assertThatThrownBy(() -> create(io, List.of(new MachineConfig.IsaDebugExit(0x3f8, 1))))
                 .isInstanceOf(DeviceException.class).hasMessageContaining("overlaps");
+        assertThat(io.ranges()).extracting(r -> r.name()).containsExactly("other");
+    }
+
+    @Test
+    void rtcUpdateInterruptReachesIrq8() throws Exception {
+        var raised = new java.util.concurrent.CountDownLatch(1);
+        var io = new IoBus();
+        try (var platform = PcPlatform.create(io,
+                gsi -> gsi == 8 ? level -> { if (level) raised.countDown(); } : dev.jhv.core.irq.IrqLine.NONE,
+                CharBackend.NULL, control, new PcPlatform.Config(512 * MIB, 0, 1, List.of()))) {
+            io.write(0x70, 1, 0x0b);
+            io.write(0x71, 1, 0x12); // 24h, BCD, update-ended interrupt on
+            assertThat(raised.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            io.write(0x70, 1, 0x0c);
+            assertThat(io.read(0x71, 1) & 0x90).isEqualTo(0x90);
+            assertThat(platform.rtc()).isNotNull();
+        }
     }
 }

@@ -164,6 +164,81 @@ class CmosRtcTest {
         assertThat(cmos(0x0c) & 0x20).isEqualTo(0x20);
     }
 
+    /** Records the wake-ups the RTC asks for without running them; the test fires them by hand. */
+    static final class RecordingTimer extends java.util.concurrent.ScheduledThreadPoolExecutor {
+        final java.util.List<Long> delays = new java.util.ArrayList<>();
+
+        RecordingTimer() {
+            super(1);
+        }
+
+        @Override
+        public java.util.concurrent.ScheduledFuture<?> schedule(Runnable command, long delay,
+                                                                java.util.concurrent.TimeUnit unit) {
+            delays.add(unit.toNanos(delay));
+            return super.schedule(() -> { }, 1, java.util.concurrent.TimeUnit.DAYS);
+        }
+
+        Long last() {
+            return delays.isEmpty() ? null : delays.getLast();
+        }
+    }
+
+    @Test
+    void updateEndedInterruptAssertsIrq8UntilCIsRead() {
+        var timer = new RecordingTimer();
+        try {
+            var r = new CmosRtc(256 * MIB, 0, 1, clock, irq, timer);
+            rtc = r;
+            cmos(0x0c);
+            assertThat(timer.delays).as("nothing enabled, nothing scheduled").isEmpty();
+            cmos(0x0b, 0x12);
+            assertThat(timer.last()).as("next second boundary").isEqualTo(500_000_000L);
+            clock.advance(Duration.ofMillis(500));
+            r.timerFired();
+            assertThat(irq.level()).isTrue();
+            int scheduled = timer.delays.size();
+            r.timerFired();
+            assertThat(timer.delays).as("no wake-ups while IRQ 8 waits for the guest").hasSize(scheduled);
+            assertThat(cmos(0x0c)).as("IRQF | UF, and PF which runs regardless of PIE").isEqualTo(0xd0);
+            assertThat(irq.level()).isFalse();
+            assertThat(timer.last()).isEqualTo(1_000_000_000L);
+            cmos(0x0b, 0x82); // SET clears UIE and stops updates
+            assertThat(cmos(0x0b)).isEqualTo(0x82);
+            clock.advance(Duration.ofSeconds(1));
+            r.timerFired();
+            assertThat(irq.level()).isFalse();
+        } finally {
+            timer.shutdownNow();
+        }
+    }
+
+    @Test
+    void periodicInterruptAtTheRateSelected() {
+        var timer = new RecordingTimer();
+        try {
+            var r = new CmosRtc(256 * MIB, 0, 1, clock, irq, timer);
+            rtc = r;
+            cmos(0x0a, 0x2f); // rate 15: 2 Hz
+            cmos(0x0c);
+            cmos(0x0b, 0x42);
+            assertThat(timer.last()).isEqualTo(500_000_000L);
+            clock.advance(Duration.ofMillis(400));
+            r.timerFired();
+            assertThat(irq.level()).as("early wake-up raises nothing").isFalse();
+            clock.advance(Duration.ofMillis(100));
+            r.timerFired();
+            assertThat(irq.level()).isTrue();
+            assertThat(cmos(0x0c)).as("IRQF | PF, UF set but not enabled").isEqualTo(0x80 | 0x40 | 0x10);
+            cmos(0x0a, 0x60 | 0x0f); // divider held in reset: no more periodic interrupts
+            clock.advance(Duration.ofSeconds(1));
+            r.timerFired();
+            assertThat(irq.level()).isFalse();
+        } finally {
+            timer.shutdownNow();
+        }
+    }
+
     @Test
     void memorySizeBytesAsQemuWritesThem() {
         assertThat(cmos(0x15) | cmos(0x16) << 8).isEqualTo(640);
