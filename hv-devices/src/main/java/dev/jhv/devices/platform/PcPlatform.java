@@ -13,6 +13,7 @@ import dev.jhv.devices.debug.PostCodePort;
 import dev.jhv.devices.i8042.I8042;
 import dev.jhv.devices.rtc.CmosRtc;
 import dev.jhv.devices.serial.Uart16550;
+import dev.jhv.devices.sysctl.SystemControlPortA;
 
 import java.time.Clock;
 import java.util.ArrayList;
@@ -29,6 +30,7 @@ import java.util.function.IntFunction;
  *   0x60, 0x64   i8042                IRQ 1 (keyboard), IRQ 12 (mouse)
  *   0x70-0x71    MC146818 RTC, CMOS   IRQ 8
  *   0x80         POST code port
+ *   0x92         System Control Port A (fast A20, fast reset)
  *   0x600-0x60b  ACPI PM1a_EVT, PM1a_CNT, PM_TMR   SCI on IRQ 9 (level, active high)
  *   0xcf9        reset control (FADT reset register, value 0x06)
  *   iobase       isa-debug-exit, for each one configured
@@ -65,11 +67,14 @@ public final class PcPlatform implements AutoCloseable {
     private final AcpiPm acpiPm;
     private final ResetControl resetControl;
     private final PostCodePort postCode;
+    private final SystemControlPortA port92;
     private final List<IsaDebugExit> debugExits;
     private final ScheduledExecutorService rtcTimer;
 
     private PcPlatform(Uart16550 com1, I8042 i8042, CmosRtc rtc, AcpiPm acpiPm, ResetControl resetControl,
-                       PostCodePort postCode, List<IsaDebugExit> debugExits, ScheduledExecutorService rtcTimer) {
+                       PostCodePort postCode, SystemControlPortA port92, List<IsaDebugExit> debugExits,
+                       ScheduledExecutorService rtcTimer) {
+        this.port92 = port92;
         this.rtcTimer = rtcTimer;
         this.com1 = com1;
         this.i8042 = i8042;
@@ -104,16 +109,18 @@ public final class PcPlatform implements AutoCloseable {
         var acpiPm = new AcpiPm(irqs.apply(AcpiPm.SCI_IRQ), control);
         var resetControl = new ResetControl(control);
         var postCode = new PostCodePort();
+        var port92 = new SystemControlPortA(control);
         var debugExits = new ArrayList<IsaDebugExit>();
         try {
             for (var d : config.debugExits()) {
                 debugExits.add(new IsaDebugExit(d.iobase(), d.iosize(), control));
             }
-            registerAll(io, com1, i8042, rtc, postCode, acpiPm, resetControl, debugExits);
+            registerAll(io, com1, i8042, rtc, postCode, port92, acpiPm, resetControl, debugExits);
         } catch (RuntimeException e) {
             // Leave the bus as it was: drop what this call registered.
             for (var range : io.ranges()) {
-                if (isOurs(range.handler(), i8042, com1, rtc, postCode, acpiPm, resetControl, debugExits)) {
+                if (isOurs(range.handler(), i8042, com1, rtc, postCode, port92, acpiPm, resetControl,
+                        debugExits)) {
                     io.unregister(range.base());
                 }
             }
@@ -121,7 +128,8 @@ public final class PcPlatform implements AutoCloseable {
             throw e;
         }
         com1Backend.attach(com1);
-        return new PcPlatform(com1, i8042, rtc, acpiPm, resetControl, postCode, debugExits, rtcTimer);
+        return new PcPlatform(com1, i8042, rtc, acpiPm, resetControl, postCode, port92, debugExits,
+                rtcTimer);
     }
 
     private static boolean isOurs(BusHandler h, I8042 i8042, Object... others) {
@@ -137,12 +145,13 @@ public final class PcPlatform implements AutoCloseable {
     }
 
     private static void registerAll(IoBus io, Uart16550 com1, I8042 i8042, CmosRtc rtc, PostCodePort postCode,
-                                    AcpiPm acpiPm, ResetControl resetControl, List<IsaDebugExit> debugExits) {
+                                    SystemControlPortA port92, AcpiPm acpiPm, ResetControl resetControl, List<IsaDebugExit> debugExits) {
         register(io, Uart16550.COM1_BASE, Uart16550.PORT_COUNT, "serial", com1);
         register(io, I8042.DATA_PORT, 1, "i8042-data", i8042.dataPort());
         register(io, I8042.COMMAND_PORT, 1, "i8042-cmd", i8042.commandPort());
         register(io, CmosRtc.INDEX_PORT, CmosRtc.PORT_COUNT, "rtc", rtc);
         register(io, PostCodePort.PORT, 1, "post-code", postCode);
+        register(io, SystemControlPortA.PORT, 1, "port92", port92);
         register(io, ACPI_PM_BASE, AcpiPm.LENGTH, "acpi-pm", acpiPm);
         register(io, ResetControl.PORT, 1, "reset-control", resetControl);
         for (var d : debugExits) {
@@ -165,6 +174,7 @@ public final class PcPlatform implements AutoCloseable {
         rtc.reset();
         acpiPm.reset();
         resetControl.reset();
+        port92.reset();
     }
 
     /** Stops the RTC's timer thread; the devices stay registered but the RTC raises no more interrupts. */
@@ -200,6 +210,10 @@ public final class PcPlatform implements AutoCloseable {
 
     public PostCodePort postCode() {
         return postCode;
+    }
+
+    public SystemControlPortA port92() {
+        return port92;
     }
 
     public List<IsaDebugExit> debugExits() {

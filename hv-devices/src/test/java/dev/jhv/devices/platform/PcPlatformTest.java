@@ -83,7 +83,8 @@ class PcPlatformTest {
         io.write(0x604, 2, 1 << 13);
         io.write(0xcf9, 1, 0x06);
         io.write(0x64, 1, 0xfe);
-        assertThat(control.requests()).containsExactly("exit 7", "poweroff", "reset", "reset");
+        io.write(0x92, 1, 0x03);
+        assertThat(control.requests()).containsExactly("exit 7", "poweroff", "reset", "reset", "reset");
     }
 
     @Test
