@@ -45,7 +45,7 @@ public final class CommandLineParser {
     private record Opt(String name, String arg, String help, boolean repeatable) { }
 
     private static final List<Opt> OPTIONS = List.of(
-            new Opt("-h", null, "display this help and exit", false),
+            new Opt("-h", null, "display this help and exit (also --help)", false),
             new Opt("--version", null, "display version information and exit", false),
             new Opt("--demo", null, "boot the demo guest (guest-images/out/testos.bin) with -smp 2 -m 256 -nographic",
                     false),
@@ -97,7 +97,7 @@ public final class CommandLineParser {
         var spec = CommandSpec.create();
         for (Opt o : OPTIONS) {
             var names = switch (o.name()) {
-                case "-h" -> new String[] {"-h", "-help"};
+                case "-h" -> new String[] {"-h", "-help", "--help"};
                 case "--version" -> new String[] {"--version", "-version"};
                 case "--demo" -> new String[] {"--demo", "-demo"};
                 default -> new String[] {o.name()};
