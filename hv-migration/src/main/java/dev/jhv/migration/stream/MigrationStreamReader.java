@@ -6,6 +6,7 @@ import dev.jhv.core.vmstate.VMStateInput;
 import dev.jhv.core.vmstate.VMStateSchema;
 import dev.jhv.core.vmstate.VMStateValues;
 
+import java.io.BufferedInputStream;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -23,6 +24,7 @@ import java.util.Set;
  */
 public final class MigrationStreamReader {
     private final VMStateInput in;
+    private final Checksum.In crc;
     private final SaveStateRegistry registry;
     private final MachineConfiguration destination;
 
@@ -38,7 +40,8 @@ public final class MigrationStreamReader {
      * @param destination this machine's configuration; null skips the comparison (tools, tests)
      */
     public MigrationStreamReader(InputStream is, SaveStateRegistry registry, MachineConfiguration destination) {
-        this.in = new VMStateInput(is);
+        this.crc = new Checksum.In(new BufferedInputStream(is, 1 << 16));
+        this.in = new VMStateInput(crc);
         this.registry = registry;
         this.destination = destination;
     }
@@ -92,6 +95,7 @@ public final class MigrationStreamReader {
         int iterativeSections = 0;
         while (true) {
             at = in.offset();
+            crc.reset0();
             type = in.u8("section header");
             if (type == StreamFormat.EOF) {
                 break;
@@ -125,7 +129,7 @@ public final class MigrationStreamReader {
                         it.load(in, SectionType.START, sectionVersion);
                         iterativeSections++;
                     }
-                    footer(sectionId, idstr, instance);
+                    footer(sectionId, idstr, instance, at);
                 }
                 case StreamFormat.SECTION_PART, StreamFormat.SECTION_END -> {
                     Started s = started.get(sectionId);
@@ -140,7 +144,7 @@ public final class MigrationStreamReader {
                     if (type == StreamFormat.SECTION_END) {
                         ended.add(sectionId);
                     }
-                    footer(sectionId, s.entry().idstr(), s.entry().instanceId());
+                    footer(sectionId, s.entry().idstr(), s.entry().instanceId(), at);
                 }
                 default -> throw error(at, "unknown section type " + StreamFormat.typeName(type));
             }
@@ -175,13 +179,19 @@ public final class MigrationStreamReader {
         return new Result(source, in.offset(), staged.size(), iterativeSections);
     }
 
-    private void footer(int sectionId, String idstr, int instance) {
+    private void footer(int sectionId, String idstr, int instance, long sectionStart) {
+        int sum = crc.value();
         long at = in.offset();
         int f = in.u8("section footer");
         int id = f == StreamFormat.SECTION_FOOTER ? in.s32("section footer") : -1;
         if (f != StreamFormat.SECTION_FOOTER || id != sectionId) {
             throw error(at, "section '" + idstr + "' instance " + instance + " (id " + sectionId
                     + ") does not end with its footer: its state is longer or shorter than this build reads");
+        }
+        int stored = in.s32("section footer");
+        if (stored != sum) {
+            throw error(sectionStart, String.format("section '%s' instance %d (id %d, bytes %d..%d) is damaged: "
+                    + "checksum 0x%08x, expected 0x%08x", idstr, instance, sectionId, sectionStart, at, sum, stored));
         }
     }
 
@@ -201,12 +211,24 @@ public final class MigrationStreamReader {
         if (type != StreamFormat.VMDESCRIPTION) {
             throw error(at, "expected the JSON description after EOF, found " + StreamFormat.typeName(type));
         }
-        String text = json(StreamFormat.MAX_DESCRIPTION, "description");
-        long len2 = in.u32("description trailer");
-        long trailer = in.u32("description trailer");
-        if (trailer != StreamFormat.DESCRIPTION_TRAILER || len2 != text.getBytes(StandardCharsets.UTF_8).length) {
-            throw error(in.offset() - 8, "the description trailer is damaged");
+        long lenAt = in.offset();
+        long len = in.u32("description");
+        if (len > StreamFormat.MAX_DESCRIPTION) {
+            throw error(lenAt, "the description claims " + len + " bytes, more than " + StreamFormat.MAX_DESCRIPTION);
         }
+        crc.reset0();
+        byte[] raw = in.bytes("description", (int) len);
+        int sum = crc.value();
+        long len2 = in.u32("description trailer");
+        int stored = in.s32("description trailer");
+        long trailer = in.u32("description trailer");
+        if (trailer != StreamFormat.DESCRIPTION_TRAILER || len2 != len) {
+            throw error(in.offset() - 12, "the description trailer is damaged");
+        }
+        if (stored != sum) {
+            throw error(lenAt + 4, "the JSON description is damaged (checksum mismatch)");
+        }
+        String text = new String(raw, StandardCharsets.UTF_8);
         return parseDescription(text);
     }
 

@@ -18,13 +18,15 @@ import java.util.Map;
  */
 public final class MigrationStreamWriter {
     private final VMStateOutput out;
+    private final Checksum.Out crc;
     private final List<SaveStateEntry> entries;
     private final Map<SaveStateEntry, Integer> sectionIds = new IdentityHashMap<>();
     private final List<Object> described = new ArrayList<>();
     private final Map<SaveStateEntry, Boolean> passDone = new IdentityHashMap<>();
 
     public MigrationStreamWriter(OutputStream os, SaveStateRegistry registry) {
-        this.out = new VMStateOutput(os);
+        this.crc = new Checksum.Out(os);
+        this.out = new VMStateOutput(crc);
         this.entries = registry.entries();
         int id = 0;
         for (SaveStateEntry e : entries) {
@@ -51,6 +53,7 @@ public final class MigrationStreamWriter {
     }
 
     private void header(int type, SaveStateEntry e) {
+        crc.reset();
         out.u8(type);
         out.u32(sectionIds.get(e));
         if (type == StreamFormat.SECTION_START || type == StreamFormat.SECTION_FULL) {
@@ -61,8 +64,10 @@ public final class MigrationStreamWriter {
     }
 
     private void footer(SaveStateEntry e) {
+        int sum = crc.value();
         out.u8(StreamFormat.SECTION_FOOTER);
         out.u32(sectionIds.get(e));
+        out.u32(sum);
     }
 
     private void describe(SaveStateEntry e, String kind, Map<String, Object> description) {
@@ -132,8 +137,11 @@ public final class MigrationStreamWriter {
         byte[] json = Json.write(desc).getBytes(StandardCharsets.UTF_8);
         out.u8(StreamFormat.VMDESCRIPTION);
         out.u32(json.length);
+        crc.reset();
         out.bytes(json);
+        int sum = crc.value();
         out.u32(json.length);
+        out.u32(sum);
         out.u32(StreamFormat.DESCRIPTION_TRAILER);
         out.flush();
     }

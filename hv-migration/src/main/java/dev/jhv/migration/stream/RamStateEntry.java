@@ -20,13 +20,23 @@ public final class RamStateEntry implements IterativeStateEntry {
     static final int CHUNK_PAGES = 8192;
 
     private final List<RamBlock> blocks;
+    private final int chunkPages;
     private final RamStats saveStats = new RamStats();
     private RamSectionReader reader;
     private int blockCursor;
     private long pageCursor;
 
     public RamStateEntry(List<RamBlock> blocks) {
+        this(blocks, CHUNK_PAGES);
+    }
+
+    /** @param chunkPages pages per PART section */
+    public RamStateEntry(List<RamBlock> blocks, int chunkPages) {
+        if (chunkPages <= 0) {
+            throw new IllegalArgumentException("chunkPages must be positive");
+        }
         this.blocks = List.copyOf(blocks);
+        this.chunkPages = chunkPages;
     }
 
     @Override
@@ -70,7 +80,7 @@ public final class RamStateEntry implements IterativeStateEntry {
     @Override
     public boolean saveIterate(VMStateOutput out) {
         var w = new RamSectionWriter(out, saveStats);
-        boolean done = send(w, CHUNK_PAGES);
+        boolean done = send(w, chunkPages);
         w.writeEos();
         return done;
     }

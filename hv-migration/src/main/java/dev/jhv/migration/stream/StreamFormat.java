@@ -9,11 +9,12 @@ package dev.jhv.migration.stream;
  * u8 CONFIGURATION, be32 length, JSON configuration (see MachineConfiguration)
  * sections, each one of:
  *   u8 SECTION_START | SECTION_FULL, be32 section id, u8 idstr length, idstr, be32 instance id, be32 version,
- *      body, u8 SECTION_FOOTER, be32 section id
- *   u8 SECTION_PART | SECTION_END, be32 section id, body, u8 SECTION_FOOTER, be32 section id
+ *      body, u8 SECTION_FOOTER, be32 section id, be32 CRC32C of the section from its type byte to its body's end
+ *   u8 SECTION_PART | SECTION_END, be32 section id, body, u8 SECTION_FOOTER, be32 section id, be32 CRC32C
  * u8 EOF
  * u8 VMDESCRIPTION, be32 length, JSON description of every section
- * be32 length (again), be32 DESCRIPTION_TRAILER "JHVD"   (lets a tool find the description from the file's end)
+ * be32 length (again), be32 CRC32C of the JSON, be32 DESCRIPTION_TRAILER "JHVD"
+ *   (lets a tool find the description from the file's end)
  * </pre>
  *
  * A FULL body is the device's VMState wire form (see VMStateSchema). An iterative (RAM) body is a sequence of page
