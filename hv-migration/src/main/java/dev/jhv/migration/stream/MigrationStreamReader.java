@@ -59,6 +59,11 @@ public final class MigrationStreamReader {
         try {
             return doLoad();
         } catch (VMStateException e) {
+            if (e.section() == null) {
+                // a stream-level read: name the part of the container, not a device field
+                throw new MigrationException("migration stream at offset " + e.offset() + ": " + e.reason()
+                        + " (in the " + e.fieldPath() + ")", e);
+            }
             throw new MigrationException(e.getMessage(), e);
         }
     }
