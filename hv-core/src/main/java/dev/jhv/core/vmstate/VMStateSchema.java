@@ -231,7 +231,9 @@ public record VMStateSchema(String name, int version, int minimumVersion, List<F
                 throw in.error(subPath, "subsection '" + subName + "' appears twice",
                         versions(streamVersion));
             }
-            values.subsection(subName, sub.decode(in, subVersion, subsectionPath(path, sub)));
+            VMStateValues subValues = sub.decode(in, subVersion, subPath);
+            subValues.totalSize(in.offset() - markerAt); // with its marker, name and version
+            values.subsection(subName, subValues);
         }
         values.totalSize(in.offset() - start);
         return values;

@@ -48,7 +48,10 @@ public final class VMStateValues {
         return Collections.unmodifiableMap(subsections);
     }
 
-    /** Bytes the whole description took in the stream, subsections included. */
+    /**
+     * Bytes the whole description took in the stream, subsections included; for a subsection, its marker, name
+     * and version too.
+     */
     public long size() {
         return size;
     }

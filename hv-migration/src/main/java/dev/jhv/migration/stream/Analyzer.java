@@ -381,8 +381,12 @@ public final class Analyzer {
             Map<?, ?> s = (Map<?, ?>) o;
             out.printf("%ssubsection '%s' version %s: %s bytes%n", indent, s.get("name"), s.get("version"),
                     s.get("size"));
-            printFields((List<?>) s.get("fields"), path + "/" + s.get("name"), indent + "  ", out);
-            printSubsections((List<?>) s.get("subsections"), path + "/" + s.get("name"), indent + "  ", out);
+            String name = String.valueOf(s.get("name"));
+            String last = path.substring(path.lastIndexOf('/') + 1);
+            // QEMU-style names "parent/sub" continue the parent's path
+            String sub = name.startsWith(last + "/") ? path + name.substring(last.length()) : path + "/" + name;
+            printFields((List<?>) s.get("fields"), sub, indent + "  ", out);
+            printSubsections((List<?>) s.get("subsections"), sub, indent + "  ", out);
         }
     }
 
