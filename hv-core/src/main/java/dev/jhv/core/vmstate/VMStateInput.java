@@ -109,10 +109,26 @@ public final class VMStateInput {
         return v;
     }
 
-    /** Reads exactly {@code n} bytes; the caller has bounded n. */
+    /**
+     * Reads exactly {@code n} bytes; the caller has bounded n. The array grows as bytes arrive, so a short stream
+     * claiming a large length costs no large allocation.
+     */
     public byte[] bytes(String path, int n) {
-        byte[] b = new byte[n];
-        readFully(path, b, 0, n);
+        if (n <= 65536) {
+            byte[] b = new byte[n];
+            readFully(path, b, 0, n);
+            return b;
+        }
+        byte[] b = new byte[65536];
+        int done = 0;
+        while (done < n) {
+            if (done == b.length) {
+                b = java.util.Arrays.copyOf(b, (int) Math.min(n, 2L * b.length));
+            }
+            int c = Math.min(b.length - done, n - done);
+            readFully(path, b, done, c);
+            done += c;
+        }
         return b;
     }
 

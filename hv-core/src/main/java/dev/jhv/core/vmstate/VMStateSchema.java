@@ -1,6 +1,7 @@
 package dev.jhv.core.vmstate;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -251,8 +252,11 @@ public record VMStateSchema(String name, int version, int minimumVersion, List<F
     }
 
     private long[] array(VMStateInput in, ScalarType t, int n, String fp, int streamVersion) {
-        long[] a = new long[n];
+        long[] a = new long[Math.min(n, 4096)]; // grows as elements arrive: a short stream allocates little
         for (int i = 0; i < n; i++) {
+            if (i == a.length) {
+                a = Arrays.copyOf(a, (int) Math.min(n, 2L * a.length));
+            }
             String ep = fp + "[" + i + "]";
             long bits = in.bits(ep, t.size());
             if (t == ScalarType.BOOL && bits > 1) {

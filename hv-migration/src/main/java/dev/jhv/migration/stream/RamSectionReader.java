@@ -87,7 +87,7 @@ public final class RamSectionReader {
                         throw error(in, at, "unknown RAM block '" + name + "'");
                     }
                 }
-                if (addr >= block.size()) {
+                if (addr < 0 || addr >= block.size()) {
                     throw error(in, at, String.format("page offset 0x%x is beyond block '%s' (0x%x bytes)", addr,
                             block.name(), block.size()));
                 }

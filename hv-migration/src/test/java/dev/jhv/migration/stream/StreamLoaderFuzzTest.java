@@ -1,5 +1,8 @@
 package dev.jhv.migration.stream;
 
+import dev.jhv.core.vmstate.SaveOptions;
+import dev.jhv.core.vmstate.VMStateException;
+import dev.jhv.core.vmstate.VMStateInput;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
@@ -30,6 +33,41 @@ class StreamLoaderFuzzTest {
         }
         // nearly every mutation must be refused (the checksums see them); the few that pass are no-ops
         assertThat(refused).isGreaterThan(ITERATIONS * 9 / 10);
+    }
+
+    @Test
+    void mutatedDeviceStateGivesOnlyVMStateExceptionAndChangesNothing() {
+        byte[] seed0 = TestDevice.V2.save(TestDevice.sample(0));
+        var r = new Random(0x564d5354L);
+        int refused = 0;
+        for (int i = 0; i < ITERATIONS; i++) {
+            long seed = r.nextLong();
+            if (!deviceStateOnce(mutate(seed0, new Random(seed)), seed)) {
+                refused++;
+            }
+        }
+        assertThat(refused).isPositive();
+    }
+
+    /** Loads a device body directly (no checksum in the way); @return whether it loaded. */
+    static boolean deviceStateOnce(byte[] input, long seed) {
+        var dev = TestDevice.sample(5);
+        var opts = SaveOptions.DEFAULT.force("testdev/extra", true);
+        byte[] before = TestDevice.V2.save(dev, opts);
+        var in = new VMStateInput(input);
+        in.context("testdev", 0);
+        try {
+            TestDevice.V2.load(dev, in, 2);
+            return true;
+        } catch (VMStateException e) {
+            assertThat(e.getMessage()).as("seed %d", seed).startsWith("load of 'testdev' instance 0");
+            assertThat(e.fieldPath()).as("seed %d", seed).startsWith("testdev");
+            assertThat(TestDevice.V2.save(dev, opts)).as("seed %d", seed).isEqualTo(before);
+            return false;
+        } catch (Throwable t) {
+            fail("seed " + seed + ": the decoder let out " + t, t);
+            return false;
+        }
     }
 
     /** @return whether the load succeeded */
