@@ -13,6 +13,7 @@ public final class VMStateOutput {
     private final OutputStream out;
     private long offset;
     private final byte[] scratch = new byte[8];
+    private byte[] copyBuffer;
 
     public VMStateOutput(OutputStream out) {
         this.out = out;
@@ -74,7 +75,10 @@ public final class VMStateOutput {
 
     /** Copies a region of native memory (guest RAM) to the stream. */
     public void bytes(MemorySegment seg) {
-        byte[] buf = new byte[(int) Math.min(seg.byteSize(), 65536)];
+        if (copyBuffer == null) {
+            copyBuffer = new byte[65536];
+        }
+        byte[] buf = copyBuffer;
         long done = 0;
         while (done < seg.byteSize()) {
             int n = (int) Math.min(buf.length, seg.byteSize() - done);

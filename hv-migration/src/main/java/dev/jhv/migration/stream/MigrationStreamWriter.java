@@ -3,6 +3,7 @@ package dev.jhv.migration.stream;
 import dev.jhv.core.vmstate.Json;
 import dev.jhv.core.vmstate.VMStateOutput;
 
+import java.io.BufferedOutputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -25,7 +26,7 @@ public final class MigrationStreamWriter {
     private final Map<SaveStateEntry, Boolean> passDone = new IdentityHashMap<>();
 
     public MigrationStreamWriter(OutputStream os, SaveStateRegistry registry) {
-        this.crc = new Checksum.Out(os);
+        this.crc = new Checksum.Out(new BufferedOutputStream(os, 1 << 16));
         this.out = new VMStateOutput(crc);
         this.entries = registry.entries();
         int id = 0;

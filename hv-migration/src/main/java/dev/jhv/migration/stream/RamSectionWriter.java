@@ -4,6 +4,10 @@ import dev.jhv.core.vmstate.VMStateOutput;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+
+import jdk.incubator.vector.LongVector;
+import jdk.incubator.vector.VectorSpecies;
 import java.util.List;
 
 /**
@@ -62,9 +66,23 @@ public final class RamSectionWriter {
         stats.other(out.offset() - start);
     }
 
-    /** Whether the page at {@code offset} of the segment holds only zeros. */
+    private static final VectorSpecies<Long> SPECIES = LongVector.SPECIES_PREFERRED;
+
+    /** Whether the page at {@code offset} of the segment holds only zeros (Vector API: OR of all lanes). */
     public static boolean isZeroPage(MemorySegment seg, long offset) {
-        return MemorySegment.mismatch(seg, offset, offset + PAGE_SIZE, ZERO_PAGE, 0, PAGE_SIZE) == -1;
+        int step = SPECIES.vectorByteSize();
+        if (PAGE_SIZE % step != 0) {
+            return MemorySegment.mismatch(seg, offset, offset + PAGE_SIZE, ZERO_PAGE, 0, PAGE_SIZE) == -1;
+        }
+        LongVector acc = LongVector.zero(SPECIES);
+        for (int i = 0; i < PAGE_SIZE; i += step) {
+            acc = acc.or(LongVector.fromMemorySegment(SPECIES, seg, offset + i, ByteOrder.nativeOrder()));
+            // stop early on the common case of a non-zero page
+            if (((i + step) & 1023) == 0 && !acc.eq(0L).allTrue()) {
+                return false;
+            }
+        }
+        return acc.eq(0L).allTrue();
     }
 
     /** Writes one page of a block, as a zero record when it holds only zeros. */
