@@ -258,6 +258,16 @@ public final class Analyzer {
                                 ? Long.toUnsignedString(l) : val);
                     }
                 }
+                case Kind.Buffer b -> {
+                    if (val instanceof byte[] bytes && bytes.length <= 64) {
+                        fm.put("value", java.util.HexFormat.of().formatHex(bytes));
+                    }
+                }
+                case Kind.VBuffer b -> {
+                    if (val instanceof byte[] bytes && bytes.length <= 64) {
+                        fm.put("value", java.util.HexFormat.of().formatHex(bytes));
+                    }
+                }
                 case Kind.Struct s -> {
                     if (val instanceof VMStateValues sv) {
                         fm.put("fields", fields(s.schema(), sv));

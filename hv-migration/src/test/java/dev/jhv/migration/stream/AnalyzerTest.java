@@ -50,7 +50,7 @@ class AnalyzerTest {
                 "subsection 'testdev/extra' version 1: 22 bytes",
                 "RAM: blocks [pc.ram 32768 bytes]; 8 pages: 6 zero, 2 normal");
         assertThat(r.out()).containsPattern("testdev/counter +uint32 +4 = 305419896");
-        assertThat(r.out()).containsPattern("testdev/id +buffer +4");
+        assertThat(r.out()).containsPattern("testdev/id +buffer +4 = 4a485630");
         assertThat(r.out()).containsPattern("testdev/extra/extra +uint16 +2 = 2989");
     }
 
