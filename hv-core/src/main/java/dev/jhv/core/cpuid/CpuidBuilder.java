@@ -95,6 +95,7 @@ public final class CpuidBuilder {
                 case 4 -> out.add(withCacheTopology(e, topo));
                 case 0xB, 0x1F -> { } // rebuilt below
                 case 0x8000_0008 -> out.add(s.isAmd() ? withAmdCoreCount(e, topo) : e);
+                case 0x8000_001D -> out.add(withAmdCacheSharing(e, topo));
                 default -> out.add(e);
             }
         }
@@ -192,6 +193,16 @@ public final class CpuidBuilder {
                 | (Math.min(sharing - 1, 0xFFF)) << 14
                 | (Math.min(topo.cores() - 1, 0x3F)) << 26;
         return new CpuidEntry(4, e.index(), CpuidEntry.FLAG_SIGNIFICANT_INDEX, eax, e.ebx(), e.ecx(), e.edx());
+    }
+
+    /** AMD 0x8000001D (cache topology) EAX[25:14]: logical processors sharing the cache - 1. */
+    static CpuidEntry withAmdCacheSharing(CpuidEntry e, Topology topo) {
+        if ((e.eax() & 0x1F) == 0) {
+            return e;
+        }
+        int level = (e.eax() >> 5) & 7;
+        int sharing = level >= 3 ? topo.threadsPerSocket() : topo.threads();
+        return e.withEax(e.eax() & ~(0xFFF << 14) | Math.min(sharing - 1, 0xFFF) << 14);
     }
 
     /** Leaf 0xB or 0x1F: SMT level, core level, then the invalid level that ends the list; EDX is the x2APIC id. */

@@ -16,6 +16,19 @@ public record CpuidEntry(int function, int index, int flags, int eax, int ebx, i
         return new CpuidEntry(function, index, FLAG_SIGNIFICANT_INDEX, eax, ebx, ecx, edx);
     }
 
+    /** From a row {function, index, flags, eax, ebx, ecx, edx} as KvmVcpu/Kvm exchange them. */
+    public static CpuidEntry fromRow(int[] row) {
+        if (row.length != 7) {
+            throw new IllegalArgumentException("a CPUID row has 7 values, got " + row.length);
+        }
+        return new CpuidEntry(row[0], row[1], row[2], row[3], row[4], row[5], row[6]);
+    }
+
+    /** As a row {function, index, flags, eax, ebx, ecx, edx}. */
+    public int[] toRow() {
+        return new int[] {function, index, flags, eax, ebx, ecx, edx};
+    }
+
     public CpuidEntry withRegs(int eax, int ebx, int ecx, int edx) {
         return new CpuidEntry(function, index, flags, eax, ebx, ecx, edx);
     }

@@ -202,7 +202,12 @@ class CpuidBuilderTest {
         var e8 = find(l, 0x80000008, 0);
         assertThat(e8.ecx() & 0xFF).isEqualTo(7);
         assertThat((e8.ecx() >> 12) & 0xF).isEqualTo(3);
+        sup = new ArrayList<>(sup);
+        sup.add(CpuidEntry.indexed(0x8000001D, 0, 0x00000121, 0x02C0003F, 0x3F, 0));
+        sup.add(CpuidEntry.indexed(0x8000001D, 3, 0x0001C163, 0x03C0003F, 0x7FFF, 1));
         var h = CpuidBuilder.build(sup, CpuModel.HOST, topo, 0);
+        assertThat(((find(h, 0x8000001D, 0).eax() >> 14) & 0xFFF) + 1).as("L1 per core").isEqualTo(2);
+        assertThat(((find(h, 0x8000001D, 3).eax() >> 14) & 0xFFF) + 1).as("L3 per package").isEqualTo(8);
         assertThat(find(h, 0x80000008, 0).ecx() & 0xFF).isEqualTo(7);
         assertThat(find(h, 0x80000008, 0).eax()).isEqualTo(0x3027);
     }
