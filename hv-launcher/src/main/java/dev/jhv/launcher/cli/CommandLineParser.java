@@ -307,7 +307,9 @@ public final class CommandLineParser {
                 }
             }
             boolean defaultSerial = serialSpecs.isEmpty();
-            boolean defaultMonitor = values("-monitor").isEmpty();
+            // as in QEMU, "-serial mon:..." carries the monitor: no default one on stdio besides it
+            boolean defaultMonitor = values("-monitor").isEmpty()
+                    && serialSpecs.stream().noneMatch(ChardevSpec.Mon.class::isInstance);
             boolean nographic = flag("-nographic")
                     || (demo && defaultSerial && defaultMonitor && value("-display") == null);
 
@@ -325,10 +327,14 @@ public final class CommandLineParser {
                     monitorSpecs.add(new ChardevSpec.Stdio());
                 }
             }
-            long stdioUsers = monitorSpecs.stream().filter(ChardevSpec::usesStdio).count()
-                    + (serial.usesStdio() ? 1 : 0);
-            if (stdioUsers > 1) {
-                throw new UsageException("cannot use stdio by multiple character devices");
+            // QEMU opens the monitors first, so the later user of stdio is the one that fails
+            long monitorsOnStdio = monitorSpecs.stream().filter(ChardevSpec::usesStdio).count();
+            if (monitorsOnStdio > 1) {
+                throw UsageException.forOption("-monitor", "stdio", "cannot use stdio by multiple character devices");
+            }
+            if (monitorsOnStdio == 1 && serial.usesStdio()) {
+                throw UsageException.forOption("-serial", defaultSerial ? "stdio" : serials.get(0),
+                        "cannot use stdio by multiple character devices");
             }
             return new LaunchOptions(machine, serial, monitorSpecs, nographic, displayNone, demo);
         }

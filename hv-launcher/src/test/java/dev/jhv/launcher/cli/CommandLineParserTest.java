@@ -282,6 +282,13 @@ class CommandLineParserTest {
     }
 
     @Test
+    void nographicWithMonStdioSerialHasNoSecondMonitor() {
+        var o = parse("-nographic", "-serial", "mon:stdio");
+        assertThat(o.serial()).isEqualTo(new ChardevSpec.Mon(new ChardevSpec.Stdio()));
+        assertThat(o.monitors()).isEmpty();
+    }
+
+    @Test
     void serialAndMonitorForms() {
         var o = parse("-serial", "tcp::4444,server,nowait", "-monitor", "tcp:127.0.0.1:5555,server=on,wait=off",
                 "-monitor", "unix:/tmp/x.sock,server", "-display", "none");
@@ -312,9 +319,13 @@ class CommandLineParserTest {
         assertThat(error("-serial", "stdio", "-serial", "null"))
                 .isEqualTo("-serial null: only one serial port (COM1) is supported so far");
         assertThat(error("-serial", "stdio", "-monitor", "stdio"))
-                .isEqualTo("cannot use stdio by multiple character devices");
+                .isEqualTo("-serial stdio: cannot use stdio by multiple character devices");
         assertThat(error("-nographic", "-serial", "stdio"))
-                .isEqualTo("cannot use stdio by multiple character devices");
+                .isEqualTo("-serial stdio: cannot use stdio by multiple character devices");
+        assertThat(error("-nographic", "-monitor", "stdio"))
+                .isEqualTo("-serial stdio: cannot use stdio by multiple character devices");
+        assertThat(error("-monitor", "stdio", "-monitor", "stdio"))
+                .isEqualTo("-monitor stdio: cannot use stdio by multiple character devices");
         assertThat(error("-display", "gtk")).isEqualTo("-display gtk: display 'gtk' is not available");
         assertThat(error("-display", "blah")).isEqualTo("-display blah: Parameter 'type' does not accept value 'blah'");
         assertThat(error("-serial")).isEqualTo("-serial: requires an argument");
