@@ -182,6 +182,23 @@ class CommandLineParserTest {
     }
 
     @Test
+    void remainingValueErrors() {
+        assertThat(error("-cpu", "")).isEqualTo("-cpu : unable to find CPU model ''");
+        assertThat(error("-name", "guest=a,colour=red")).isEqualTo("-name guest=a,colour=red: Parameter 'colour' is unexpected");
+        assertThat(error("-name")).isEqualTo("-name: requires an argument");
+        assertThat(error("-m", "slots=2")).contains("memory hotplug");
+        assertThat(error("-drive", "file=" + disk + ",media=cdrom")).endsWith(": media 'cdrom' is not supported yet");
+        assertThat(error("-display", "gtk,gl=on")).isEqualTo("-display gtk,gl=on: display 'gtk' is not available");
+        assertThat(error("-machine")).isEqualTo("-machine: requires an argument");
+        assertThat(error("-accel")).isEqualTo("-accel: requires an argument");
+        assertThat(error("-smp")).isEqualTo("-smp: requires an argument");
+        assertThat(error("-initrd")).isEqualTo("-initrd: requires an argument");
+        assertThat(error("-drive")).isEqualTo("-drive: requires an argument");
+        assertThat(error("-display")).isEqualTo("-display: requires an argument");
+        assertThat(error("-m", "-smp", "2")).as("an option is no value").isEqualTo("-m: requires an argument");
+    }
+
+    @Test
     void debugExitDevice() {
         var m = parse("-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-device", "isa-debug-exit").machine();
         assertThat(m.debugExits()).containsExactly(
