@@ -2,11 +2,17 @@ package dev.jhv.launcher;
 
 import dev.jhv.core.chardev.CharBackend;
 import dev.jhv.core.machine.MachineConfig;
+import dev.jhv.core.machine.MachineException;
+import dev.jhv.launcher.board.PcMachine;
 
-/** The machine ./jhv runs. Placeholder until hv-core's Machine is plugged in here. */
+/** The machine ./jhv runs: the PC board on KVM. */
 final class DefaultMachineFactory implements MachineFactory {
     @Override
     public MachineHandle create(MachineConfig config, CharBackend com1) {
-        throw new LauncherException("this build of jhv has no machine yet");
+        try {
+            return PcMachine.create(config, com1);
+        } catch (MachineException e) {
+            throw new LauncherException(e.getMessage());
+        }
     }
 }
