@@ -129,7 +129,8 @@ class CommandLineParserTest {
         assertThat(m.kernel()).isEqualTo(kernel);
         assertThat(m.initrd()).isEqualTo(initrd);
         assertThat(m.append()).isEqualTo("console=ttyS0 hb=5");
-        assertThat(parse("-cpu", "max").machine().cpuModel()).as("validated later by the machine").isEqualTo("max");
+        assertThat(parse("-cpu", "max").machine().cpuModel()).isEqualTo("max");
+        assertThat(parse("-cpu", "qemu64").machine().cpuModel()).isEqualTo("qemu64");
         assertThat(parse("-kernel", kernel.toString(), "-append", "-x --y").machine().append()).isEqualTo("-x --y");
     }
 
@@ -184,6 +185,10 @@ class CommandLineParserTest {
     @Test
     void remainingValueErrors() {
         assertThat(error("-cpu", "")).isEqualTo("-cpu : unable to find CPU model ''");
+        assertThat(error("-cpu", "nosuchcpu")).isEqualTo("-cpu nosuchcpu: unable to find CPU model 'nosuchcpu'");
+        assertThat(error("-cpu", "Skylake-Client,+avx")).isEqualTo(
+                "-cpu Skylake-Client,+avx: unable to find CPU model 'Skylake-Client'");
+        assertThat(parse("-cpu", "kvm64,+ssse3").machine().cpuModel()).isEqualTo("kvm64,+ssse3");
         assertThat(error("-name", "guest=a,colour=red")).isEqualTo("-name guest=a,colour=red: Parameter 'colour' is unexpected");
         assertThat(error("-name")).isEqualTo("-name: requires an argument");
         assertThat(error("-m", "slots=2")).contains("memory hotplug");
