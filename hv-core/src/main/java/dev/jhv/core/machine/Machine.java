@@ -358,6 +358,10 @@ public final class Machine implements MachineControl, AutoCloseable {
 
     @Override
     public void systemReset() {
+        if (config.noReboot()) {
+            exitStatus.complete(0); // as QEMU: with -no-reboot every reset ends the process
+            return;
+        }
         synchronized (stateLock) {
             boolean wasStopped = state == RunState.SHUTDOWN || state == RunState.INTERNAL_ERROR;
             reset();
