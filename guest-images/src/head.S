@@ -29,6 +29,10 @@ pvh_entry:
 
 /* ---- APs arrive here from the trampoline in 32-bit protected mode ---- */
 ap32:
+    movl $KDATA, %eax                   /* DS still has its real-mode 64 KiB limit */
+    movl %eax, %ds
+    movl %eax, %es
+    movl %eax, %ss
     movl $1, %edi
 
 /* 32-bit protected mode, paging off, flat segments.  %edi = 0 for the BSP, 1 for an AP. */

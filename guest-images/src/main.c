@@ -243,7 +243,6 @@ void bsp_main(void)
     if (tc < 100)
         tc = 100;
     timer_count = tc;
-    kprintf("DEBUG tc=%u cpuid=%u\n", tc, timer_from_cpuid());
     lapic_timer_start();
     percpu[0].rank = __atomic_fetch_add(&cpus_up, 1, __ATOMIC_SEQ_CST);
 

@@ -152,7 +152,7 @@ static int check_page(u64 i, u64 pass, u64 *word, u64 *want, u64 *got)
 static void verify_region(void)
 {
     if (!region_pages) {
-        kprintf("VERIFY FAIL page=0 expected region got none (use mode=dirty or mode=verify)\n");
+        kprintf("VERIFY FAIL page=0 expected region got none (boot with mode=dirty or mode=verify)\n");
         return;
     }
     for (u32 r = 0; r < nwork; r++) {
@@ -161,8 +161,8 @@ static void verify_region(void)
         for (u64 j = 0; j < len; j++) {
             u64 exp = j < cur ? pass : pass - 1, w, want, got;
             if (!check_page(start + j, exp, &w, &want, &got)) {
-                kprintf("VERIFY FAIL page=%lu expected pass=%lu word=%lu value=0x%016lx got 0x%016lx\n",
-                        start + j, exp, w, want, got);
+                kprintf("VERIFY FAIL page=%lu expected 0x%016lx got 0x%016lx word=%lu pass=%lu\n",
+                        start + j, want, got, w, exp);
                 return;
             }
         }
