@@ -78,8 +78,14 @@ void cpu_start(u32 idx)
             __asm__ volatile("hlt");
     if (idx == 0) {
         set_tss(0);     /* the APs' descriptors are prepared by the BSP at CPL 3 */
-        outb(0x21, 0xFF);   /* mask the legacy PIC: CPL 3 runs with interrupts on */
-        outb(0xA1, 0xFF);
+        /* Remap the legacy PIC away from the exception vectors and mask it, here with
+         * interrupts off: CPL 3 always runs with interrupts on, and firmware may have left
+         * the PIT ticking into IRQ 0. */
+        outb(0x20, 0x11); outb(0xA0, 0x11);
+        outb(0x21, VEC_PIC_BASE); outb(0xA1, VEC_PIC_BASE + 8);
+        outb(0x21, 4); outb(0xA1, 2);
+        outb(0x21, 1); outb(0xA1, 1);
+        outb(0x21, 0xFF); outb(0xA1, 0xFF);
     }
     struct { u16 limit; u64 base; } __attribute__((packed)) idtr = { sizeof idt - 1, (u64)idt };
     __asm__ volatile("lidt %0" ::"m"(idtr));

@@ -92,15 +92,6 @@ static void map_high_ram(void)
             }
 }
 
-static void pic_disable(void)
-{
-    outb(0x20, 0x11); outb(0xA0, 0x11);                 /* ICW1 */
-    outb(0x21, VEC_PIC_BASE); outb(0xA1, VEC_PIC_BASE + 8);
-    outb(0x21, 4); outb(0xA1, 2);
-    outb(0x21, 1); outb(0xA1, 1);
-    outb(0x21, 0xFF); outb(0xA1, 0xFF);                 /* mask everything */
-}
-
 static void lapic_local_init(void)
 {
     lapic_w(0xF0, 0x100 | VEC_SPURIOUS);    /* SVR: enable */
@@ -227,7 +218,6 @@ void bsp_main(void)
     copy_boot_info();
     map_high_ram();
     parse_cmdline(cmdline);
-    pic_disable();
     lapic_local_init();
     u32 self = lapic_r(0x20) >> 24;
     acpi_init(rsdp_hint);

@@ -67,10 +67,67 @@ init_size:      .long INIT_SIZE
 handover_offset: .long 0
 kernel_info_offset: .long 0
 
-setup_stub:     /* real-mode setup entry (not supported): stop */
+/*
+ * Real-mode setup entry (QEMU's and other BIOS loaders): ds = es = ss = the setup segment,
+ * cs = ds + 0x20.  Builds a zero page at ds:0x1000 (the header copied in, e820 from
+ * int 0x15/E820), enters 32-bit protected mode and jumps to the 32-bit entry at 0x100000
+ * with %esi = the zero page, as Documentation/x86/boot.rst's 32-bit protocol has it.
+ * 64-bit loaders (jhv) skip all this and enter the payload at 0x100000 + 0x200.
+ */
+#define ZP 0x1000
+setup_stub:
     cli
-1:  hlt
-    jmp 1b
+    cld
+    movw %ds, %ax
+    movw %ax, %es
+    movw $ZP, %di                       /* clear the zero page */
+    xorw %ax, %ax
+    movw $2048, %cx
+    rep stosw
+    movw $0x1F1, %si                    /* copy the setup header */
+    movw $(ZP + 0x1F1), %di
+    movw $(0x290 - 0x1F1), %cx
+    rep movsb
+    movw $(ZP + 0x2D0), %di             /* e820 */
+    xorl %ebx, %ebx
+1:  movl $0xE820, %eax
+    movl $0x534D4150, %edx              /* "SMAP" */
+    movl $20, %ecx
+    int $0x15
+    jc 2f
+    cmpl $0x534D4150, %eax
+    jne 2f
+    incb ZP + 0x1E8
+    addw $20, %di
+    cmpb $128, ZP + 0x1E8
+    jae 2f
+    testl %ebx, %ebx
+    jnz 1b
+2:  cli
+    xorl %eax, %eax                     /* linear addresses of the GDT and the zero page */
+    movw %ds, %ax
+    shll $4, %eax
+    movl %eax, %esi
+    addl $ZP, %esi
+    addl $(setup_gdt - _start), %eax
+    movl %eax, setup_gdtr - _start + 2
+    lgdtl setup_gdtr - _start
+    movl %cr0, %eax
+    orl $1, %eax
+    movl %eax, %cr0
+    movw $0x18, %ax
+    movw %ax, %ds
+    movw %ax, %es
+    movw %ax, %ss
+    ljmpl $0x10, $0x100000
+    .p2align 3
+setup_gdt:
+    .quad 0, 0
+    .quad 0x00CF9A000000FFFF            /* 0x10 __BOOT_CS */
+    .quad 0x00CF92000000FFFF            /* 0x18 __BOOT_DS */
+setup_gdtr:
+    .word 31
+    .long 0
 kversion:
     .asciz "testos-1.0 (jhv test guest)"
     .org (SETUP_SECTS + 1) * 512
