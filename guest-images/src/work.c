@@ -176,14 +176,20 @@ static volatile u32 stop_gen;           /* odd: stop requested */
 static volatile u32 ack_gen[MAXCPU];
 static volatile u32 pass_done[MAXCPU];  /* mode=verify: this worker finished pass 1 */
 
-static void stop_all(u32 self)
+/* Returns the first worker that did not stop within ~5 s, or -1 when all did. */
+static int stop_all(u32 self)
 {
     u32 g = stop_gen + 1;
     WRITE_ONCE(stop_gen, g);
     ack_gen[self] = g;
+    u64 t0 = ticks();
     for (u32 r = 0; r < nwork; r++)
-        while (READ_ONCE(ack_gen[r]) != g)
+        while (READ_ONCE(ack_gen[r]) != g) {
+            if (ticks() - t0 > 5 * (u64)hz)
+                return (int)r;
             idle_wait();
+        }
+    return -1;
 }
 
 static void resume_all(void)
@@ -211,8 +217,11 @@ static void command(u32 self)
     if (!*c)
         return;
     if (!memcmp(c, "verify", 7)) {
-        stop_all(self);
-        verify_region();
+        int stuck = stop_all(self);
+        if (stuck >= 0)
+            kprintf("VERIFY FAIL page=0 expected stop got no answer from cpu=%d\n", stuck);
+        else
+            verify_region();
         resume_all();
     } else if (!memcmp(c, "poweroff", 9)) {
         poweroff();
@@ -221,7 +230,7 @@ static void command(u32 self)
     } else if (!memcmp(c, "corrupt ", 8)) {
         u64 i = num(c + 8, c + strlen(c));
         if (i < region_pages) {
-            stop_all(self);
+            (void)stop_all(self);
             page_addr(i)[3] ^= 1;
             resume_all();
             kprintf("CORRUPTED page=%lu\n", i);
