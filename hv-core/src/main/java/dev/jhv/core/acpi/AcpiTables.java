@@ -81,6 +81,9 @@ public final class AcpiTables {
         if (cpus < 1 || cpus > topology.maxCpus()) {
             throw new IllegalArgumentException(cpus + " vCPUs do not fit topology " + topology);
         }
+        if (map.lowMemoryEnd() < LIMIT) {
+            throw new IllegalArgumentException("guest RAM ends below the BIOS area the ACPI tables go in");
+        }
         int[] apicIds = new int[cpus];
         for (int i = 0; i < cpus; i++) {
             apicIds[i] = topology.apicId(i);
@@ -183,7 +186,7 @@ public final class AcpiTables {
                 .u8(RESET_VALUE)    // 128 RESET_VALUE
                 .u16(0)             // 129 ARM_BOOT_ARCH
                 .u8(FADT_MINOR)     // 131 FADT minor version
-                .u64(facs)          // 132 X_FIRMWARE_CTRL
+                .u64(0)             // 132 X_FIRMWARE_CTRL: 0, FIRMWARE_CTRL holds the (32-bit) FACS address
                 .u64(dsdt)          // 140 X_DSDT
                 .gas(GAS_SYSTEM_IO, PM1_EVT_LEN * 8, 0, 0, PM1A_EVT_BLK) // 148 X_PM1a_EVT_BLK
                 .gas(0, 0, 0, 0, 0)                                     // 160 X_PM1b_EVT_BLK
