@@ -140,6 +140,7 @@ static void parse_fadt(const u8 *f)
     u32 len = rd32(f + 4);
     acpi.have_fadt = 1;
     acpi.pm1a_cnt = rd32(f + 64);
+    acpi.pm1a_evt = rd32(f + 56);
     acpi.pm1b_cnt = rd32(f + 68);
     if (len >= 116)
         acpi.hw_reduced = (rd32(f + 112) >> 20) & 1;
@@ -196,4 +197,16 @@ void acpi_poweroff(void)
         if (acpi.pm1b_cnt)
             outw((u16)acpi.pm1b_cnt, v);
     }
+}
+
+/* The fixed-feature power button: PWRBTN_STS (bit 8) in PM1_STS, cleared by writing 1. Polled, not by SCI. */
+int acpi_power_button_pressed(void)
+{
+    if (!acpi.pm1a_evt || acpi.hw_reduced)
+        return 0;
+    u16 sts = inw((u16)acpi.pm1a_evt);
+    if (!(sts & 0x100))
+        return 0;
+    outw((u16)acpi.pm1a_evt, 0x100);
+    return 1;
 }

@@ -18,6 +18,7 @@ typedef __builtin_va_list va_list;
 static inline void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
 static inline void outw(u16 port, u16 v) { __asm__ volatile("outw %0, %1" ::"a"(v), "Nd"(port)); }
 static inline void outl(u16 port, u32 v) { __asm__ volatile("outl %0, %1" ::"a"(v), "Nd"(port)); }
+static inline u16 inw(u16 port) { u16 v; __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port)); return v; }
 static inline u8 inb(u16 port) { u8 v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
 static inline void pause(void) { __asm__ volatile("pause" ::: "memory"); }
 static inline void barrier(void) { __asm__ volatile("" ::: "memory"); }
@@ -80,12 +81,14 @@ struct acpi_info {
     u8 apic_ids[MAXCPU];
     int have_fadt, hw_reduced;
     u32 pm1a_cnt, pm1b_cnt;
+    u32 pm1a_evt;                           /* PM1a_EVT_BLK: status word, then enable */
     u8 sleep_space; u64 sleep_addr;         /* SLEEP_CONTROL_REG (HW-reduced) */
     int slp_typ;                            /* from \_S5 */
 };
 extern struct acpi_info acpi;
 void acpi_init(u64 rsdp_hint);
 void acpi_poweroff(void);
+int acpi_power_button_pressed(void);
 
 /* main.c */
 #define MAX_E820 128
@@ -101,6 +104,8 @@ struct config {
     u64 hb_ms;
     u64 mib;
     u64 rate;       /* pages/s per CPU, 0 = max */
+    u64 exit_code;  /* exit=<n>: written to isa-debug-exit (0xf4) after the ready line */
+    int has_exit;
 };
 extern struct config cfg;
 void parse_cmdline(const char *s);

@@ -25,6 +25,19 @@ static u64 num(const char *s, const char *end)
     return v;
 }
 
+static u64 hexnum(const char *s, const char *end)
+{
+    u64 v = 0;
+    for (; s < end; s++) {
+        int d = *s >= '0' && *s <= '9' ? *s - '0' : *s >= 'a' && *s <= 'f' ? *s - 'a' + 10
+              : *s >= 'A' && *s <= 'F' ? *s - 'A' + 10 : -1;
+        if (d < 0)
+            break;
+        v = v * 16 + (u64)d;
+    }
+    return v;
+}
+
 static int val_is(const char *v, const char *end, const char *lit)
 {
     u64 n = strlen(lit);
@@ -52,6 +65,9 @@ void parse_cmdline(const char *s)
             cfg.hb_ms = num(v, s);
         } else if (word_is(w, n, "mib", &v)) {
             cfg.mib = num(v, s);
+        } else if (word_is(w, n, "exit", &v)) {
+            cfg.has_exit = 1;
+            cfg.exit_code = (v + 1 < s && v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) ? hexnum(v + 2, s) : num(v, s);
         } else if (word_is(w, n, "rate", &v)) {
             cfg.rate = val_is(v, s, "max") ? 0 : num(v, s);
         }
@@ -225,6 +241,11 @@ static void command(u32 self)
         resume_all();
     } else if (!memcmp(c, "poweroff", 9)) {
         poweroff();
+    } else if (!memcmp(c, "reset", 6)) {
+        kprintf("RESETTING\n");
+        outb(0x64, 0xFE);               /* i8042: pulse the reset line */
+    } else if (!memcmp(c, "exit ", 5)) {
+        outl(0xf4, (u32)num(c + 5, c + strlen(c)));   /* isa-debug-exit */
     } else if (!memcmp(c, "ping", 5)) {
         kprintf("PONG\n");
     } else if (!memcmp(c, "corrupt ", 8)) {
@@ -270,6 +291,8 @@ void workload(u32 r, u32 n)
     }
     if (r == 0 && cfg.mode == MODE_POWEROFF)
         poweroff();
+    if (r == 0 && cfg.has_exit)
+        outl(0xf4, (u32)cfg.exit_code);
 
     u64 t0 = ticks(), last_poll = ~0UL, written = 0, last_dirty_print = 0, hb_seq = 0;
     u64 hb_next;
@@ -288,6 +311,10 @@ void workload(u32 r, u32 n)
         if (r == 0 && t != last_poll) {
             last_poll = t;
             poll_serial(r);
+            if (acpi_power_button_pressed()) {
+                kprintf("POWER BUTTON\n");
+                poweroff();
+            }
         }
         u32 g = READ_ONCE(stop_gen);
         if (g & 1) {
