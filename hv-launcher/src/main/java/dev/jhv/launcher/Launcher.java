@@ -55,12 +55,25 @@ public final class Launcher {
 
     /** Runs the command line; returns the process exit status. */
     public int run(String[] args) {
+        Thread prepare = Thread.ofPlatform().name("machine-prepare").daemon().start(() -> {
+            try {
+                factory.prepare();
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.DEBUG, "machine preparation failed; create() will report it", e);
+            }
+        });
         try {
             return switch (CommandLineParser.parse(List.of(args), root)) {
                 case CommandLineParser.Result.Help h -> print(h.text());
                 case CommandLineParser.Result.Version v -> print(v.text() + "\n");
-                case CommandLineParser.Result.Run r -> launch(r.options());
+                case CommandLineParser.Result.Run r -> {
+                    prepare.join();
+                    yield launch(r.options());
+                }
             };
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 1;
         } catch (LauncherException e) {
             return fail(e.getMessage());
         } catch (RuntimeException e) {

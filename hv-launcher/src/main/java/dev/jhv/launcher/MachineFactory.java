@@ -15,4 +15,12 @@ public interface MachineFactory {
      *                          e.g. "-smp 300: KVM allows at most 288 vCPUs here"
      */
     MachineHandle create(MachineConfig config, CharBackend com1);
+
+    /**
+     * Start-up work that needs no configuration (open /dev/kvm, set up the FFM bindings), run by the launcher on a
+     * daemon thread ("machine-prepare") while the command line is parsed: parsing costs tens of milliseconds
+     * (picocli's Java 5 class files cannot go into the AOT cache), so both overlap. The launcher waits for it to end
+     * before {@link #create}; it must not throw (failures are for create to report) and may be skipped entirely.
+     */
+    default void prepare() { }
 }

@@ -118,6 +118,34 @@ class MainTest {
     }
 
     @Test
+    void prepareRunsOnItsOwnThreadAndEndsBeforeCreate() {
+        var prepared = new java.util.concurrent.atomic.AtomicBoolean();
+        var preparedOn = new AtomicReference<String>();
+        var createdAfterPrepare = new java.util.concurrent.atomic.AtomicBoolean();
+        var factory = new MachineFactory() {
+            @Override
+            public void prepare() {
+                preparedOn.set(Thread.currentThread().getName());
+                prepared.set(true);
+            }
+
+            @Override
+            public MachineHandle create(dev.jhv.core.machine.MachineConfig config, dev.jhv.core.chardev.CharBackend com1) {
+                createdAfterPrepare.set(prepared.get());
+                var m = new FakeMachine(config, com1);
+                m.exit(0);
+                return m;
+            }
+        };
+        var status = new AtomicInteger(-1);
+        Main.run(new String[] {"-serial", "null"}, InputStream.nullInputStream(), new ByteArrayOutputStream(),
+                new PrintStream(new ByteArrayOutputStream()), false, factory, status::set);
+        assertThat(status.get()).isZero();
+        assertThat(createdAfterPrepare.get()).isTrue();
+        assertThat(preparedOn.get()).isEqualTo("machine-prepare");
+    }
+
+    @Test
     void serialNoneMeansNoCom1() throws Exception {
         var result = CompletableFuture.supplyAsync(() -> run("-serial", "none"));
         assertThat(created.await(10, TimeUnit.SECONDS)).isTrue();

@@ -1,6 +1,7 @@
 package dev.jhv.core.machine;
 
 import dev.jhv.core.bus.IoBus;
+import dev.jhv.core.cpuid.Topology;
 import dev.jhv.core.bus.MmioBus;
 import dev.jhv.core.irq.IrqLine;
 import dev.jhv.core.kvm.Kvm;
@@ -97,8 +98,10 @@ public final class Machine implements MachineControl, AutoCloseable {
             vm.createPit2();
             vm.setPcGsiRouting();
             Machine m = new Machine(config, kvm, vm, ranges);
+            Topology topo = m.topology();
             for (int i = 0; i < cpus; i++) {
-                m.vcpus.add(new Vcpu(vm.createVcpu(i), m.io, m.mmio, m.exitHandler()));
+                // KVM's vCPU id is the local APIC id, which the topology may leave sparse.
+                m.vcpus.add(new Vcpu(i, vm.createVcpu(topo.apicId(i)), m.io, m.mmio, m.exitHandler()));
             }
             m.msrIndices = m.probeMsrs();
             return m;
@@ -143,6 +146,12 @@ public final class Machine implements MachineControl, AutoCloseable {
                 requests.add(new Request.Failure(message));
             }
         };
+    }
+
+    /** Sockets, cores and threads as -smp gave them: APIC ids, CPUID topology leaves and the MADT follow it. */
+    public Topology topology() {
+        MachineConfig.Smp smp = config.smp();
+        return new Topology(smp.sockets(), smp.cores(), smp.threads());
     }
 
     public MachineConfig config() {

@@ -29,6 +29,7 @@ public final class MuxChardev extends Chardev implements CharFrontend {
     private final List<Port> ports = new ArrayList<>();
     private int focus;
     private boolean escape;
+    private final Object flusherLock = new Object();
     private ExecutorService flusher;
 
     /** {@code quit} runs on Ctrl-A x (after "jhv: Terminated" is printed). */
@@ -76,7 +77,7 @@ public final class MuxChardev extends Chardev implements CharFrontend {
     @Override
     public void close() {
         ExecutorService f;
-        synchronized (this) {
+        synchronized (flusherLock) {
             f = flusher;
         }
         if (f != null) {
@@ -150,17 +151,29 @@ public final class MuxChardev extends Chardev implements CharFrontend {
         ports.get(focus).flush();
     }
 
-    private synchronized void scheduleFlush(Port port) {
-        if (flusher == null) {
-            flusher = Executors.newSingleThreadExecutor(Thread.ofPlatform().name("chardev-mux").daemon().factory());
-        }
-        // Not inline: frontendReady() may come from a vCPU inside the UART, which must not be re-entered.
-        flusher.execute(() -> {
-            synchronized (MuxChardev.this) {
-                port.flush();
+    /**
+     * Called from the front end's thread, typically a vCPU inside the UART: it must neither re-enter the UART nor
+     * take the mux lock (a monitor command holding it may be waiting for that vCPU to pause).
+     */
+    private void scheduleFlush(Port port) {
+        ExecutorService f;
+        synchronized (flusherLock) {
+            if (flusher == null) {
+                flusher = Executors.newSingleThreadExecutor(
+                        Thread.ofPlatform().name("chardev-mux").daemon().factory());
             }
-            device.frontendReady();
-        });
+            f = flusher;
+        }
+        try {
+            f.execute(() -> {
+                synchronized (MuxChardev.this) {
+                    port.flush();
+                }
+                device.frontendReady();
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closing: nothing more to deliver
+        }
     }
 
     /** One user of the multiplexed device. */

@@ -87,6 +87,28 @@ class MuxChardevTest {
     }
 
     @Test
+    void vcpuSignallingRoomWhileAMonitorCommandWaitsForItDoesNotDeadlock() throws Exception {
+        var vcpuDone = new CountDownLatch(1);
+        machine.onStop = () -> {
+            // "stop" waits for the vCPU, which is inside the UART telling the back end it has room again
+            Thread.ofPlatform().name("fake-vcpu").start(() -> {
+                serialPort.frontendReady();
+                vcpuDone.countDown();
+            });
+            try {
+                assertThat(vcpuDone.await(10, TimeUnit.SECONDS)).as("vCPU not blocked by the mux").isTrue();
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        };
+        type("\u0001c");
+        int at = screen.await("(qemu) ");
+        type("stop\r");
+        screen.await("stop\r\n(qemu) ", at);
+        assertThat(machine.runState().qapiName()).isEqualTo("paused");
+    }
+
+    @Test
     void ctrlAHPrintsHelp() throws Exception {
         type("\u0001h");
         screen.await("C-a C-a  sends C-a\r\n");

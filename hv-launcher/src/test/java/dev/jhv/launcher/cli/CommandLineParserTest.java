@@ -129,7 +129,8 @@ class CommandLineParserTest {
         assertThat(m.kernel()).isEqualTo(kernel);
         assertThat(m.initrd()).isEqualTo(initrd);
         assertThat(m.append()).isEqualTo("console=ttyS0 hb=5");
-        assertThat(parse("-cpu", "max").machine().cpuModel()).as("validated later by the machine").isEqualTo("max");
+        assertThat(parse("-cpu", "max").machine().cpuModel()).isEqualTo("max");
+        assertThat(parse("-cpu", "qemu64").machine().cpuModel()).isEqualTo("qemu64");
         assertThat(parse("-kernel", kernel.toString(), "-append", "-x --y").machine().append()).isEqualTo("-x --y");
     }
 
@@ -179,6 +180,27 @@ class CommandLineParserTest {
         assertThat(error("-accel", "tcg")).isEqualTo(
                 "-accel tcg: accelerator 'tcg' is not supported: jhv runs on KVM only");
         assertThat(error("-accel", "foo")).isEqualTo("-accel foo: invalid accelerator foo");
+    }
+
+    @Test
+    void remainingValueErrors() {
+        assertThat(error("-cpu", "")).isEqualTo("-cpu : unable to find CPU model ''");
+        assertThat(error("-cpu", "nosuchcpu")).isEqualTo("-cpu nosuchcpu: unable to find CPU model 'nosuchcpu'");
+        assertThat(error("-cpu", "Skylake-Client,+avx")).isEqualTo(
+                "-cpu Skylake-Client,+avx: unable to find CPU model 'Skylake-Client'");
+        assertThat(parse("-cpu", "kvm64,+ssse3").machine().cpuModel()).isEqualTo("kvm64,+ssse3");
+        assertThat(error("-name", "guest=a,colour=red")).isEqualTo("-name guest=a,colour=red: Parameter 'colour' is unexpected");
+        assertThat(error("-name")).isEqualTo("-name: requires an argument");
+        assertThat(error("-m", "slots=2")).contains("memory hotplug");
+        assertThat(error("-drive", "file=" + disk + ",media=cdrom")).endsWith(": media 'cdrom' is not supported yet");
+        assertThat(error("-display", "gtk,gl=on")).isEqualTo("-display gtk,gl=on: display 'gtk' is not available");
+        assertThat(error("-machine")).isEqualTo("-machine: requires an argument");
+        assertThat(error("-accel")).isEqualTo("-accel: requires an argument");
+        assertThat(error("-smp")).isEqualTo("-smp: requires an argument");
+        assertThat(error("-initrd")).isEqualTo("-initrd: requires an argument");
+        assertThat(error("-drive")).isEqualTo("-drive: requires an argument");
+        assertThat(error("-display")).isEqualTo("-display: requires an argument");
+        assertThat(error("-m", "-smp", "2")).as("an option is no value").isEqualTo("-m: requires an argument");
     }
 
     @Test
@@ -282,6 +304,13 @@ class CommandLineParserTest {
     }
 
     @Test
+    void nographicWithMonStdioSerialHasNoSecondMonitor() {
+        var o = parse("-nographic", "-serial", "mon:stdio");
+        assertThat(o.serial()).isEqualTo(new ChardevSpec.Mon(new ChardevSpec.Stdio()));
+        assertThat(o.monitors()).isEmpty();
+    }
+
+    @Test
     void serialAndMonitorForms() {
         var o = parse("-serial", "tcp::4444,server,nowait", "-monitor", "tcp:127.0.0.1:5555,server=on,wait=off",
                 "-monitor", "unix:/tmp/x.sock,server", "-display", "none");
@@ -312,9 +341,13 @@ class CommandLineParserTest {
         assertThat(error("-serial", "stdio", "-serial", "null"))
                 .isEqualTo("-serial null: only one serial port (COM1) is supported so far");
         assertThat(error("-serial", "stdio", "-monitor", "stdio"))
-                .isEqualTo("cannot use stdio by multiple character devices");
+                .isEqualTo("-serial stdio: cannot use stdio by multiple character devices");
         assertThat(error("-nographic", "-serial", "stdio"))
-                .isEqualTo("cannot use stdio by multiple character devices");
+                .isEqualTo("-serial stdio: cannot use stdio by multiple character devices");
+        assertThat(error("-nographic", "-monitor", "stdio"))
+                .isEqualTo("-serial stdio: cannot use stdio by multiple character devices");
+        assertThat(error("-monitor", "stdio", "-monitor", "stdio"))
+                .isEqualTo("-monitor stdio: cannot use stdio by multiple character devices");
         assertThat(error("-display", "gtk")).isEqualTo("-display gtk: display 'gtk' is not available");
         assertThat(error("-display", "blah")).isEqualTo("-display blah: Parameter 'type' does not accept value 'blah'");
         assertThat(error("-serial")).isEqualTo("-serial: requires an argument");

@@ -19,6 +19,8 @@ public final class FakeMachine implements MachineControl, MachineHandle {
     public final AtomicInteger resets = new AtomicInteger();
     public final AtomicInteger powerdowns = new AtomicInteger();
     public volatile boolean closed;
+    /** Runs inside stop(), the way a real machine waits there for its vCPUs to park. */
+    public volatile Runnable onStop;
     private final List<RunStateListener> listeners = new CopyOnWriteArrayList<>();
     private final CountDownLatch ended = new CountDownLatch(1);
     private volatile int exitStatus;
@@ -77,6 +79,10 @@ public final class FakeMachine implements MachineControl, MachineHandle {
 
     @Override
     public void stop() {
+        var hook = onStop;
+        if (hook != null) {
+            hook.run();
+        }
         if (runState() == RunState.RUNNING) {
             setState(RunState.PAUSED);
         }
