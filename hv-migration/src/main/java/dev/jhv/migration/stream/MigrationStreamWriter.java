@@ -94,6 +94,11 @@ public final class MigrationStreamWriter {
         }
     }
 
+    /** Starts another pass over the iterative entries (after new dirty pages were marked). */
+    public void newPass() {
+        passDone.clear();
+    }
+
     /**
      * One PART section for each iterative entry that has more to send in this pass.
      *

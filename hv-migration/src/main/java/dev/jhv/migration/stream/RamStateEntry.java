@@ -9,9 +9,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Guest RAM as an iterative entry that sends every page once: the block list in START, bounded chunks of pages in
- * PART, the rest in END (the static save of a stopped machine; precopy with a dirty log drives a
- * RamSectionWriter itself). On the destination it fills the same blocks.
+ * Guest RAM as an iterative entry. Every page starts pending; START carries the block list, each PART sends up to
+ * {@code chunkPages} pending pages from where the last one stopped, END sends every page still pending. Precopy
+ * feeds the dirty log back with {@link #markDirty} between passes and watches {@link #pendingPages()}; a static
+ * save just runs START and END. On the destination it fills the same blocks.
  */
 public final class RamStateEntry implements IterativeStateEntry {
     public static final String IDSTR = "ram";
@@ -22,6 +23,8 @@ public final class RamStateEntry implements IterativeStateEntry {
     private final List<RamBlock> blocks;
     private final int chunkPages;
     private final RamStats saveStats = new RamStats();
+    private final long[][] pending; // per block, bit i of word i/64 = page i (KVM's dirty-log layout)
+    private long pendingCount;
     private RamSectionReader reader;
     private int blockCursor;
     private long pageCursor;
@@ -37,6 +40,48 @@ public final class RamStateEntry implements IterativeStateEntry {
         }
         this.blocks = List.copyOf(blocks);
         this.chunkPages = chunkPages;
+        this.pending = new long[blocks.size()][];
+        for (int i = 0; i < blocks.size(); i++) {
+            pending[i] = new long[(int) ((pages(i) + 63) / 64)];
+        }
+        markAllDirty();
+    }
+
+    private long pages(int block) {
+        return blocks.get(block).size() / RamSectionWriter.PAGE_SIZE;
+    }
+
+    /** Makes every page pending again (a new save). */
+    public synchronized void markAllDirty() {
+        pendingCount = 0;
+        for (int i = 0; i < pending.length; i++) {
+            long n = pages(i);
+            for (int w = 0; w < pending[i].length; w++) {
+                long bits = n - 64L * w >= 64 ? -1L : (1L << (n - 64L * w)) - 1;
+                pending[i][w] = bits;
+                pendingCount += Long.bitCount(bits);
+            }
+        }
+    }
+
+    /**
+     * Adds dirty pages of block {@code blockIndex} (bit i of word i/64 = page i, as KVM_GET_DIRTY_LOG returns
+     * them) to the pages still to send.
+     */
+    public synchronized void markDirty(int blockIndex, long[] bitmap) {
+        long[] p = pending[blockIndex];
+        long n = pages(blockIndex);
+        for (int w = 0; w < Math.min(p.length, bitmap.length); w++) {
+            long valid = n - 64L * w >= 64 ? -1L : (1L << (n - 64L * w)) - 1;
+            long add = bitmap[w] & valid & ~p[w];
+            p[w] |= add;
+            pendingCount += Long.bitCount(add);
+        }
+    }
+
+    /** Pages still to send. */
+    public synchronized long pendingPages() {
+        return pendingCount;
     }
 
     @Override
@@ -69,7 +114,7 @@ public final class RamStateEntry implements IterativeStateEntry {
     }
 
     @Override
-    public void saveSetup(VMStateOutput out) {
+    public synchronized void saveSetup(VMStateOutput out) {
         var w = new RamSectionWriter(out, saveStats);
         w.writeBlockList(blocks);
         w.writeEos();
@@ -77,35 +122,70 @@ public final class RamStateEntry implements IterativeStateEntry {
         pageCursor = 0;
     }
 
+    /** Sends up to chunkPages pending pages from the cursor; true when the cursor has passed every block. */
     @Override
-    public boolean saveIterate(VMStateOutput out) {
+    public synchronized boolean saveIterate(VMStateOutput out) {
+        if (blockCursor >= blocks.size()) {
+            blockCursor = 0; // a new pass
+            pageCursor = 0;
+        }
         var w = new RamSectionWriter(out, saveStats);
         boolean done = send(w, chunkPages);
         w.writeEos();
         return done;
     }
 
+    /** Sends every page still pending. */
     @Override
-    public void saveComplete(VMStateOutput out) {
+    public synchronized void saveComplete(VMStateOutput out) {
         var w = new RamSectionWriter(out, saveStats);
+        blockCursor = 0;
+        pageCursor = 0;
         send(w, Long.MAX_VALUE);
         w.writeEos();
     }
 
     private boolean send(RamSectionWriter w, long budget) {
         while (blockCursor < blocks.size() && budget > 0) {
-            RamBlock b = blocks.get(blockCursor);
-            long pages = b.size() / RamSectionWriter.PAGE_SIZE;
-            long n = Math.min(budget, pages - pageCursor);
-            w.writePages(b, pageCursor, pageCursor + n);
-            pageCursor += n;
-            budget -= n;
-            if (pageCursor == pages) {
+            long[] p = pending[blockCursor];
+            long n = pages(blockCursor);
+            long page = next(p, pageCursor, n);
+            if (page < 0) {
                 blockCursor++;
                 pageCursor = 0;
+                continue;
             }
+            w.writePage(blocks.get(blockCursor), page * RamSectionWriter.PAGE_SIZE);
+            p[(int) (page >>> 6)] &= ~(1L << page);
+            pendingCount--;
+            budget--;
+            pageCursor = page + 1;
+        }
+        // skip what has nothing pending, so a pass that sent its last page says it is done
+        while (blockCursor < blocks.size() && next(pending[blockCursor], pageCursor, pages(blockCursor)) < 0) {
+            blockCursor++;
+            pageCursor = 0;
         }
         return blockCursor >= blocks.size();
+    }
+
+    /** The first set bit at or after {@code from}, or -1. */
+    private static long next(long[] bits, long from, long n) {
+        if (from >= n) {
+            return -1;
+        }
+        int w = (int) (from >>> 6);
+        long word = bits[w] & (-1L << from);
+        while (true) {
+            if (word != 0) {
+                long page = ((long) w << 6) + Long.numberOfTrailingZeros(word);
+                return page < n ? page : -1;
+            }
+            if (++w >= bits.length) {
+                return -1;
+            }
+            word = bits[w];
+        }
     }
 
     @Override

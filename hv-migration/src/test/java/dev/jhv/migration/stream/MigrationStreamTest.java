@@ -64,6 +64,35 @@ class MigrationStreamTest {
     }
 
     @Test
+    void dirtyPagesMarkedBetweenPassesAreSentAgain() {
+        var src = Fixture.source(TestDevice.V2);
+        var bos = new ByteArrayOutputStream();
+        var w = new MigrationStreamWriter(bos, src.registry);
+        w.writeHeader(src.config());
+        w.iterativeSetup();
+        while (!w.iterativePass()) {
+            // first pass: all 8 pages, 3 per PART
+        }
+        assertThat(src.ramEntry.pendingPages()).isZero();
+        // the guest writes pages 2 and 7 and page 1 again
+        src.ram.set(ValueLayout.JAVA_BYTE, 2 * 4096L + 5, (byte) 0x22);
+        src.ram.set(ValueLayout.JAVA_BYTE, 7 * 4096L, (byte) 0x77);
+        src.ram.set(ValueLayout.JAVA_BYTE, 4096L, (byte) 0x11);
+        src.ramEntry.markDirty(0, new long[] {(1 << 2) | (1 << 7) | (1 << 1) | (1L << 40)});
+        assertThat(src.ramEntry.pendingPages()).isEqualTo(3);
+        w.newPass();
+        assertThat(w.iterativePass()).isTrue();
+        src.ram.set(ValueLayout.JAVA_BYTE, 3 * 4096L, (byte) 0x33);
+        src.ramEntry.markDirty(0, new long[] {1 << 3});
+        w.complete();
+        assertThat(src.ramEntry.saveStats().pages()).isEqualTo(8 + 3 + 1);
+
+        var dst = Fixture.destination();
+        dst.load(bos.toByteArray());
+        assertThat(dst.ram.asSlice(0, Fixture.PAGES * 4096L).mismatch(src.ram)).isEqualTo(-1);
+    }
+
+    @Test
     void zeroPageCheckSeesEveryByte() {
         var seg = Arena.ofAuto().allocate(3 * 4096L);
         assertThat(RamSectionWriter.isZeroPage(seg, 4096)).isTrue();
