@@ -902,6 +902,17 @@ public final class Qcow2Image implements BlockDevice {
         }
     }
 
+    /** Drops every cluster of the active disk so that it reads from the backing file again (after commit). */
+    public void makeEmpty() throws IOException {
+        checkWritable();
+        lock.writeLock().lock();
+        try {
+            clearRangeFull(0, roundUp(size));
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
     // ---------------------------------------------------------------- internal snapshots
 
     public List<Snapshot> snapshots() {
