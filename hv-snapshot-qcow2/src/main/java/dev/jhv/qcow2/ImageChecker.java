@@ -69,9 +69,17 @@ public final class ImageChecker {
             }
         }
         int leaks = 0, leaksFixed = 0, fixed = 0;
-        long scanEnd = Math.min(Math.max(nClusters, refs.endCluster()), (long) refs.table().length * refs.entriesPerBlock());
+        long epb = refs.entriesPerBlock();
+        long[] table = refs.table();
+        // Every cluster a refcount block covers, plus every cluster of the file.
         long end = 0;
+        long scanEnd = Math.max(nClusters, 0);
+        for (int bi = 0; bi < table.length; bi++) if (table[bi] != 0) scanEnd = Math.max(scanEnd, (bi + 1) * epb);
         for (long c = 0; c < scanEnd; c++) {
+            if (c >= nClusters && !refs.hasBlock(c)) {
+                c = (c / epb + 1) * epb - 1;
+                continue;
+            }
             long stored = refs.get(c);
             long exp = c < nClusters ? expected[(int) c] : 0;
             if (stored != 0) end = c + 1;

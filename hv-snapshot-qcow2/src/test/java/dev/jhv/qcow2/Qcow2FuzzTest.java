@@ -20,7 +20,7 @@ class Qcow2FuzzTest {
 
     @Test
     void mutatedImagesOnlyEverFailWithQcow2Exception() throws Exception {
-        var rnd = new Random(0x5eed);
+        var rnd = new Random(Long.getLong("fuzz.seed", 0x5eed));
         var corpus = FuzzHarness.corpus();
         for (byte[] seed : corpus) FuzzHarness.exercise(seed.clone(), tmp);
         for (int i = 0; i < 1500; i++) {

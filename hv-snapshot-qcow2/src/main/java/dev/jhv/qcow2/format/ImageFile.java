@@ -39,7 +39,14 @@ public final class ImageFile implements AutoCloseable {
     /** Reads dst.remaining() bytes; the part past the end of the file reads as zeroes. */
     public void readPadded(long offset, ByteBuffer dst) throws IOException {
         while (dst.hasRemaining()) {
-            int n = channel.read(dst, offset);
+            int n;
+            try {
+                n = channel.read(dst, offset);
+            } catch (Qcow2Exception e) {
+                throw e;
+            } catch (IOException | IllegalArgumentException e) {
+                throw new Qcow2Exception(name() + ": read error at offset " + offset + ": " + e.getMessage(), e);
+            }
             if (n < 0) {
                 while (dst.hasRemaining()) dst.put((byte) 0);
                 return;
@@ -64,8 +71,12 @@ public final class ImageFile implements AutoCloseable {
     }
 
     public void write(long offset, ByteBuffer src) throws IOException {
-        while (src.hasRemaining()) {
-            offset += channel.write(src, offset);
+        try {
+            while (src.hasRemaining()) {
+                offset += channel.write(src, offset);
+            }
+        } catch (IOException | IllegalArgumentException e) {
+            throw new Qcow2Exception(name() + ": write error at offset " + offset + ": " + e.getMessage(), e);
         }
     }
 
@@ -78,7 +89,11 @@ public final class ImageFile implements AutoCloseable {
     }
 
     public void flush() throws IOException {
-        channel.force(false);
+        try {
+            channel.force(false);
+        } catch (IOException e) {
+            throw new Qcow2Exception(name() + ": flush failed: " + e.getMessage(), e);
+        }
     }
 
     public void truncate(long size) throws IOException {

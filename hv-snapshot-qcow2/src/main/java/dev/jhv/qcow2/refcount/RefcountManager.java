@@ -174,6 +174,9 @@ public final class RefcountManager {
 
     public void add(long cluster, long delta) throws IOException {
         long cur = get(cluster);
+        if (cur == 0 && delta > 0) {
+            throw new Qcow2Exception(file.name() + ": metadata references free cluster " + cluster + " (image corrupt)");
+        }
         long v = cur + delta;
         if (v < 0) {
             throw new Qcow2Exception(file.name() + ": refcount of cluster " + cluster + " would drop below zero");
@@ -191,7 +194,10 @@ public final class RefcountManager {
     /** Allocates n contiguous free clusters with refcount 1 and returns the byte offset of the first. */
     public long allocate(int n) throws IOException {
         if (n <= 0) throw new IllegalArgumentException("n");
-        while (true) {
+        for (int attempt = 0; ; attempt++) {
+            if (attempt > 4096) {
+                throw new Qcow2Exception(file.name() + ": cannot allocate clusters: the refcount structures are corrupt");
+            }
             long s = freeHint;
             while (get(s) != 0) s++;
             freeHint = s;
@@ -199,21 +205,73 @@ public final class RefcountManager {
             for (long c = start; c < start + n; c++) {
                 if (get(c) != 0) {
                     start = c + 1;
-                    c = c; // restart the run after the used cluster
                 }
             }
             if (claimRun(start, n)) return start << clusterBits;
         }
     }
 
-    /** Gives the free run refcount 1; returns false if a refcount block had to be made inside it first. */
+    private boolean blockMissing(long bi) {
+        return bi >= table.length || table[(int) bi] == 0;
+    }
+
+    /** Gives the free run refcount 1; returns false if refcount structures had to change first. */
     private boolean claimRun(long start, int n) throws IOException {
-        for (long c = start; c < start + n; c++) {
-            long bi = c / entriesPerBlock;
-            if (bi >= table.length || table[(int) bi] == 0) {
-                ensureBlock(c);
+        long firstBi = start / entriesPerBlock, lastBi = (start + n - 1) / entriesPerBlock;
+        boolean missing = false;
+        for (long bi = firstBi; bi <= lastBi; bi++) missing |= blockMissing(bi);
+        if (missing && n == 1) {
+            ensureBlock(start);
+            return false;
+        }
+        if (missing) {
+            // The blocks go right after the run (a block inside it would push the run onward forever).
+            long k = 0, areaEnd;
+            while (true) {
+                areaEnd = start + n + k;
+                long count = 0;
+                for (long bi = firstBi; bi <= (areaEnd - 1) / entriesPerBlock; bi++) if (blockMissing(bi)) count++;
+                if (count == k) break;
+                k = count;
+            }
+            if ((areaEnd - 1) / entriesPerBlock >= table.length) {
+                growTable((areaEnd - 1) / entriesPerBlock);
                 return false;
             }
+            for (long c = start + n; c < areaEnd; c++) {
+                if (get(c) != 0) {
+                    ensureBlock(start);
+                    return false;
+                }
+            }
+            var newBlocks = new LinkedHashMap<Long, byte[]>();
+            var owner = new java.util.HashMap<Long, Long>();
+            long next = start + n;
+            for (long bi = firstBi; bi <= (areaEnd - 1) / entriesPerBlock; bi++) {
+                if (blockMissing(bi)) {
+                    owner.put(bi, next << clusterBits);
+                    newBlocks.put(next << clusterBits, new byte[clusterSize]);
+                    next++;
+                }
+            }
+            var existing = new java.util.ArrayList<Long>();
+            for (long c = start; c < areaEnd; c++) {
+                Long bo = owner.get(c / entriesPerBlock);
+                if (bo != null) setEntry(newBlocks.get(bo), (int) (c % entriesPerBlock), 1);
+                else existing.add(c);
+            }
+            for (var en : newBlocks.entrySet()) {
+                file.write(en.getKey(), en.getValue());
+                blocks.put(en.getKey(), en.getValue());
+            }
+            for (var en : owner.entrySet()) {
+                table[(int) (long) en.getKey()] = en.getValue();
+                file.writeLong(tableOffset + en.getKey() * 8, en.getValue());
+            }
+            for (long c : existing) set(c, 1);
+            endCluster = Math.max(endCluster, areaEnd);
+            if (start == freeHint) freeHint = areaEnd;
+            return true;
         }
         for (long c = start; c < start + n; c++) set(c, 1);
         if (start == freeHint) freeHint = start + n;
@@ -233,6 +291,10 @@ public final class RefcountManager {
         long first = bi * entriesPerBlock;
         // No block covers this range, so every cluster in it is free: the block takes the first one.
         long home = first;
+        long tableFirst = tableOffset >> clusterBits;
+        if (home == 0 || home >= tableFirst && home < tableFirst + tableClusters) {
+            throw new Qcow2Exception(file.name() + ": refcount block " + bi + " is missing where metadata lives (image corrupt)");
+        }
         byte[] b = new byte[clusterSize];
         setEntry(b, (int) (home - first), 1);
         long off = home << clusterBits;
@@ -251,6 +313,10 @@ public final class RefcountManager {
         int perCluster = clusterSize / 8;
         while (true) {
             entries = (entries + perCluster - 1) / perCluster * perCluster;
+            if (entries * 8 > Qcow2Header.MAX_REFTABLE_BYTES || entries < 0) {
+                throw new Qcow2Exception(file.name() + ": refcount table would exceed "
+                        + Qcow2Header.MAX_REFTABLE_BYTES + " bytes");
+            }
             long tClusters = entries / perCluster;
             // How many new blocks does the area [e, e + tClusters + k) need?
             long k = 0;
