@@ -449,7 +449,7 @@ public final class JhvImg {
             if (r.corruptions() > 0) m.put("corruptions", (long) r.corruptions());
             if (first != null && first.leaksFixed() > 0) m.put("leaks-fixed", (long) first.leaksFixed());
             if (first != null && first.corruptionsFixed() > 0) m.put("corruptions-fixed", (long) first.corruptionsFixed());
-            m.put("allocated-clusters", r.allocatedClusters());
+            if (r.allocatedClusters() > 0) m.put("allocated-clusters", r.allocatedClusters());
             m.put("filename", file.toString());
             m.put("format", "qcow2");
             if (r.fragmentedClusters() > 0) m.put("fragmented-clusters", r.fragmentedClusters());
