@@ -3,13 +3,13 @@
 # Cases: 4 KiB "random" (a large odd stride, as qemu-img bench has no random mode) and 64 KiB
 # sequential, read and write, on a standalone image and on an empty overlay over a backing file.
 # Prints both run times and the throughput ratio jhv/qemu (> 1 means jhv is faster).
-# Environment: SIZE (default 256M), COUNT4K (default 20000), COUNT64K (default 4000), DEPTH (default 16).
+# Environment: SIZE (default 256M), COUNT4K (default 100000), COUNT64K (default 40000), DEPTH (default 16).
 set -e
 root=$(cd "$(dirname "$0")/.." && pwd)
 jhvimg="$root/jhv-img"
 size=${SIZE:-256M}
-c4=${COUNT4K:-20000}
-c64=${COUNT64K:-4000}
+c4=${COUNT4K:-100000}
+c64=${COUNT64K:-40000}
 depth=${DEPTH:-16}
 dir=$(mktemp -d /tmp/qcow2-bench.XXXXXX)
 trap 'rm -rf "$dir"' EXIT INT TERM
