@@ -32,7 +32,8 @@ run_case() { # name template rw bufsize step count
         if [ "$tool" = qemu ]; then
             t=$(qemu-img bench -f qcow2 -t writeback $w -c "$count" -d "$depth" -s "$bs" -S "$step" "$dir/run-$tool.qcow2" | secs)
         else
-            t=$("$jhvimg" bench -f qcow2 -t writeback $w -c "$count" -d "$depth" -s "$bs" -S "$step" "$dir/run-$tool.qcow2" | secs)
+            t=$("$jhvimg" bench -f qcow2 -t writeback $w -c "$count" -d "$depth" -s "$bs" -S "$step" "$dir/run-$tool.qcow2" 2>"$dir/err" | secs)
+            [ -n "$t" ] || { grep -v '^WARNING: Using incubator' "$dir/err" >&2; exit 1; }
         fi
         eval "t_$tool=\$t"
         rm -f "$dir/run-$tool.qcow2"

@@ -646,7 +646,7 @@ public final class Qcow2Image implements BlockDevice {
     }
 
     private long allocateData() throws IOException {
-        long host = refs.allocate(1);
+        long host = refs.allocateOne();
         if (host == 0 || host >>> clusterBits < 1) throw new Qcow2Exception(file.name() + ": allocator returned the header");
         return host;
     }
@@ -725,6 +725,12 @@ public final class Qcow2Image implements BlockDevice {
     @Override
     public void flush() throws IOException {
         if (readOnly) return;
+        lock.writeLock().lock();
+        try {
+            refs.releaseReserve();
+        } finally {
+            lock.writeLock().unlock();
+        }
         file.flush();
     }
 
@@ -928,6 +934,14 @@ public final class Qcow2Image implements BlockDevice {
     public long vmStateOffset() {
         long perL2 = 1L << (clusterBits + l2Bits);
         return (long) l1EntriesFor(size, clusterBits) * perL2;
+    }
+
+    /**
+     * A stream over the active vm-state area: for savevm open it with readableSize 0 and write;
+     * for loadvm apply the snapshot first and open it with the snapshot's vm-state size.
+     */
+    public VmStateChannel vmStateChannel(long readableSize) {
+        return new VmStateChannel(this, readableSize);
     }
 
     /** Writes machine state into the active vm-state area (before {@link #createSnapshot}). */
@@ -1140,6 +1154,7 @@ public final class Qcow2Image implements BlockDevice {
         if (repair != ImageChecker.Repair.NONE) checkWritable();
         lock.writeLock().lock();
         try {
+            if (!readOnly) refs.releaseReserve();
             return new ImageChecker(this).check(repair);
         } finally {
             lock.writeLock().unlock();
@@ -1173,6 +1188,7 @@ public final class Qcow2Image implements BlockDevice {
         closed = true;
         try {
             if (!readOnly) {
+                refs.releaseReserve();
                 file.flush();
                 if (markedDirty) {
                     setIncompatible(header.incompatible & ~Features.INCOMPAT_DIRTY);

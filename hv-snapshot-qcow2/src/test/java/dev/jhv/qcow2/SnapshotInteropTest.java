@@ -75,6 +75,35 @@ class SnapshotInteropTest {
     }
 
     @Test
+    void vmStateStreamsThroughSavevmAndLoadvm() throws Exception {
+        Path p = tmp.resolve("vm.qcow2");
+        byte[] state = fill(1_000_003, 4);
+        try (var img = Qcow2Image.create(p, Qcow2Image.CreateOptions.of(4 << 20))) {
+            img.write(0, ByteBuffer.wrap(fill(8192, 5)));
+            try (var ch = img.vmStateChannel(0)) {
+                for (int off = 0; off < state.length; off += 65000) {
+                    ch.write(ByteBuffer.wrap(state, off, Math.min(65000, state.length - off)));
+                }
+                img.createSnapshot("vm1", ch.size(), 5_000_000_000L);
+            }
+            img.write(0, ByteBuffer.wrap(new byte[8192]));
+        }
+        Qemu.assertClean(p);
+        assertThat(Qemu.ok("qemu-img", "snapshot", "-l", p.toString())).contains("vm1").contains("00:00:05.000");
+        try (var img = Qcow2Image.open(p, false)) {
+            var sn = img.findSnapshot("vm1");
+            assertThat(sn.vmStateSize()).isEqualTo(state.length);
+            img.applySnapshot("vm1");
+            var back = ByteBuffer.allocate(state.length);
+            try (var ch = img.vmStateChannel(sn.vmStateSize())) {
+                while (back.hasRemaining() && ch.read(back) > 0) { }
+            }
+            assertThat(back.array()).isEqualTo(state);
+        }
+        Qemu.assertClean(p);
+    }
+
+    @Test
     void qemuSnapshotsAreAppliedByJhv() throws Exception {
         Path p = tmp.resolve("q.qcow2");
         Qemu.ok("qemu-img", "create", "-f", "qcow2", p.toString(), "1M");

@@ -191,6 +191,46 @@ public final class RefcountManager {
         for (long c = first; c <= last; c++) add(c, delta);
     }
 
+    /**
+     * Clusters whose refcount 1 is already on disk but which nothing references yet: single-cluster
+     * allocations take them one by one, so a run of data clusters costs one refcount write. A kill
+     * leaves them as leaked clusters, nothing worse.
+     */
+    private long reserveNext, reserveEnd;
+    private static final int RESERVE = 32;
+
+    /** Gives the reserved clusters back (before a check, a flush, a close). */
+    public void releaseReserve() throws IOException {
+        while (reserveNext < reserveEnd) set(reserveNext++, 0);
+    }
+
+    /** Allocates one cluster with refcount 1, from the reserve when it has one. */
+    public long allocateOne() throws IOException {
+        if (reserveNext < reserveEnd) return reserveNext++ << clusterBits;
+        long first = allocate(1) >>> clusterBits;
+        // Extend with following free clusters of the same refcount block, in one write.
+        long bi = first / entriesPerBlock;
+        long limit = Math.min(first + RESERVE, (bi + 1) * entriesPerBlock);
+        long end = first + 1;
+        while (end < limit && get(end) == 0) end++;
+        if (end > first + 1) {
+            long blockOff = table[(int) bi];
+            byte[] b = block(blockOff);
+            int from = Integer.MAX_VALUE, to = 0;
+            for (long c = first + 1; c < end; c++) {
+                long range = setEntry(b, (int) (c % entriesPerBlock), 1);
+                from = Math.min(from, (int) (range >>> 32));
+                to = Math.max(to, (int) range);
+            }
+            file.write(blockOff + from, ByteBuffer.wrap(b, from, to - from));
+            if (end > endCluster) endCluster = end;
+            if (freeHint < end) freeHint = end;
+            reserveNext = first + 1;
+            reserveEnd = end;
+        }
+        return first << clusterBits;
+    }
+
     /** Allocates n contiguous free clusters with refcount 1 and returns the byte offset of the first. */
     public long allocate(int n) throws IOException {
         if (n <= 0) throw new IllegalArgumentException("n");
