@@ -1,0 +1,465 @@
+package dev.jhv.core.machine;
+
+import dev.jhv.core.bus.IoBus;
+import dev.jhv.core.cpuid.Topology;
+import dev.jhv.core.bus.MmioBus;
+import dev.jhv.core.irq.IrqLine;
+import dev.jhv.core.kvm.Kvm;
+import dev.jhv.core.kvm.KvmIoctls;
+import dev.jhv.core.kvm.KvmVcpu;
+import dev.jhv.core.kvm.KvmVm;
+import dev.jhv.core.memory.GuestMemory;
+import dev.jhv.core.memory.RamAllocator;
+import dev.jhv.core.sys.SysCallException;
+import dev.jhv.core.vcpu.CpuState;
+import dev.jhv.core.vcpu.Vcpu;
+import dev.jhv.core.vcpu.VcpuExitHandler;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.function.Consumer;
+
+/**
+ * A KVM virtual machine with its RAM, buses, vCPU threads and run state. Devices attach to its buses and IRQ
+ * lines; a {@link BootProgram} puts the guest in RAM. Guest-initiated events (reset, power-off, exit) are
+ * queued to a control thread so that a vCPU never waits on itself.
+ */
+public final class Machine implements MachineControl, AutoCloseable {
+    private static final System.Logger LOG = System.getLogger("jhv.machine");
+
+    /** A RAM range to map: guest-physical address and size. */
+    public record RamRange(long gpa, long size) { }
+
+    private sealed interface Request {
+        record Reset(String why) implements Request { }
+        record PowerOff() implements Request { }
+        record Exit(int status) implements Request { }
+        record Failure(String message) implements Request { }
+    }
+
+    private final MachineConfig config;
+    private final Kvm kvm;
+    private final KvmVm vm;
+    private final List<MemorySegment> ram = new ArrayList<>();
+    private final GuestMemory memory;
+    private final IoBus io = new IoBus();
+    private final MmioBus mmio = new MmioBus();
+    private final List<Vcpu> vcpus = new ArrayList<>();
+    private final List<Runnable> resetHandlers = new CopyOnWriteArrayList<>();
+    private final List<RunStateListener> listeners = new CopyOnWriteArrayList<>();
+    private final LinkedBlockingQueue<Request> requests = new LinkedBlockingQueue<>();
+    private final CompletableFuture<Integer> exitStatus = new CompletableFuture<>();
+    private final Object stateLock = new Object();
+    private int[] msrIndices;
+    private BootProgram bootProgram;
+    private List<CpuState> powerOnCpuStates;
+    private byte[][] powerOnIrqchips;
+    private byte[] powerOnPit;
+    private RunState state = RunState.PRELAUNCH;
+    private Thread control;
+
+    private Machine(MachineConfig config, Kvm kvm, KvmVm vm, List<RamRange> ranges) {
+        this.config = config;
+        this.kvm = kvm;
+        this.vm = vm;
+        List<GuestMemory.Region> regions = new ArrayList<>();
+        int slot = 0;
+        for (RamRange r : ranges) {
+            MemorySegment seg = RamAllocator.map(r.size());
+            ram.add(seg);
+            vm.setUserMemoryRegion(slot++, 0, r.gpa(), seg);
+            regions.add(new GuestMemory.Region(r.gpa(), seg));
+        }
+        this.memory = new GuestMemory(regions);
+    }
+
+    /**
+     * Opens KVM and builds the VM: RAM slots, in-kernel irqchip and PIT, PC interrupt routing, and the vCPUs.
+     * Fails with a {@link MachineException} whose message is fit for the terminal.
+     */
+    public static Machine create(MachineConfig config, List<RamRange> ranges) {
+        Kvm kvm = Kvm.open();
+        KvmVm vm = null;
+        try {
+            int max = kvm.maxVcpus();
+            int cpus = config.smp().cpus();
+            if (cpus > max) {
+                throw new MachineException(String.format(
+                        "Number of SMP CPUs requested (%d) exceeds max CPUs supported by machine 'pc' (%d)", cpus, max));
+            }
+            vm = kvm.createVm();
+            vm.setTssAddr(KvmVm.TSS_ADDR);
+            vm.setIdentityMapAddr(KvmVm.IDENTITY_MAP_ADDR); // must precede the first vCPU
+            vm.createIrqchip();
+            vm.createPit2();
+            vm.setPcGsiRouting();
+            Machine m = new Machine(config, kvm, vm, ranges);
+            Topology topo = m.topology();
+            for (int i = 0; i < cpus; i++) {
+                // KVM's vCPU id is the local APIC id, which the topology may leave sparse.
+                m.vcpus.add(new Vcpu(i, vm.createVcpu(topo.apicId(i)), m.io, m.mmio, m.exitHandler()));
+            }
+            m.msrIndices = m.probeMsrs();
+            return m;
+        } catch (SysCallException e) {
+            if (vm != null) {
+                vm.close();
+            }
+            kvm.close();
+            throw new MachineException("failed to initialize kvm: " + e.getMessage(), e);
+        }
+    }
+
+    /** The MSRs KVM lists for save/restore that this vCPU can actually read. */
+    private int[] probeMsrs() {
+        KvmVcpu v = vcpus.getFirst().kvm();
+        List<Integer> ok = new ArrayList<>();
+        for (int idx : kvm.msrIndexList()) {
+            try {
+                v.getMsrs(new int[] {idx});
+                ok.add(idx);
+            } catch (SysCallException e) {
+                LOG.log(System.Logger.Level.DEBUG, "MSR 0x{0} not readable", Integer.toHexString(idx));
+            }
+        }
+        return ok.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    private VcpuExitHandler exitHandler() {
+        return new VcpuExitHandler() {
+            @Override
+            public void resetRequested(Vcpu vcpu, String why) {
+                requests.add(new Request.Reset(why));
+            }
+
+            @Override
+            public void shutdownRequested(Vcpu vcpu) {
+                requests.add(new Request.PowerOff());
+            }
+
+            @Override
+            public void internalError(Vcpu vcpu, String message) {
+                requests.add(new Request.Failure(message));
+            }
+        };
+    }
+
+    /** Sockets, cores and threads as -smp gave them: APIC ids, CPUID topology leaves and the MADT follow it. */
+    public Topology topology() {
+        MachineConfig.Smp smp = config.smp();
+        return new Topology(smp.sockets(), smp.cores(), smp.threads());
+    }
+
+    public MachineConfig config() {
+        return config;
+    }
+
+    public KvmVm vm() {
+        return vm;
+    }
+
+    public Kvm kvm() {
+        return kvm;
+    }
+
+    public GuestMemory memory() {
+        return memory;
+    }
+
+    public IoBus ioBus() {
+        return io;
+    }
+
+    public MmioBus mmioBus() {
+        return mmio;
+    }
+
+    public List<Vcpu> vcpus() {
+        return List.copyOf(vcpus);
+    }
+
+    public int[] msrIndices() {
+        return msrIndices.clone();
+    }
+
+    /** An interrupt line wired to a GSI of the in-kernel irqchip. */
+    public IrqLine irqLine(int gsi) {
+        return level -> vm.irqLine(gsi, level);
+    }
+
+    /** Device reset hooks, run (with vCPUs paused) on every system reset. */
+    public void addResetHandler(Runnable handler) {
+        resetHandlers.add(handler);
+    }
+
+    /** Requests from devices: reset line, ACPI sleep, debug exit. Safe from any thread. */
+    public void requestReset() {
+        requests.add(new Request.Reset("guest request"));
+    }
+
+    public void requestPowerOff() {
+        requests.add(new Request.PowerOff());
+    }
+
+    public void requestExit(int status) {
+        requests.add(new Request.Exit(status));
+    }
+
+    /**
+     * Loads the boot program, records the power-on state of every vCPU and the irqchip for resets, starts the
+     * vCPU threads (parked) and the control thread, and runs the guest unless the configuration says -S.
+     */
+    public void start(BootProgram boot) {
+        this.bootProgram = boot;
+        boot.load(this);
+        powerOnCpuStates = new ArrayList<>();
+        for (Vcpu v : vcpus) {
+            powerOnCpuStates.add(CpuState.read(v.kvm(), msrIndices));
+        }
+        powerOnIrqchips = new byte[][] {
+            vm.getIrqchip(KvmIoctls.IRQCHIP_PIC_MASTER), vm.getIrqchip(KvmIoctls.IRQCHIP_PIC_SLAVE),
+            vm.getIrqchip(KvmIoctls.IRQCHIP_IOAPIC)};
+        powerOnPit = vm.getPit2();
+        for (Vcpu v : vcpus) {
+            v.start();
+        }
+        control = Thread.ofPlatform().name("machine-control").daemon(true).start(this::controlLoop);
+        if (!config.startPaused()) {
+            cont();
+        }
+    }
+
+    private void controlLoop() {
+        while (!exitStatus.isDone()) {
+            Request r;
+            try {
+                r = requests.take();
+            } catch (InterruptedException e) {
+                return;
+            }
+            try {
+                handle(r);
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.ERROR, "machine control failed", e);
+                System.err.println("jhv: " + e.getMessage());
+                exitStatus.complete(1);
+            }
+        }
+    }
+
+    private void handle(Request r) {
+        switch (r) {
+            case Request.Exit(int status) -> exitStatus.complete(status);
+            case Request.PowerOff() -> {
+                if (config.noShutdown()) {
+                    pauseVcpus(RunState.SHUTDOWN);
+                } else {
+                    exitStatus.complete(0);
+                }
+            }
+            case Request.Reset(String why) -> {
+                if (config.noReboot()) {
+                    exitStatus.complete(0);
+                } else {
+                    LOG.log(System.Logger.Level.DEBUG, "system reset ({0})", why);
+                    reset();
+                }
+            }
+            case Request.Failure(String message) -> {
+                System.err.println("jhv: " + message);
+                pauseVcpus(RunState.INTERNAL_ERROR);
+            }
+        }
+    }
+
+    private void pauseVcpus(RunState next) {
+        synchronized (stateLock) {
+            for (Vcpu v : vcpus) {
+                v.pause();
+            }
+            setState(next);
+        }
+    }
+
+    /** Restores power-on state: vCPUs, irqchip, PIT, devices, and reloads the boot program. */
+    private void reset() {
+        synchronized (stateLock) {
+            RunState before = state;
+            for (Vcpu v : vcpus) {
+                v.pause();
+            }
+            vm.setIrqchip(powerOnIrqchips[0]);
+            vm.setIrqchip(powerOnIrqchips[1]);
+            vm.setIrqchip(powerOnIrqchips[2]);
+            vm.setPit2(powerOnPit);
+            for (int i = 0; i < vcpus.size(); i++) {
+                powerOnCpuStates.get(i).write(vcpus.get(i).kvm());
+            }
+            for (Runnable h : resetHandlers) {
+                h.run();
+            }
+            bootProgram.load(this);
+            // The boot program set the BSP's registers again; the rest of its state is the power-on state.
+            if (before == RunState.RUNNING) {
+                for (Vcpu v : vcpus) {
+                    v.resume();
+                }
+            }
+        }
+    }
+
+    private void setState(RunState next) {
+        RunState prev;
+        synchronized (stateLock) {
+            prev = state;
+            state = next;
+        }
+        if (prev != next) {
+            for (RunStateListener l : listeners) {
+                l.runStateChanged(prev, next);
+            }
+        }
+    }
+
+    /** Completes with the process exit status when the machine ends (power-off, -no-reboot reset, quit). */
+    public CompletableFuture<Integer> exitStatus() {
+        return exitStatus;
+    }
+
+    @Override
+    public RunState runState() {
+        synchronized (stateLock) {
+            return state;
+        }
+    }
+
+    @Override
+    public void stop() {
+        synchronized (stateLock) {
+            if (state == RunState.RUNNING) {
+                pauseVcpus(RunState.PAUSED);
+            }
+        }
+    }
+
+    @Override
+    public void cont() {
+        synchronized (stateLock) {
+            switch (state) {
+                case RUNNING -> { }
+                case SHUTDOWN, INTERNAL_ERROR -> throw new IllegalStateException(
+                        "Resetting the Virtual Machine is required");
+                case INMIGRATE -> throw new IllegalStateException(
+                        "Guest can not be resumed: migration is still in progress");
+                default -> {
+                    setState(RunState.RUNNING);
+                    for (Vcpu v : vcpus) {
+                        v.resume();
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public void systemReset() {
+        if (config.noReboot()) {
+            exitStatus.complete(0); // as QEMU: with -no-reboot every reset ends the process
+            return;
+        }
+        synchronized (stateLock) {
+            boolean wasStopped = state == RunState.SHUTDOWN || state == RunState.INTERNAL_ERROR;
+            reset();
+            if (wasStopped) {
+                setState(RunState.PAUSED);
+            }
+        }
+    }
+
+    /** Runs a callback with all vCPUs parked, restoring the previous run state after. */
+    public void withVcpusPaused(Consumer<Machine> action) {
+        synchronized (stateLock) {
+            boolean running = state == RunState.RUNNING;
+            for (Vcpu v : vcpus) {
+                v.pause();
+            }
+            try {
+                action.accept(this);
+            } finally {
+                if (running) {
+                    for (Vcpu v : vcpus) {
+                        v.resume();
+                    }
+                }
+            }
+        }
+    }
+
+    private Runnable powerButton = () -> { };
+
+    /** The ACPI power button, wired by the board to its PM device. */
+    public void setPowerButton(Runnable button) {
+        this.powerButton = button;
+    }
+
+    @Override
+    public void systemPowerdown() {
+        powerButton.run();
+    }
+
+    @Override
+    public void quit() {
+        exitStatus.complete(0);
+    }
+
+    @Override
+    public List<CpuInfo> cpus() {
+        List<CpuInfo> out = new ArrayList<>();
+        synchronized (stateLock) {
+            boolean running = state == RunState.RUNNING;
+            for (Vcpu v : vcpus) {
+                long pc = 0;
+                boolean halted = false;
+                if (!running) {
+                    pc = new dev.jhv.core.kvm.Regs(v.kvm().getRegs().raw()).get(dev.jhv.core.kvm.Regs.Reg.RIP);
+                    halted = v.kvm().getMpState() == KvmIoctls.MP_STATE_HALTED;
+                }
+                out.add(new CpuInfo(v.index(), v.threadId(), pc, halted));
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public String name() {
+        return config.name();
+    }
+
+    @Override
+    public void addRunStateListener(RunStateListener listener) {
+        listeners.add(listener);
+    }
+
+    /** Stops the vCPU threads and releases KVM and RAM. */
+    @Override
+    public void close() {
+        for (Vcpu v : vcpus) {
+            v.stop();
+        }
+        if (control != null) {
+            control.interrupt();
+        }
+        for (Vcpu v : vcpus) {
+            v.kvm().close();
+        }
+        vm.close();
+        kvm.close();
+        for (MemorySegment seg : ram) {
+            RamAllocator.unmap(seg);
+        }
+    }
+}

@@ -1,0 +1,112 @@
+package dev.jhv.core.vcpu;
+
+import dev.jhv.core.bus.BusHandler;
+import dev.jhv.core.bus.IoBus;
+import dev.jhv.core.bus.MmioBus;
+import dev.jhv.core.kvm.Kvm;
+import dev.jhv.core.kvm.KvmVcpu;
+import dev.jhv.core.kvm.KvmVm;
+import dev.jhv.core.kvm.Regs;
+import dev.jhv.core.kvm.Segment;
+import dev.jhv.core.kvm.Sregs;
+import dev.jhv.core.sys.Libc;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** A real-mode guest that writes to a port forever; pause must stop it dead, every time. */
+@Tag("kvm")
+class VcpuPauseTest {
+    private static final byte[] CODE = {
+        (byte) 0xBA, (byte) 0xF8, 0x03,   // mov dx, 0x3f8
+        (byte) 0xB0, 0x41,                // mov al, 'A'
+        (byte) 0xEE,                      // loop: out dx, al
+        (byte) 0xFE, (byte) 0xC0,         // inc al
+        (byte) 0xEB, (byte) 0xFB,         // jmp loop
+    };
+
+    @Test
+    void pauseParksTheVcpuAndNoKickIsLostOverThousandsOfCycles() throws Exception {
+        assumeTrue(Kvm.available(), "/dev/kvm is not available");
+        try (Kvm kvm = Kvm.open(); KvmVm vm = kvm.createVm()) {
+            vm.setTssAddr(KvmVm.TSS_ADDR);
+            vm.setIdentityMapAddr(KvmVm.IDENTITY_MAP_ADDR);
+            vm.createIrqchip();
+            MemorySegment ram = Libc.mmap(1 << 20, Libc.PROT_READ | Libc.PROT_WRITE,
+                    Libc.MAP_SHARED | Libc.MAP_ANONYMOUS | Libc.MAP_NORESERVE, -1, 0);
+            vm.setUserMemoryRegion(0, 0, 0, ram);
+            MemorySegment.copy(CODE, 0, ram, ValueLayout.JAVA_BYTE, 0x1000, CODE.length);
+
+            AtomicLong outs = new AtomicLong();
+            IoBus io = new IoBus();
+            io.register(0x3f8, 8, "counter", new BusHandler() {
+                @Override
+                public long read(long offset, int size) {
+                    return 0;
+                }
+
+                @Override
+                public void write(long offset, int size, long value) {
+                    outs.incrementAndGet();
+                }
+            });
+            KvmVcpu kv = vm.createVcpu(0);
+            Sregs s = kv.getSregs();
+            s.setSegment(Sregs.Seg.CS, new Segment(0, 0xffff, 0, 0xb, true, 0, false, true, false, false, false, false));
+            kv.setSregs(s);
+            Regs r = kv.getRegs();
+            r.set(Regs.Reg.RIP, 0x1000);
+            r.set(Regs.Reg.RFLAGS, 2);
+            kv.setRegs(r);
+
+            Vcpu vcpu = new Vcpu(0, kv, io, new MmioBus(), new VcpuExitHandler() {
+                @Override
+                public void resetRequested(Vcpu v, String why) { }
+
+                @Override
+                public void shutdownRequested(Vcpu v) { }
+
+                @Override
+                public void internalError(Vcpu v, String message) {
+                    throw new AssertionError(message);
+                }
+            });
+            vcpu.start();
+            assertThat(vcpu.isParked()).isTrue();
+            assertThat(outs.get()).isZero();
+            int cycles = 3000;
+            long progressed = 0;
+            for (int i = 0; i < cycles; i++) {
+                long before = outs.get();
+                vcpu.resume();
+                vcpu.pause();
+                long atPause = outs.get();
+                // Parked: nothing more may happen, however long we look.
+                for (int spin = 0; spin < 50; spin++) {
+                    Thread.onSpinWait();
+                }
+                assertThat(outs.get()).isEqualTo(atPause);
+                if (atPause > before) {
+                    progressed++;
+                }
+            }
+            vcpu.resume();
+            long start = outs.get();
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (outs.get() < start + 100 && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
+            assertThat(outs.get()).as("guest runs after the last resume").isGreaterThanOrEqualTo(start + 100);
+            vcpu.stop();
+            assertThat(vcpu.isParked()).isTrue();
+            assertThat(progressed).isPositive();
+            kv.close();
+        }
+    }
+}

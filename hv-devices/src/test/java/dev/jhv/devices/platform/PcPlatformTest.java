@@ -1,0 +1,145 @@
+package dev.jhv.devices.platform;
+
+import dev.jhv.core.bus.IoBus;
+import dev.jhv.core.chardev.CharBackend;
+import dev.jhv.core.chardev.CharFrontend;
+import dev.jhv.core.machine.MachineConfig;
+import dev.jhv.devices.DeviceException;
+import dev.jhv.devices.testing.RecordingControl;
+import dev.jhv.devices.testing.RecordingIrq;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class PcPlatformTest {
+    static final long MIB = 1024 * 1024;
+
+    final Map<Integer, RecordingIrq> irqs = new HashMap<>();
+    final RecordingControl control = new RecordingControl();
+    final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    CharFrontend attached;
+    final CharBackend backend = new CharBackend() {
+        @Override
+        public void write(byte[] data, int offset, int length) {
+            out.write(data, offset, length);
+        }
+
+        @Override
+        public void attach(CharFrontend frontend) {
+            attached = frontend;
+        }
+    };
+
+    PcPlatform create(IoBus io, List<MachineConfig.IsaDebugExit> exits) {
+        var platform = PcPlatform.create(io, gsi -> irqs.computeIfAbsent(gsi, g -> new RecordingIrq()), backend, control,
+                new PcPlatform.Config(512 * MIB, 0, 2, exits));
+        created.add(platform);
+        return platform;
+    }
+
+    final List<PcPlatform> created = new java.util.ArrayList<>();
+
+    @org.junit.jupiter.api.AfterEach
+    void closeAll() {
+        created.forEach(PcPlatform::close);
+    }
+
+    @Test
+    void devicesAnswerAtTheirPcPorts() {
+        var io = new IoBus();
+        var platform = create(io, List.of(new MachineConfig.IsaDebugExit(0xf4, 4)));
+        assertThat(attached).isSameAs(platform.com1());
+
+        io.write(0x3f8, 1, 'A');
+        assertThat(out.toString()).isEqualTo("A");
+        assertThat(io.read(0x3fd, 1)).isEqualTo(0x60);
+
+        io.write(0x64, 1, 0xaa);
+        assertThat(io.read(0x64, 1) & 1).isEqualTo(1);
+        assertThat(io.read(0x60, 1)).isEqualTo(0x55);
+
+        io.write(0x70, 1, 0x5f);
+        assertThat(io.read(0x71, 1)).isEqualTo(1);
+        io.write(0x70, 1, 0x0d);
+        assertThat(io.read(0x71, 1)).isEqualTo(0x80);
+
+        assertThat(io.read(0x604, 2) & 1).as("SCI_EN").isEqualTo(1);
+        io.write(0x602, 2, 1 << 8);
+        platform.powerButton();
+        assertThat(irqs.get(9).level()).isTrue();
+        io.write(0x600, 2, 1 << 8);
+        assertThat(irqs.get(9).level()).isFalse();
+
+        io.write(0x80, 1, 0x12);
+        assertThat(io.read(0x61, 1)).as("port 0x61 is left to the PIT").isEqualTo(0xff);
+
+        io.write(0xf4, 4, 3);
+        io.write(0x604, 2, 1 << 13);
+        io.write(0xcf9, 1, 0x06);
+        io.write(0x64, 1, 0xfe);
+        io.write(0x92, 1, 0x03);
+        assertThat(control.requests()).containsExactly("exit 7", "poweroff", "reset", "reset", "reset");
+    }
+
+    @Test
+    void irqLinesAreTheIsaOnes() {
+        var io = new IoBus();
+        create(io, List.of());
+        assertThat(irqs.keySet()).containsExactlyInAnyOrder(1, 4, 8, 9, 12);
+        io.write(0x3fc, 1, 0x08); // OUT2
+        io.write(0x3f9, 1, 0x02); // THRE interrupt
+        assertThat(irqs.get(4).level()).isTrue();
+    }
+
+    @Test
+    void resetBringsDevicesBackToPowerOnState() {
+        var io = new IoBus();
+        var platform = create(io, List.of());
+        io.write(0x3fc, 1, 0x08);
+        io.write(0x3f9, 1, 0x02);
+        io.write(0x3ff, 1, 0x77);
+        platform.reset();
+        assertThat(irqs.get(4).level()).isFalse();
+        assertThat(io.read(0x3f9, 1)).isZero();
+        assertThat(io.read(0x3ff, 1)).isZero();
+    }
+
+    @Test
+    void overlappingDebugExitIsAUserErrorAndLeavesTheBusAsItWas() {
+        var io = new IoBus();
+        io.register(0x1000, 4, "other", new dev.jhv.core.bus.BusHandler() {
+            @Override
+            public long read(long offset, int size) {
+                return 0x42;
+            }
+
+            @Override
+            public void write(long offset, int size, long value) { }
+        });
+        assertThatThrownBy(() -> create(io, List.of(new MachineConfig.IsaDebugExit(0x3f8, 1))))
+                .isInstanceOf(DeviceException.class).hasMessageContaining("overlaps");
+        assertThat(io.ranges()).extracting(r -> r.name()).containsExactly("other");
+    }
+
+    @Test
+    void rtcUpdateInterruptReachesIrq8() throws Exception {
+        var raised = new java.util.concurrent.CountDownLatch(1);
+        var io = new IoBus();
+        try (var platform = PcPlatform.create(io,
+                gsi -> gsi == 8 ? level -> { if (level) raised.countDown(); } : dev.jhv.core.irq.IrqLine.NONE,
+                CharBackend.NULL, control, new PcPlatform.Config(512 * MIB, 0, 1, List.of()))) {
+            io.write(0x70, 1, 0x0b);
+            io.write(0x71, 1, 0x12); // 24h, BCD, update-ended interrupt on
+            assertThat(raised.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            io.write(0x70, 1, 0x0c);
+            assertThat(io.read(0x71, 1) & 0x90).isEqualTo(0x90);
+            assertThat(platform.rtc()).isNotNull();
+        }
+    }
+}

@@ -1,0 +1,155 @@
+package dev.jhv.launcher;
+
+import dev.jhv.launcher.chardev.Chardev;
+import dev.jhv.launcher.chardev.Chardevs;
+import dev.jhv.launcher.chardev.MuxChardev;
+import dev.jhv.launcher.cli.CommandLineParser;
+import dev.jhv.launcher.cli.LaunchOptions;
+import dev.jhv.launcher.monitor.CommandTable;
+import dev.jhv.launcher.monitor.Monitor;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What "jhv args" does: parse, open the chardevs, build the machine, start the monitors and the machine, wait,
+ * and give back the exit status. Every failure becomes one "jhv: ..." line on stderr and status 1.
+ */
+public final class Launcher {
+    private static final System.Logger LOG = System.getLogger(Launcher.class.getName());
+
+    private final MachineFactory factory;
+    private final InputStream in;
+    private final OutputStream out;
+    private final PrintStream err;
+    private final boolean rawTerminal;
+    private final Path root;
+    private final CommandTable commands;
+    private volatile MachineHandle machine;
+
+    /**
+     * @param in, out     what "stdio" chardevs use (the process's fd 0 and 1, or pipes in tests)
+     * @param err         where errors and notices go
+     * @param rawTerminal put a terminal on stdin into raw mode for stdio chardevs
+     * @param root        the jhv checkout (--demo's guest lives under it)
+     */
+    public Launcher(MachineFactory factory, InputStream in, OutputStream out, PrintStream err, boolean rawTerminal,
+                    Path root) {
+        this(factory, in, out, err, rawTerminal, root, CommandTable.standard());
+    }
+
+    /** As above, with the monitor's command table given (later features register their commands in it). */
+    public Launcher(MachineFactory factory, InputStream in, OutputStream out, PrintStream err, boolean rawTerminal,
+                    Path root, CommandTable commands) {
+        this.factory = factory;
+        this.in = in;
+        this.out = out;
+        this.err = err;
+        this.rawTerminal = rawTerminal;
+        this.root = root;
+        this.commands = commands;
+    }
+
+    /** Runs the command line; returns the process exit status. */
+    public int run(String[] args) {
+        Thread prepare = Thread.ofPlatform().name("machine-prepare").daemon().start(() -> {
+            try {
+                factory.prepare();
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.DEBUG, "machine preparation failed; create() will report it", e);
+            }
+        });
+        try {
+            return switch (CommandLineParser.parse(List.of(args), root)) {
+                case CommandLineParser.Result.Help h -> print(h.text());
+                case CommandLineParser.Result.Version v -> print(v.text() + "\n");
+                case CommandLineParser.Result.Run r -> {
+                    prepare.join();
+                    yield launch(r.options());
+                }
+            };
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 1;
+        } catch (LauncherException e) {
+            return fail(e.getMessage());
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "jhv failed", e);
+            return fail(e.getMessage() != null ? e.getMessage() : e.toString());
+        }
+    }
+
+    private int print(String text) {
+        try {
+            out.write(text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            out.flush();
+        } catch (java.io.IOException e) {
+            return 1;
+        }
+        return 0;
+    }
+
+    private int fail(String message) {
+        err.println("jhv: " + message.lines().findFirst().orElse(""));
+        err.flush();
+        return 1;
+    }
+
+    /** Runs the machine the options describe until it ends. */
+    int launch(LaunchOptions options) {
+        Runnable quit = () -> {
+            var m = machine;
+            if (m != null) {
+                m.control().quit();
+            }
+        };
+        var chardevs = new Chardevs(in, out, err, rawTerminal);
+        var opened = new ArrayList<Chardev>();
+        var monitors = new ArrayList<Monitor>();
+        try {
+            Chardev serialDevice = chardevs.open(options.serial(), quit);
+            Chardev com1 = serialDevice;
+            Chardev muxMonitor = null;
+            if (serialDevice != null) {
+                opened.add(serialDevice);
+            }
+            if (serialDevice instanceof MuxChardev mux) {
+                com1 = mux.addPort();
+                muxMonitor = mux.addPort();
+            }
+            var monitorDevices = new ArrayList<Chardev>();
+            for (var spec : options.monitors()) {
+                Chardev dev = chardevs.open(spec, quit);
+                opened.add(dev);
+                monitorDevices.add(dev);
+            }
+            var m = factory.create(options.machine(), com1);
+            machine = m;
+            try {
+                if (muxMonitor != null) {
+                    monitors.add(new Monitor(muxMonitor, m.control(), commands));
+                }
+                for (var dev : monitorDevices) {
+                    monitors.add(new Monitor(dev, m.control(), commands));
+                }
+                for (var dev : opened) {
+                    dev.start();
+                }
+                m.start();
+                return m.awaitExit();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return 1;
+            } finally {
+                m.close();
+            }
+        } finally {
+            for (int i = opened.size() - 1; i >= 0; i--) {
+                opened.get(i).close();
+            }
+        }
+    }
+}

@@ -1,0 +1,33 @@
+package dev.jhv.launcher.cli;
+
+import dev.jhv.core.machine.MachineConfig;
+import java.util.List;
+
+/**
+ * A parsed command line: the machine to build plus what only the launcher cares about.
+ *
+ * @param machine    the machine (memory, CPUs, kernel, devices, drives)
+ * @param serial     COM1's back end after QEMU's defaults: {@link ChardevSpec.None} for no COM1,
+ *                   {@link ChardevSpec.Mon} when COM1 shares its device with a monitor (-nographic, mon:stdio)
+ * @param monitors   HMP monitors on their own devices (not counting the one inside a {@code Mon} serial)
+ * @param nographic  -nographic was in effect (given, or implied by --demo)
+ * @param displayNone -display none was given
+ * @param demo       --demo was given
+ */
+public record LaunchOptions(
+        MachineConfig machine,
+        ChardevSpec serial,
+        List<ChardevSpec> monitors,
+        boolean nographic,
+        boolean displayNone,
+        boolean demo) {
+
+    public LaunchOptions {
+        monitors = List.copyOf(monitors);
+    }
+
+    /** Whether a monitor rides on the serial port's device (switched with Ctrl-A c). */
+    public boolean serialHasMonitor() {
+        return serial instanceof ChardevSpec.Mon;
+    }
+}
