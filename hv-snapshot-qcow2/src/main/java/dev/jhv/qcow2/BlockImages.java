@@ -31,6 +31,10 @@ public final class BlockImages {
             var b = ByteBuffer.allocate(4);
             while (b.hasRemaining() && ch.read(b, b.position()) > 0) { }
             return b.position() == 4 && b.getInt(0) == 0x514649fb ? "qcow2" : "raw";
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new Qcow2Exception("Could not open '" + path + "': No such file or directory", e);
+        } catch (java.nio.file.AccessDeniedException e) {
+            throw new Qcow2Exception("Could not open '" + path + "': Permission denied", e);
         } catch (IOException e) {
             throw new Qcow2Exception("Could not open '" + path + "': " + e.getMessage(), e);
         }
