@@ -76,9 +76,11 @@ public final class Launcher {
             return 1;
         } catch (LauncherException e) {
             return fail(e.getMessage());
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | LinkageError e) {
+            // a bug or a broken install still gets one line; the trace is in the debug log
             LOG.log(System.Logger.Level.DEBUG, "jhv failed", e);
-            return fail(e.getMessage() != null ? e.getMessage() : e.toString());
+            Throwable shown = e instanceof ExceptionInInitializerError && e.getCause() != null ? e.getCause() : e;
+            return fail(shown.getMessage() != null ? shown.getMessage() : shown.toString());
         }
     }
 

@@ -105,6 +105,18 @@ class MainTest {
     }
 
     @Test
+    void brokenInstallIsOneLineToo() {
+        var err = new ByteArrayOutputStream();
+        var status = new AtomicInteger(-1);
+        Main.run(new String[] {"-serial", "null"}, InputStream.nullInputStream(), new ByteArrayOutputStream(),
+                new PrintStream(err, true), false, (config, com1) -> {
+                    throw new ExceptionInInitializerError(new IllegalStateException("cannot find libc"));
+                }, status::set);
+        assertThat(status.get()).isEqualTo(1);
+        assertThat(err.toString(StandardCharsets.UTF_8)).isEqualTo("jhv: cannot find libc\n");
+    }
+
+    @Test
     void exitStatusIsTheMachines() throws Exception {
         var result = CompletableFuture.supplyAsync(() -> run("-serial", "null", "-display", "none"));
         assertThat(created.await(10, TimeUnit.SECONDS)).isTrue();
