@@ -100,6 +100,16 @@ public final class Launcher {
         return 1;
     }
 
+    /** Opens a chardev; a failure names the option as QEMU does ("-serial unix:/x: Failed to connect ..."). */
+    private static Chardev open(Chardevs chardevs, String option, dev.jhv.launcher.cli.ChardevSpec spec,
+                                Runnable quit) {
+        try {
+            return chardevs.open(spec, quit);
+        } catch (LauncherException e) {
+            throw new LauncherException(option + " " + spec.describe() + ": " + e.getMessage(), e);
+        }
+    }
+
     /** Runs the machine the options describe until it ends. */
     int launch(LaunchOptions options) {
         Runnable quit = () -> {
@@ -112,7 +122,7 @@ public final class Launcher {
         var opened = new ArrayList<Chardev>();
         var monitors = new ArrayList<Monitor>();
         try {
-            Chardev serialDevice = chardevs.open(options.serial(), quit);
+            Chardev serialDevice = open(chardevs, "-serial", options.serial(), quit);
             Chardev com1 = serialDevice;
             Chardev muxMonitor = null;
             if (serialDevice != null) {
@@ -124,7 +134,7 @@ public final class Launcher {
             }
             var monitorDevices = new ArrayList<Chardev>();
             for (var spec : options.monitors()) {
-                Chardev dev = chardevs.open(spec, quit);
+                Chardev dev = open(chardevs, "-monitor", spec, quit);
                 opened.add(dev);
                 monitorDevices.add(dev);
             }

@@ -105,6 +105,19 @@ class MainTest {
     }
 
     @Test
+    void chardevFailuresNameTheOption() {
+        Path nobody = dir.resolve("nobody.sock");
+        var r = run("-serial", "unix:" + nobody);
+        assertThat(r.status()).isEqualTo(1);
+        assertThat(r.err()).startsWith("jhv: -serial unix:" + nobody + ": Failed to connect to '" + nobody + "': ")
+                .endsWith("\n").hasLineCount(1);
+        var m = run("-monitor", "unix:" + dir.resolve("no/such/dir/m.sock") + ",server,nowait");
+        assertThat(m.err()).startsWith("jhv: -monitor unix:" + dir.resolve("no/such/dir/m.sock")
+                + ",server=on: Failed to bind socket to ").hasLineCount(1);
+        assertThat(factoryCalls.get()).isZero();
+    }
+
+    @Test
     void brokenInstallIsOneLineToo() {
         var err = new ByteArrayOutputStream();
         var status = new AtomicInteger(-1);
