@@ -13,6 +13,9 @@ import java.nio.file.Path;
  * vmlinux through its PVH entry note; the format is recognised by content, not by name.
  */
 public final class KernelLoader {
+    /** Largest kernel or initrd read into memory (Java arrays stop at 2 GiB; real ones are far smaller). */
+    static final long MAX_FILE = 1L << 30;
+
     private KernelLoader() { }
 
     /**
@@ -43,6 +46,11 @@ public final class KernelLoader {
         try {
             if (Files.isDirectory(path)) {
                 throw new BootException("could not open " + what + " file '" + path + "': Is a directory");
+            }
+            long size = Files.size(path);
+            if (size > MAX_FILE) {
+                throw new BootException(what + " file '" + path + "' is too large (" + (size >> 20)
+                        + " MiB; at most " + (MAX_FILE >> 20) + " MiB)");
             }
             return Files.readAllBytes(path);
         } catch (NoSuchFileException e) {

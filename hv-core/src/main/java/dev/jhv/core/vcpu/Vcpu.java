@@ -19,6 +19,7 @@ import java.lang.foreign.ValueLayout;
 public final class Vcpu {
     private static final System.Logger LOG = System.getLogger("jhv.vcpu");
 
+    private final int index;
     private final KvmVcpu kvm;
     private final IoBus io;
     private final MmioBus mmio;
@@ -35,7 +36,9 @@ public final class Vcpu {
     private volatile boolean failed;
     private long exits;
 
-    public Vcpu(KvmVcpu kvm, IoBus io, MmioBus mmio, VcpuExitHandler handler) {
+    /** @param index the vCPU's number ("CPU #n"); its KVM id is its APIC id */
+    public Vcpu(int index, KvmVcpu kvm, IoBus io, MmioBus mmio, VcpuExitHandler handler) {
+        this.index = index;
         this.kvm = kvm;
         this.io = io;
         this.mmio = mmio;
@@ -43,7 +46,7 @@ public final class Vcpu {
     }
 
     public int index() {
-        return kvm.id();
+        return index;
     }
 
     public KvmVcpu kvm() {
@@ -68,7 +71,7 @@ public final class Vcpu {
                 return;
             }
             started = true;
-            thread = Thread.ofPlatform().name("vcpu-" + kvm.id()).daemon(true).unstarted(this::loop);
+            thread = Thread.ofPlatform().name("vcpu-" + index).daemon(true).unstarted(this::loop);
             thread.start();
             while (!parked && !exited) {
                 await();

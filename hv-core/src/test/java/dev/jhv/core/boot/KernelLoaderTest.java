@@ -220,6 +220,12 @@ class KernelLoaderTest {
         Path rdMissing = dir.resolve("rd-missing");
         assertThatThrownBy(() -> KernelLoader.load(k, rdMissing, "", mem, map, 0))
                 .isInstanceOf(BootException.class).hasMessageContaining("initrd file '" + rdMissing + "'");
+        Path huge = dir.resolve("disk.img");
+        try (var f = new java.io.RandomAccessFile(huge.toFile(), "rw")) {
+            f.setLength(3L << 30); // sparse: costs nothing
+        }
+        assertThatThrownBy(() -> KernelLoader.load(huge, null, "", mem, map, 0))
+                .isInstanceOf(BootException.class).hasMessageContaining("disk.img").hasMessageContaining("too large");
         Path truncated = file("trunc", java.util.Arrays.copyOf(TestImages.defaultBzImage(), 0x400));
         assertThatThrownBy(() -> KernelLoader.load(truncated, null, "", mem, map, 0))
                 .isInstanceOf(BootException.class).hasMessageContaining("trunc");

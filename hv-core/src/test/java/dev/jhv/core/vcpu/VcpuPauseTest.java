@@ -65,7 +65,7 @@ class VcpuPauseTest {
             r.set(Regs.Reg.RFLAGS, 2);
             kv.setRegs(r);
 
-            Vcpu vcpu = new Vcpu(kv, io, new MmioBus(), new VcpuExitHandler() {
+            Vcpu vcpu = new Vcpu(0, kv, io, new MmioBus(), new VcpuExitHandler() {
                 @Override
                 public void resetRequested(Vcpu v, String why) { }
 

@@ -1,13 +1,14 @@
 package dev.jhv.launcher.board;
 
+import dev.jhv.core.acpi.AcpiTables;
 import dev.jhv.core.boot.MemoryMap;
 import dev.jhv.core.machine.Machine;
 
-/** ACPI tables for the PC (interim: none). */
+/** The PC's ACPI tables, for the machine's vCPUs and topology; returns the RSDP address. */
 final class Acpi {
     private Acpi() { }
 
     static long build(Machine m, MemoryMap map) {
-        return 0;
+        return AcpiTables.build(m.memory(), map, m.topology(), m.vcpus().size());
     }
 }

@@ -1,31 +1,41 @@
 package dev.jhv.launcher.board;
 
+import dev.jhv.core.cpuid.CpuModel;
+import dev.jhv.core.cpuid.CpuidBuilder;
+import dev.jhv.core.cpuid.CpuidEntry;
 import dev.jhv.core.machine.Machine;
-import dev.jhv.core.machine.MachineConfig;
 import dev.jhv.core.vcpu.Vcpu;
 
-import java.util.ArrayList;
 import java.util.List;
 
-/** CPUID for each vCPU (interim: KVM's supported set with per-vCPU APIC ids). */
+/** Gives each vCPU the CPUID of the -cpu model, with its own APIC id and the -smp topology. */
 final class Cpuid {
     private Cpuid() { }
 
-    static void configure(Machine m, MachineConfig config) {
-        List<int[]> supported = m.kvm().supportedCpuid();
-        for (Vcpu v : m.vcpus()) {
-            List<int[]> entries = new ArrayList<>();
-            for (int[] e : supported) {
-                int[] c = e.clone();
-                if (c[0] == 1) {
-                    c[4] = (c[4] & 0x00ffffff) | (v.index() << 24);
+    /** SHA-256 over the boot vCPU's CPUID, so that a destination with another CPU is refused by name. */
+    private static String digest(List<CpuidEntry> entries) {
+        try {
+            var md = java.security.MessageDigest.getInstance("SHA-256");
+            for (CpuidEntry e : entries) {
+                for (int x : e.toRow()) {
+                    md.update(new byte[] {(byte) x, (byte) (x >> 8), (byte) (x >> 16), (byte) (x >> 24)});
                 }
-                if (c[0] == 0xb || c[0] == 0x1f) {
-                    c[6] = v.index();
-                }
-                entries.add(c);
             }
-            v.kvm().setCpuid(entries);
+            return java.util.HexFormat.of().formatHex(md.digest(), 0, 8);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static void configure(Machine m, String cpuModel) {
+        CpuModel model = CpuModel.byName(cpuModel == null ? "qemu64" : cpuModel);
+        List<CpuidEntry> supported = m.kvm().supportedCpuid().stream().map(CpuidEntry::fromRow).toList();
+        for (Vcpu v : m.vcpus()) {
+            List<CpuidEntry> entries = CpuidBuilder.build(supported, model, m.topology(), v.index());
+            if (v.index() == 0) {
+                m.setCpuidDigest(digest(entries));
+            }
+            v.kvm().setCpuid(entries.stream().map(CpuidEntry::toRow).toList());
         }
     }
 }

@@ -41,7 +41,7 @@ public final class PcMachine implements MachineHandle {
         Machine m = Machine.create(config, ram);
         PcPlatform platform = null;
         try {
-            Cpuid.configure(m, config);
+            Cpuid.configure(m, config.cpuModel());
             for (Vcpu v : m.vcpus()) {
                 PowerOnSetup.apply(v.kvm(), m.msrIndices());
             }

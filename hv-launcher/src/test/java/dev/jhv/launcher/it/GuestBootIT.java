@@ -52,4 +52,49 @@ class GuestBootIT {
             assertThat(jhv.awaitExit(BOOT)).isEqualTo((0x21 << 1) | 1);
         }
     }
+
+    @Test
+    void guestResetThroughTheI8042RestartsTheMachine() throws Exception {
+        try (JhvProcess jhv = JhvProcess.boot("mode=idle", "-smp", "2")) {
+            jhv.awaitLine("JHV-GUEST-READY cpus=2", BOOT);
+            int after = jhv.lineCount();
+            jhv.send("reset\r");
+            jhv.awaitLine(java.util.regex.Pattern.compile("JHV-GUEST-READY cpus=2"), after, BOOT);
+            jhv.send("poweroff\r");
+            assertThat(jhv.awaitExit(BOOT)).isZero();
+        }
+    }
+
+    @Test
+    void noRebootExitsOnAGuestReset() throws Exception {
+        try (JhvProcess jhv = JhvProcess.boot("mode=idle", "-no-reboot")) {
+            jhv.awaitLine("JHV-GUEST-READY", BOOT);
+            jhv.send("reset\r");
+            jhv.awaitLine("RESETTING", BOOT);
+            assertThat(jhv.awaitExit(BOOT)).isZero();
+            assertThat(jhv.stdout().stream().filter(l -> l.contains("JHV-GUEST-READY")).count()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void largeGuestRamCostsNoResidentMemoryUntilTouched() throws Exception {
+        try (JhvProcess jhv = JhvProcess.boot("mode=idle", "-m", "8192")) {
+            jhv.awaitLine("JHV-GUEST-READY cpus=1 mem=8192", BOOT);
+            long rssKib = residentKib(jhv.pid());
+            // The JVM itself takes a couple of hundred MiB at most; 8 GiB of touched RAM would show.
+            assertThat(rssKib).isLessThan(1024 * 1024);
+            jhv.send("poweroff\r");
+            assertThat(jhv.awaitExit(BOOT)).isZero();
+        }
+    }
+
+    /** VmRSS of the java process under the ./jhv script (exec'd, so the same pid). */
+    private static long residentKib(long pid) throws java.io.IOException {
+        for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/" + pid + "/status"))) {
+            if (line.startsWith("VmRSS:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+        }
+        throw new AssertionError("no VmRSS for " + pid);
+    }
 }

@@ -124,4 +124,35 @@ class MonitorIT {
             assertThat(jhv.awaitExit(BOOT)).isZero();
         }
     }
+
+    @Test
+    void systemPowerdownPressesTheAcpiPowerButton() throws Exception {
+        Path sock = tmp.resolve("mon.sock");
+        try (JhvProcess jhv = JhvProcess.boot("mode=idle", withMonitor(sock));
+             MonitorClient mon = MonitorClient.connect(sock, BOOT)) {
+            jhv.awaitLine("JHV-GUEST-READY", BOOT);
+            mon.send("system_powerdown");
+            jhv.awaitLine("POWER BUTTON", BOOT);
+            assertThat(jhv.awaitExit(BOOT)).isZero();
+        }
+    }
+
+    @Test
+    void noShutdownKeepsThePoweredOffMachinePaused() throws Exception {
+        Path sock = tmp.resolve("mon.sock");
+        try (JhvProcess jhv = JhvProcess.boot("mode=poweroff", withMonitor(sock, "-no-shutdown", "-S"));
+             MonitorClient mon = MonitorClient.connect(sock, BOOT)) {
+            mon.command("cont");
+            jhv.awaitLine("JHV-GUEST-READY", BOOT);
+            String status = "";
+            long deadline = System.nanoTime() + BOOT.toNanos();
+            while (!status.contains("shutdown") && System.nanoTime() < deadline) {
+                status = mon.command("info status");
+            }
+            assertThat(status).contains("VM status: shutdown");
+            assertThat(jhv.isAlive()).isTrue();
+            mon.send("quit");
+            assertThat(jhv.awaitExit(BOOT)).isZero();
+        }
+    }
 }

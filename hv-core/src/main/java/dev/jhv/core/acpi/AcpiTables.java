@@ -1,0 +1,255 @@
+package dev.jhv.core.acpi;
+
+import dev.jhv.core.boot.MemoryMap;
+import dev.jhv.core.cpuid.Topology;
+import dev.jhv.core.memory.GuestMemory;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Builds the ACPI tables of a PC without firmware: RSDP, XSDT (and RSDT), FADT, FACS, MADT and DSDT, written into
+ * the reserved BIOS area at 0xE0000 so that both a pointer (boot_params.acpi_rsdp_addr, PVH rsdp_paddr) and the
+ * legacy scan of 0xE0000–0xFFFFF find the RSDP.
+ *
+ * <p>The fixed hardware described here is what the platform devices emulate: the PM1 event block at 0x600,
+ * PM1 control at 0x604, the PM timer at 0x608, SCI on IRQ 9, reset through port 0xCF9 (value 6). ACPI is always
+ * enabled (SMI_CMD 0), so there is no SMM handover. Sleep type 0 in \_S5 means soft-off.
+ */
+public final class AcpiTables {
+    /** Where the tables go: the BIOS area, reserved in e820. */
+    public static final long BASE = MemoryMap.BIOS_AREA_START;
+    public static final long LIMIT = MemoryMap.HIGH_MEMORY_START;
+
+    public static final int PM1A_EVT_BLK = 0x600;
+    public static final int PM1_EVT_LEN = 4;
+    public static final int PM1A_CNT_BLK = 0x604;
+    public static final int PM1_CNT_LEN = 2;
+    public static final int PM_TMR_BLK = 0x608;
+    public static final int PM_TMR_LEN = 4;
+    public static final int SCI_IRQ = 9;
+    public static final int RESET_PORT = 0xCF9;
+    public static final int RESET_VALUE = 0x06;
+    /** The SLP_TYP value \_S5 gives: what the PM1 control register must treat as soft-off. */
+    public static final int SLP_TYP_S5 = 0;
+    /** CMOS RTC index of the century byte. */
+    public static final int RTC_CENTURY = 0x32;
+
+    // FADT flags (ACPI 6.x table 5.10).
+    static final int F_WBINVD = 1;
+    static final int F_PROC_C1 = 1 << 2;
+    static final int F_PWR_BUTTON = 1 << 4;
+    static final int F_SLP_BUTTON = 1 << 5;
+    static final int F_RESET_REG_SUP = 1 << 10;
+    static final int F_HW_REDUCED_ACPI = 1 << 20;
+    // IA-PC boot architecture flags.
+    static final int BOOT_LEGACY_DEVICES = 1;
+    static final int BOOT_8042 = 1 << 1;
+    // MADT.
+    static final int MADT_PCAT_COMPAT = 1;
+    static final int MADT_LAPIC = 0;
+    static final int MADT_IOAPIC = 1;
+    static final int MADT_ISO = 2;
+    static final int MADT_LAPIC_NMI = 4;
+    static final int MADT_X2APIC = 9;
+    static final int MADT_X2APIC_NMI = 10;
+    static final int MPS_ACTIVE_HIGH = 1;
+    static final int MPS_EDGE = 1 << 2;
+    static final int MPS_LEVEL = 3 << 2;
+    static final int GAS_SYSTEM_IO = 1;
+
+    static final int FADT_REVISION = 6;
+    static final int FADT_MINOR = 0;
+    static final int MADT_REVISION = 5;
+    static final int DSDT_REVISION = 2; // 64-bit AML integers
+
+    private AcpiTables() { }
+
+    /** Addresses of what {@link #build} wrote, for tests and diagnostics. */
+    public record Layout(long rsdp, long xsdt, long rsdt, long fadt, long facs, long dsdt, long madt, long end) { }
+
+    /**
+     * Writes the tables for {@code cpus} vCPUs whose APIC ids come from {@code topology}, and returns the RSDP's
+     * guest-physical address.
+     */
+    public static long build(GuestMemory mem, MemoryMap map, Topology topology, int cpus) {
+        return layout(mem, map, topology, cpus).rsdp();
+    }
+
+    /** Like {@link #build} but returns where every table went. */
+    public static Layout layout(GuestMemory mem, MemoryMap map, Topology topology, int cpus) {
+        if (cpus < 1 || cpus > topology.maxCpus()) {
+            throw new IllegalArgumentException(cpus + " vCPUs do not fit topology " + topology);
+        }
+        if (map.lowMemoryEnd() < LIMIT) {
+            throw new IllegalArgumentException("guest RAM ends below the BIOS area the ACPI tables go in");
+        }
+        int[] apicIds = new int[cpus];
+        for (int i = 0; i < cpus; i++) {
+            apicIds[i] = topology.apicId(i);
+        }
+        // RSDP first (16-byte aligned for the scan), FACS 64-byte aligned, then the rest 16-byte aligned.
+        long rsdp = BASE;
+        long facs = align(rsdp + 36, 64);
+        byte[] facsBytes = facs();
+        long dsdt = align(facs + facsBytes.length, 16);
+        byte[] dsdtBytes = dsdt(cpus);
+        long fadt = align(dsdt + dsdtBytes.length, 16);
+        byte[] fadtBytes = fadt(facs, dsdt);
+        long madt = align(fadt + fadtBytes.length, 16);
+        byte[] madtBytes = madt(apicIds);
+        long xsdt = align(madt + madtBytes.length, 16);
+        List<Long> pointed = List.of(fadt, madt);
+        byte[] xsdtBytes = xsdt(pointed);
+        long rsdt = align(xsdt + xsdtBytes.length, 16);
+        byte[] rsdtBytes = rsdt(pointed);
+        long end = rsdt + rsdtBytes.length;
+        if (end > LIMIT) {
+            throw new IllegalStateException("ACPI tables for " + cpus + " CPUs do not fit below 1 MiB");
+        }
+        mem.fill(BASE, LIMIT - BASE, (byte) 0);
+        mem.write(facs, facsBytes);
+        mem.write(dsdt, dsdtBytes);
+        mem.write(fadt, fadtBytes);
+        mem.write(madt, madtBytes);
+        mem.write(xsdt, xsdtBytes);
+        mem.write(rsdt, rsdtBytes);
+        mem.write(rsdp, rsdp(xsdt, rsdt));
+        return new Layout(rsdp, xsdt, rsdt, fadt, facs, dsdt, madt, end);
+    }
+
+    private static long align(long v, int a) {
+        return (v + a - 1) & -a;
+    }
+
+    /** RSDP revision 2: checksum over the first 20 bytes, extended checksum over all 36. */
+    static byte[] rsdp(long xsdt, long rsdt) {
+        var w = new TableWriter();
+        w.ascii("RSD PTR ", 8).u8(0).ascii(TableWriter.OEM_ID, 6).u8(2).u32(rsdt).u32(36).u64(xsdt).u8(0).zeros(3);
+        byte[] b = w.raw();
+        b[8] = TableWriter.checksum(b, 0, 20);
+        b[32] = TableWriter.checksum(b, 0, 36);
+        return b;
+    }
+
+    static byte[] xsdt(List<Long> tables) {
+        var w = TableWriter.withHeader("XSDT", 1);
+        tables.forEach(w::u64);
+        return w.finish();
+    }
+
+    static byte[] rsdt(List<Long> tables) {
+        var w = TableWriter.withHeader("RSDT", 1);
+        tables.forEach(w::u32);
+        return w.finish();
+    }
+
+    /** FACS: no checksum, 64 bytes, version 2; firmware waking vector 0 (no S3). */
+    static byte[] facs() {
+        var w = new TableWriter();
+        w.ascii("FACS", 4).u32(64).u32(0).u32(0).u32(0).u32(0).u64(0).u8(2).zeros(3).u32(0).zeros(24);
+        return w.raw();
+    }
+
+    /** FADT revision 6 (276 bytes), full (not hardware-reduced) ACPI on a PC with the PIIX4-like PM block. */
+    static byte[] fadt(long facs, long dsdt) {
+        int flags = F_WBINVD | F_PROC_C1 | F_SLP_BUTTON | F_RESET_REG_SUP; // PWR_BUTTON clear: fixed feature
+        var w = TableWriter.withHeader("FACP", FADT_REVISION);
+        w.u32(facs)                 // 36 FIRMWARE_CTRL
+                .u32(dsdt)          // 40 DSDT
+                .u8(0)              // 44 reserved (was INT_MODEL)
+                .u8(0)              // 45 Preferred_PM_Profile: unspecified
+                .u16(SCI_IRQ)       // 46 SCI_INT
+                .u32(0)             // 48 SMI_CMD: none, ACPI is always enabled
+                .u8(0).u8(0)        // 52 ACPI_ENABLE, ACPI_DISABLE
+                .u8(0).u8(0)        // 54 S4BIOS_REQ, PSTATE_CNT
+                .u32(PM1A_EVT_BLK)  // 56
+                .u32(0)             // 60 PM1b_EVT_BLK
+                .u32(PM1A_CNT_BLK)  // 64
+                .u32(0)             // 68 PM1b_CNT_BLK
+                .u32(0)             // 72 PM2_CNT_BLK
+                .u32(PM_TMR_BLK)    // 76
+                .u32(0).u32(0)      // 80 GPE0_BLK, GPE1_BLK
+                .u8(PM1_EVT_LEN).u8(PM1_CNT_LEN).u8(0).u8(PM_TMR_LEN) // 88
+                .u8(0).u8(0).u8(0)  // 92 GPE0_BLK_LEN, GPE1_BLK_LEN, GPE1_BASE
+                .u8(0)              // 95 CST_CNT
+                .u16(0xFFF)         // 96 P_LVL2_LAT: > 100, no C2
+                .u16(0xFFF)         // 98 P_LVL3_LAT: > 1000, no C3
+                .u16(0).u16(0)      // 100 FLUSH_SIZE, FLUSH_STRIDE
+                .u8(0).u8(0)        // 104 DUTY_OFFSET, DUTY_WIDTH
+                .u8(0).u8(0)        // 106 DAY_ALRM, MON_ALRM
+                .u8(RTC_CENTURY)    // 108 CENTURY
+                .u16(BOOT_LEGACY_DEVICES | BOOT_8042) // 109 IAPC_BOOT_ARCH
+                .u8(0)              // 111 reserved
+                .u32(flags)         // 112 Flags
+                .gas(GAS_SYSTEM_IO, 8, 0, 1, RESET_PORT) // 116 RESET_REG
+                .u8(RESET_VALUE)    // 128 RESET_VALUE
+                .u16(0)             // 129 ARM_BOOT_ARCH
+                .u8(FADT_MINOR)     // 131 FADT minor version
+                .u64(0)             // 132 X_FIRMWARE_CTRL: 0, FIRMWARE_CTRL holds the (32-bit) FACS address
+                .u64(dsdt)          // 140 X_DSDT
+                .gas(GAS_SYSTEM_IO, PM1_EVT_LEN * 8, 0, 0, PM1A_EVT_BLK) // 148 X_PM1a_EVT_BLK
+                .gas(0, 0, 0, 0, 0)                                     // 160 X_PM1b_EVT_BLK
+                .gas(GAS_SYSTEM_IO, PM1_CNT_LEN * 8, 0, 0, PM1A_CNT_BLK) // 172 X_PM1a_CNT_BLK
+                .gas(0, 0, 0, 0, 0)                                     // 184 X_PM1b_CNT_BLK
+                .gas(0, 0, 0, 0, 0)                                     // 196 X_PM2_CNT_BLK
+                .gas(GAS_SYSTEM_IO, PM_TMR_LEN * 8, 0, 0, PM_TMR_BLK)   // 208 X_PM_TMR_BLK
+                .gas(0, 0, 0, 0, 0)                                     // 220 X_GPE0_BLK
+                .gas(0, 0, 0, 0, 0)                                     // 232 X_GPE1_BLK
+                .gas(0, 0, 0, 0, 0)                                     // 244 SLEEP_CONTROL_REG
+                .gas(0, 0, 0, 0, 0)                                     // 256 SLEEP_STATUS_REG
+                .u64(0);                                                // 268 hypervisor vendor identity
+        return w.finish();
+    }
+
+    /** MADT: the LAPICs (x2APIC entries for ids ≥ 255), one IOAPIC, the ISA overrides, NMI on LINT1. */
+    static byte[] madt(int[] apicIds) {
+        var w = TableWriter.withHeader("APIC", MADT_REVISION);
+        w.u32(MemoryMap.LAPIC_BASE).u32(MADT_PCAT_COMPAT);
+        boolean anyX2apic = false;
+        for (int uid = 0; uid < apicIds.length; uid++) {
+            int id = apicIds[uid];
+            if (id < 255) {
+                w.u8(MADT_LAPIC).u8(8).u8(uid).u8(id).u32(1); // enabled
+            } else {
+                anyX2apic = true;
+                w.u8(MADT_X2APIC).u8(16).u16(0).u32(id).u32(1).u32(uid);
+            }
+        }
+        w.u8(MADT_IOAPIC).u8(12).u8(apicIds.length & 0xFF).u8(0).u32(MemoryMap.IOAPIC_BASE).u32(0);
+        // The PIT's IRQ 0 is wired to IOAPIC pin 2; the SCI is level-triggered, active high.
+        w.u8(MADT_ISO).u8(10).u8(0).u8(0).u32(2).u16(MPS_ACTIVE_HIGH | MPS_EDGE);
+        w.u8(MADT_ISO).u8(10).u8(0).u8(SCI_IRQ).u32(SCI_IRQ).u16(MPS_ACTIVE_HIGH | MPS_LEVEL);
+        w.u8(MADT_LAPIC_NMI).u8(6).u8(0xFF).u16(0).u8(1); // all processors, LINT1
+        if (anyX2apic) {
+            w.u8(MADT_X2APIC_NMI).u8(12).u16(0).u32(0xFFFF_FFFFL).u8(1).zeros(3);
+        }
+        return w.finish();
+    }
+
+    /** DSDT: \_S5 (soft-off, SLP_TYP 0) and \_SB with the processors and the legacy ISA devices. */
+    static byte[] dsdt(int cpus) {
+        var sb = new ArrayList<byte[]>();
+        for (int i = 0; i < cpus; i++) {
+            sb.add(Aml.device(String.format("C%03X", i),
+                    Aml.name("_HID", Aml.string("ACPI0007")),
+                    Aml.name("_UID", Aml.integer(i))));
+        }
+        sb.add(Aml.device("COM1",
+                Aml.name("_HID", Aml.eisaId("PNP0501")),
+                Aml.name("_UID", Aml.integer(1)),
+                Aml.name("_CRS", Aml.resourceTemplate(Aml.io(0x3F8, 0x3F8, 0, 8), Aml.irqNoFlags(4)))));
+        sb.add(Aml.device("KBD",
+                Aml.name("_HID", Aml.eisaId("PNP0303")),
+                Aml.name("_CRS", Aml.resourceTemplate(Aml.io(0x60, 0x60, 1, 1), Aml.io(0x64, 0x64, 1, 1),
+                        Aml.irqNoFlags(1)))));
+        sb.add(Aml.device("RTC",
+                Aml.name("_HID", Aml.eisaId("PNP0B00")),
+                Aml.name("_CRS", Aml.resourceTemplate(Aml.io(0x70, 0x70, 1, 2), Aml.irqNoFlags(8)))));
+        var w = TableWriter.withHeader("DSDT", DSDT_REVISION);
+        w.bytes(Aml.name("\\_S5", Aml.pkg(Aml.integer(SLP_TYP_S5), Aml.integer(SLP_TYP_S5),
+                Aml.integer(0), Aml.integer(0))));
+        w.bytes(Aml.scope("\\_SB", sb.toArray(byte[][]::new)));
+        return w.finish();
+    }
+}

@@ -1,0 +1,180 @@
+package dev.jhv.migration.stream;
+
+import dev.jhv.core.vmstate.VMStateException;
+import dev.jhv.core.vmstate.VMStateInput;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+
+import static dev.jhv.migration.stream.RamSectionWriter.FLAG_CONTINUE;
+import static dev.jhv.migration.stream.RamSectionWriter.FLAG_EOS;
+import static dev.jhv.migration.stream.RamSectionWriter.FLAG_MASK;
+import static dev.jhv.migration.stream.RamSectionWriter.FLAG_MEM_SIZE;
+import static dev.jhv.migration.stream.RamSectionWriter.FLAG_PAGE;
+import static dev.jhv.migration.stream.RamSectionWriter.FLAG_ZERO;
+import static dev.jhv.migration.stream.RamSectionWriter.PAGE_SIZE;
+
+/**
+ * Reads RAM section bodies (see {@link RamSectionWriter}) into the destination's blocks, or, without blocks, only
+ * counts them (the analyzer). Every offset, name and flag from the stream is checked.
+ */
+public final class RamSectionReader {
+    private static final int MAX_BLOCKS = 256;
+
+    /** A block as the stream's block list names it. */
+    public record BlockInfo(String name, long size) { }
+
+    private final List<RamBlock> destination;
+    private final RamStats stats = new RamStats();
+    private List<BlockInfo> streamBlocks;
+    private final byte[] page = new byte[PAGE_SIZE];
+
+    /** @param destination the blocks to fill, or null to only parse and count */
+    public RamSectionReader(List<RamBlock> destination) {
+        this.destination = destination == null ? null : List.copyOf(destination);
+    }
+
+    public RamStats stats() {
+        return stats;
+    }
+
+    /** The block list the stream sent, or null before it. */
+    public List<BlockInfo> streamBlocks() {
+        return streamBlocks;
+    }
+
+    private static MigrationException error(VMStateInput in, long at, String reason) {
+        String where = in.section() != null ? "section '" + in.section() + "' " : "";
+        return new MigrationException("RAM " + where + "record at stream offset " + at + ": " + reason);
+    }
+
+    /** Reads records up to and including EOS. */
+    public void readBody(VMStateInput in) {
+        try {
+            BlockInfo last = null;
+            while (true) {
+                long at = in.offset();
+                long header = in.u64("ram");
+                int flags = (int) (header & FLAG_MASK);
+                long addr = header & ~(long) FLAG_MASK;
+                int kind = flags & ~FLAG_CONTINUE;
+                if (flags == FLAG_EOS && addr == 0) {
+                    stats.other(8);
+                    return;
+                }
+                if (kind == FLAG_MEM_SIZE && (flags & FLAG_CONTINUE) == 0) {
+                    readBlockList(in, at, addr);
+                    continue;
+                }
+                if (kind != FLAG_ZERO && kind != FLAG_PAGE) {
+                    throw error(in, at, String.format("unknown flags 0x%03x", flags));
+                }
+                if (streamBlocks == null) {
+                    throw error(in, at, "page before the block list");
+                }
+                BlockInfo block;
+                if ((flags & FLAG_CONTINUE) != 0) {
+                    if (last == null) {
+                        throw error(in, at, "CONTINUE without a previous page in this section");
+                    }
+                    block = last;
+                } else {
+                    String name = in.string8("ram");
+                    block = find(name);
+                    if (block == null) {
+                        throw error(in, at, "unknown RAM block '" + name + "'");
+                    }
+                }
+                if (addr < 0 || addr >= block.size()) {
+                    throw error(in, at, String.format("page offset 0x%x is beyond block '%s' (0x%x bytes)", addr,
+                            block.name(), block.size()));
+                }
+                last = block;
+                MemorySegment target = destination == null ? null : segment(block.name());
+                if (kind == FLAG_ZERO) {
+                    int fill = in.u8("ram");
+                    if (fill != 0) {
+                        throw error(in, at, "zero page with fill byte " + fill);
+                    }
+                    if (target != null) {
+                        target.asSlice(addr, PAGE_SIZE).fill((byte) 0);
+                    }
+                    stats.zero(in.offset() - at);
+                } else {
+                    in.readFully("ram", page, 0, PAGE_SIZE);
+                    if (target != null) {
+                        MemorySegment.copy(page, 0, target, ValueLayout.JAVA_BYTE, addr, PAGE_SIZE);
+                    }
+                    stats.normal(in.offset() - at);
+                }
+            }
+        } catch (VMStateException e) {
+            throw new MigrationException("RAM section " + (in.section() == null ? "" : "'" + in.section() + "' ")
+                    + "at stream offset " + e.offset() + ": " + e.reason(), e);
+        }
+    }
+
+    private void readBlockList(VMStateInput in, long at, long total) {
+        if (streamBlocks != null) {
+            throw error(in, at, "a second block list");
+        }
+        var blocks = new ArrayList<BlockInfo>();
+        long sum = 0;
+        while (sum < total) {
+            if (blocks.size() >= MAX_BLOCKS) {
+                throw error(in, at, "more than " + MAX_BLOCKS + " RAM blocks");
+            }
+            String name = in.string8("ram");
+            long size = in.u64("ram");
+            if (size <= 0 || size % PAGE_SIZE != 0 || size > total - sum) {
+                throw error(in, at, String.format("block '%s' has size 0x%x, which does not fit the total 0x%x",
+                        name, size, total));
+            }
+            if (blocks.stream().anyMatch(b -> b.name().equals(name))) {
+                throw error(in, at, "block '" + name + "' listed twice");
+            }
+            blocks.add(new BlockInfo(name, size));
+            sum += size;
+        }
+        stats.other(in.offset() - at);
+        if (destination != null) {
+            var mine = destination.stream().map(b -> new BlockInfo(b.name(), b.size())).toList();
+            if (!mine.equals(blocks)) {
+                throw new MigrationException("RAM blocks differ: the stream has " + describe(blocks)
+                        + ", this machine " + describe(mine));
+            }
+        }
+        streamBlocks = List.copyOf(blocks);
+    }
+
+    private static String describe(List<BlockInfo> l) {
+        var sb = new StringBuilder("[");
+        for (BlockInfo b : l) {
+            if (sb.length() > 1) {
+                sb.append(", ");
+            }
+            sb.append(b.name()).append(' ').append(b.size() >> 20).append(" MiB");
+        }
+        return sb.append(']').toString();
+    }
+
+    private BlockInfo find(String name) {
+        for (BlockInfo b : streamBlocks) {
+            if (b.name().equals(name)) {
+                return b;
+            }
+        }
+        return null;
+    }
+
+    private MemorySegment segment(String name) {
+        for (RamBlock b : destination) {
+            if (b.name().equals(name)) {
+                return b.segment();
+            }
+        }
+        throw new IllegalStateException(name);
+    }
+}

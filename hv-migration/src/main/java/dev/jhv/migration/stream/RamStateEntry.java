@@ -1,0 +1,222 @@
+package dev.jhv.migration.stream;
+
+import dev.jhv.core.vmstate.VMStateInput;
+import dev.jhv.core.vmstate.VMStateOutput;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Guest RAM as an iterative entry. Every page starts pending; START carries the block list, each PART sends up to
+ * {@code chunkPages} pending pages from where the last one stopped, END sends every page still pending. Precopy
+ * feeds the dirty log back with {@link #markDirty} between passes and watches {@link #pendingPages()}; a static
+ * save just runs START and END. On the destination it fills the same blocks.
+ */
+public final class RamStateEntry implements IterativeStateEntry {
+    public static final String IDSTR = "ram";
+    public static final int VERSION = 1;
+    /** Pages per PART section. */
+    static final int CHUNK_PAGES = 8192;
+
+    private final List<RamBlock> blocks;
+    private final int chunkPages;
+    private final RamStats saveStats = new RamStats();
+    private final long[][] pending; // per block, bit i of word i/64 = page i (KVM's dirty-log layout)
+    private long pendingCount;
+    private RamSectionReader reader;
+    private int blockCursor;
+    private long pageCursor;
+
+    public RamStateEntry(List<RamBlock> blocks) {
+        this(blocks, CHUNK_PAGES);
+    }
+
+    /** @param chunkPages pages per PART section */
+    public RamStateEntry(List<RamBlock> blocks, int chunkPages) {
+        if (chunkPages <= 0) {
+            throw new IllegalArgumentException("chunkPages must be positive");
+        }
+        this.blocks = List.copyOf(blocks);
+        this.chunkPages = chunkPages;
+        this.pending = new long[blocks.size()][];
+        for (int i = 0; i < blocks.size(); i++) {
+            pending[i] = new long[(int) ((pages(i) + 63) / 64)];
+        }
+        markAllDirty();
+    }
+
+    private long pages(int block) {
+        return blocks.get(block).size() / RamSectionWriter.PAGE_SIZE;
+    }
+
+    /** Makes every page pending again (a new save). */
+    public synchronized void markAllDirty() {
+        pendingCount = 0;
+        for (int i = 0; i < pending.length; i++) {
+            long n = pages(i);
+            for (int w = 0; w < pending[i].length; w++) {
+                long bits = n - 64L * w >= 64 ? -1L : (1L << (n - 64L * w)) - 1;
+                pending[i][w] = bits;
+                pendingCount += Long.bitCount(bits);
+            }
+        }
+    }
+
+    /**
+     * Adds dirty pages of block {@code blockIndex} (bit i of word i/64 = page i, as KVM_GET_DIRTY_LOG returns
+     * them) to the pages still to send.
+     */
+    public synchronized void markDirty(int blockIndex, long[] bitmap) {
+        long[] p = pending[blockIndex];
+        long n = pages(blockIndex);
+        for (int w = 0; w < Math.min(p.length, bitmap.length); w++) {
+            long valid = n - 64L * w >= 64 ? -1L : (1L << (n - 64L * w)) - 1;
+            long add = bitmap[w] & valid & ~p[w];
+            p[w] |= add;
+            pendingCount += Long.bitCount(add);
+        }
+    }
+
+    /** Pages still to send. */
+    public synchronized long pendingPages() {
+        return pendingCount;
+    }
+
+    @Override
+    public String idstr() {
+        return IDSTR;
+    }
+
+    @Override
+    public int instanceId() {
+        return 0;
+    }
+
+    @Override
+    public int version() {
+        return VERSION;
+    }
+
+    public List<RamBlock> blocks() {
+        return blocks;
+    }
+
+    /** What saving wrote so far. */
+    public RamStats saveStats() {
+        return saveStats;
+    }
+
+    /** What loading read so far (null before the first section). */
+    public RamStats loadStats() {
+        return reader == null ? null : reader.stats();
+    }
+
+    @Override
+    public synchronized void saveSetup(VMStateOutput out) {
+        var w = new RamSectionWriter(out, saveStats);
+        w.writeBlockList(blocks);
+        w.writeEos();
+        blockCursor = 0;
+        pageCursor = 0;
+    }
+
+    /** Sends up to chunkPages pending pages from the cursor; true when the cursor has passed every block. */
+    @Override
+    public synchronized boolean saveIterate(VMStateOutput out) {
+        if (blockCursor >= blocks.size()) {
+            blockCursor = 0; // a new pass
+            pageCursor = 0;
+        }
+        var w = new RamSectionWriter(out, saveStats);
+        boolean done = send(w, chunkPages);
+        w.writeEos();
+        return done;
+    }
+
+    /** Sends every page still pending. */
+    @Override
+    public synchronized void saveComplete(VMStateOutput out) {
+        var w = new RamSectionWriter(out, saveStats);
+        blockCursor = 0;
+        pageCursor = 0;
+        send(w, Long.MAX_VALUE);
+        w.writeEos();
+    }
+
+    private boolean send(RamSectionWriter w, long budget) {
+        while (blockCursor < blocks.size() && budget > 0) {
+            long[] p = pending[blockCursor];
+            long n = pages(blockCursor);
+            long page = next(p, pageCursor, n);
+            if (page < 0) {
+                blockCursor++;
+                pageCursor = 0;
+                continue;
+            }
+            w.writePage(blocks.get(blockCursor), page * RamSectionWriter.PAGE_SIZE);
+            p[(int) (page >>> 6)] &= ~(1L << page);
+            pendingCount--;
+            budget--;
+            pageCursor = page + 1;
+        }
+        // skip what has nothing pending, so a pass that sent its last page says it is done
+        while (blockCursor < blocks.size() && next(pending[blockCursor], pageCursor, pages(blockCursor)) < 0) {
+            blockCursor++;
+            pageCursor = 0;
+        }
+        return blockCursor >= blocks.size();
+    }
+
+    /** The first set bit at or after {@code from}, or -1. */
+    private static long next(long[] bits, long from, long n) {
+        if (from >= n) {
+            return -1;
+        }
+        int w = (int) (from >>> 6);
+        long word = bits[w] & (-1L << from);
+        while (true) {
+            if (word != 0) {
+                long page = ((long) w << 6) + Long.numberOfTrailingZeros(word);
+                return page < n ? page : -1;
+            }
+            if (++w >= bits.length) {
+                return -1;
+            }
+            word = bits[w];
+        }
+    }
+
+    @Override
+    public void load(VMStateInput in, SectionType type, int streamVersion) {
+        if (streamVersion != VERSION) {
+            throw new MigrationException("RAM section version " + streamVersion + " is not " + VERSION);
+        }
+        if (type == SectionType.START) {
+            reader = new RamSectionReader(blocks);
+        } else if (reader == null) {
+            throw new MigrationException("RAM " + type + " section before its START");
+        }
+        reader.readBody(in);
+        if (reader.streamBlocks() == null) {
+            throw new MigrationException("RAM START section without a block list");
+        }
+    }
+
+    @Override
+    public Map<String, Object> describe() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("type", "ram");
+        m.put("page_size", (long) RamSectionWriter.PAGE_SIZE);
+        var bl = new ArrayList<Object>();
+        for (RamBlock b : blocks) {
+            Map<String, Object> bm = new LinkedHashMap<>();
+            bm.put("name", b.name());
+            bm.put("size", b.size());
+            bl.add(bm);
+        }
+        m.put("blocks", bl);
+        return m;
+    }
+}

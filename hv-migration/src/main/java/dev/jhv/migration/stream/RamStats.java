@@ -1,0 +1,45 @@
+package dev.jhv.migration.stream;
+
+/** Counts of RAM page records written or read. */
+public final class RamStats {
+    private long zeroPages;
+    private long normalPages;
+    private long bytes;
+
+    /** All page records (zero and normal). */
+    public long pages() {
+        return zeroPages + normalPages;
+    }
+
+    public long zeroPages() {
+        return zeroPages;
+    }
+
+    public long normalPages() {
+        return normalPages;
+    }
+
+    /** Bytes of RAM records in the stream (headers included). */
+    public long bytes() {
+        return bytes;
+    }
+
+    void zero(long recordBytes) {
+        zeroPages++;
+        bytes += recordBytes;
+    }
+
+    void normal(long recordBytes) {
+        normalPages++;
+        bytes += recordBytes;
+    }
+
+    void other(long recordBytes) {
+        bytes += recordBytes;
+    }
+
+    @Override
+    public String toString() {
+        return "pages " + pages() + " (zero " + zeroPages + ", normal " + normalPages + "), " + bytes + " bytes";
+    }
+}
