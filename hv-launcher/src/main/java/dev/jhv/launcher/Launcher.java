@@ -76,9 +76,11 @@ public final class Launcher {
             return 1;
         } catch (LauncherException e) {
             return fail(e.getMessage());
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | LinkageError e) {
+            // a bug or a broken install still gets one line; the trace is in the debug log
             LOG.log(System.Logger.Level.DEBUG, "jhv failed", e);
-            return fail(e.getMessage() != null ? e.getMessage() : e.toString());
+            Throwable shown = e instanceof ExceptionInInitializerError && e.getCause() != null ? e.getCause() : e;
+            return fail(shown.getMessage() != null ? shown.getMessage() : shown.toString());
         }
     }
 
@@ -98,6 +100,16 @@ public final class Launcher {
         return 1;
     }
 
+    /** Opens a chardev; a failure names the option as QEMU does ("-serial unix:/x: Failed to connect ..."). */
+    private static Chardev open(Chardevs chardevs, String option, dev.jhv.launcher.cli.ChardevSpec spec,
+                                Runnable quit) {
+        try {
+            return chardevs.open(spec, quit);
+        } catch (LauncherException e) {
+            throw new LauncherException(option + " " + spec.describe() + ": " + e.getMessage(), e);
+        }
+    }
+
     /** Runs the machine the options describe until it ends. */
     int launch(LaunchOptions options) {
         Runnable quit = () -> {
@@ -110,7 +122,7 @@ public final class Launcher {
         var opened = new ArrayList<Chardev>();
         var monitors = new ArrayList<Monitor>();
         try {
-            Chardev serialDevice = chardevs.open(options.serial(), quit);
+            Chardev serialDevice = open(chardevs, "-serial", options.serial(), quit);
             Chardev com1 = serialDevice;
             Chardev muxMonitor = null;
             if (serialDevice != null) {
@@ -122,7 +134,7 @@ public final class Launcher {
             }
             var monitorDevices = new ArrayList<Chardev>();
             for (var spec : options.monitors()) {
-                Chardev dev = chardevs.open(spec, quit);
+                Chardev dev = open(chardevs, "-monitor", spec, quit);
                 opened.add(dev);
                 monitorDevices.add(dev);
             }

@@ -105,6 +105,32 @@ class MainTest {
     }
 
     @Test
+    void chardevFailuresNameTheOption() {
+        Path nobody = dir.resolve("nobody.sock");
+        var r = run("-serial", "unix:" + nobody);
+        assertThat(r.status()).isEqualTo(1);
+        assertThat(r.err()).isEqualTo("jhv: -serial unix:" + nobody + ": Failed to connect to '" + nobody
+                + "': No such file or directory\n");
+        var m = run("-monitor", "unix:" + dir.resolve("no/such/dir/m.sock") + ",server,nowait");
+        assertThat(m.err()).startsWith("jhv: -monitor unix:" + dir.resolve("no/such/dir/m.sock")
+                + ",server=on: Failed to bind socket to " + dir.resolve("no/such/dir/m.sock")
+                + ": No such file or directory\n");
+        assertThat(factoryCalls.get()).isZero();
+    }
+
+    @Test
+    void brokenInstallIsOneLineToo() {
+        var err = new ByteArrayOutputStream();
+        var status = new AtomicInteger(-1);
+        Main.run(new String[] {"-serial", "null"}, InputStream.nullInputStream(), new ByteArrayOutputStream(),
+                new PrintStream(err, true), false, (config, com1) -> {
+                    throw new ExceptionInInitializerError(new IllegalStateException("cannot find libc"));
+                }, status::set);
+        assertThat(status.get()).isEqualTo(1);
+        assertThat(err.toString(StandardCharsets.UTF_8)).isEqualTo("jhv: cannot find libc\n");
+    }
+
+    @Test
     void exitStatusIsTheMachines() throws Exception {
         var result = CompletableFuture.supplyAsync(() -> run("-serial", "null", "-display", "none"));
         assertThat(created.await(10, TimeUnit.SECONDS)).isTrue();

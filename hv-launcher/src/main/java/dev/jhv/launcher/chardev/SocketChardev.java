@@ -107,7 +107,7 @@ public final class SocketChardev extends Chardev {
         try {
             var f = bootstrap.bind(address).awaitUninterruptibly();
             if (!f.isSuccess()) {
-                throw new LauncherException("Failed to bind socket to '" + spec.describe() + "': "
+                throw new LauncherException("Failed to bind socket to " + target(unixPath, address) + ": "
                         + reason(f.cause()));
             }
             dev.server = f.channel();
@@ -115,7 +115,7 @@ public final class SocketChardev extends Chardev {
             if (e instanceof LauncherException) {
                 throw e;
             }
-            throw new LauncherException("Failed to bind socket to '" + spec.describe() + "': " + reason(e));
+            throw new LauncherException("Failed to bind socket to " + target(unixPath, address) + ": " + reason(e));
         }
         if (wait) {
             err.println("jhv: waiting for connection on: disconnected:" + dev.describe());
@@ -142,8 +142,13 @@ public final class SocketChardev extends Chardev {
                 .connect(address)
                 .awaitUninterruptibly();
         if (!f.isSuccess()) {
-            String target = unixPath != null ? unixPath.toString() : address.toString();
-            throw new LauncherException("Failed to connect to '" + target + "': " + reason(f.cause()));
+            String target = target(unixPath, address);
+            String why = reason(f.cause());
+            String annotation = ": " + (unixPath != null ? unixPath : address);
+            if (why.endsWith(annotation)) {
+                why = why.substring(0, why.length() - annotation.length());   // Netty appends the address
+            }
+            throw new LauncherException("Failed to connect to '" + target + "': " + why);
         }
         return dev;
     }
@@ -157,6 +162,14 @@ public final class SocketChardev extends Chardev {
         } catch (IOException e) {
             throw new LauncherException("cannot remove the old socket " + path + ": " + e.getMessage());
         }
+    }
+
+    private static String target(Path unixPath, SocketAddress address) {
+        if (unixPath != null) {
+            return unixPath.toString();
+        }
+        var inet = (InetSocketAddress) address;
+        return inet.getHostString() + ":" + inet.getPort();
     }
 
     private static String reason(Throwable t) {

@@ -38,6 +38,15 @@ public final class CommandTable {
         return this;
     }
 
+    /** Adds an "info" subcommand ("info migrate"): the command's name is the word after "info". */
+    public CommandTable registerInfo(MonitorCommand subcommand) {
+        if (!(find("info") instanceof InfoCommand info)) {
+            throw new IllegalStateException("this command table has no 'info' command");
+        }
+        info.subcommands().register(subcommand);
+        return this;
+    }
+
     /** The command named or aliased {@code name}, or null. */
     public synchronized MonitorCommand find(String name) {
         var c = byName.get(name);

@@ -185,6 +185,33 @@ class MonitorTest {
     }
 
     @Test
+    void laterFeaturesAddInfoSubcommandsAsOneClass() {
+        var table = CommandTable.standard().registerInfo(new MonitorCommand() {
+            @Override
+            public String name() {
+                return "migrate";
+            }
+
+            @Override
+            public String help() {
+                return "show migration status";
+            }
+
+            @Override
+            public void run(MonitorContext ctx, Args args) {
+                ctx.println("Migration status: none");
+            }
+        });
+        var d = new TestChardev(true);
+        new Monitor(d, machine, table);
+        d.start();
+        d.type("info migrate\r");
+        d.type("help info migrate\r");
+        assertThat(d.output.text()).contains("info migrate\r\nMigration status: none\r\n(qemu) ")
+                .contains("info migrate  -- show migration status\r\n");
+    }
+
+    @Test
     void duplicateRegistrationIsRefused() {
         var t = CommandTable.standard();
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> t.register(new StopCommand()))
