@@ -17,6 +17,9 @@ public interface MachineHandle extends AutoCloseable {
      */
     int awaitExit() throws InterruptedException;
 
+    /** Adds the monitor commands this machine supports beyond the standard ones (migration, snapshots). */
+    default void registerCommands(dev.jhv.launcher.monitor.CommandTable commands) { }
+
     /** Stops vCPU threads and releases the machine's resources; called once, after awaitExit. */
     @Override
     default void close() { }

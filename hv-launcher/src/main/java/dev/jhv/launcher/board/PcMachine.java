@@ -13,6 +13,16 @@ import dev.jhv.devices.platform.SystemControl;
 import dev.jhv.launcher.LauncherException;
 import dev.jhv.launcher.MachineHandle;
 
+import dev.jhv.core.block.Drive;
+import dev.jhv.core.machine.StateSection;
+import dev.jhv.core.vmstate.VMStateDescription;
+import dev.jhv.launcher.migration.InfoMigrateCommand;
+import dev.jhv.launcher.migration.MigrateCommand;
+import dev.jhv.launcher.migration.Migration;
+import dev.jhv.launcher.monitor.CommandTable;
+import dev.jhv.launcher.snapshot.SnapshotCommands;
+import dev.jhv.migration.snapshot.InternalSnapshots;
+
 import java.util.List;
 
 /**
@@ -23,11 +33,38 @@ public final class PcMachine implements MachineHandle {
     private final Machine machine;
     private final PcPlatform platform;
     private final DirectKernelBoot boot;
+    private final List<Drive> drives;
+    private final Migration migration = new Migration();
 
-    private PcMachine(Machine machine, PcPlatform platform, DirectKernelBoot boot) {
+    private PcMachine(Machine machine, PcPlatform platform, DirectKernelBoot boot, List<Drive> drives) {
         this.machine = machine;
         this.platform = platform;
         this.boot = boot;
+        this.drives = drives;
+    }
+
+    public Machine machine() {
+        return machine;
+    }
+
+    public List<Drive> drives() {
+        return drives;
+    }
+
+    public InternalSnapshots snapshots() {
+        return new InternalSnapshots(machine, drives);
+    }
+
+    /** migrate, info migrate, savevm, loadvm, delvm, info snapshots, info block. */
+    @Override
+    public void registerCommands(CommandTable commands) {
+        commands.register(new MigrateCommand(this::machine, migration));
+        commands.registerInfo(new InfoMigrateCommand(migration));
+        for (var c : SnapshotCommands.commands(this::snapshots)) {
+            commands.register(c);
+        }
+        commands.registerInfo(SnapshotCommands.infoSnapshots(this::snapshots));
+        commands.registerInfo(SnapshotCommands.infoBlock(this::drives));
     }
 
     public static PcMachine create(MachineConfig config, CharBackend com1) {
@@ -35,6 +72,16 @@ public final class PcMachine implements MachineHandle {
             throw new LauncherException("no kernel given: booting a disk through firmware is not supported yet; "
                     + "use -kernel");
         }
+        List<Drive> drives = Drives.open(config.drives());
+        try {
+            return create(config, com1, drives);
+        } catch (RuntimeException e) {
+            Drives.close(drives);
+            throw e;
+        }
+    }
+
+    private static PcMachine create(MachineConfig config, CharBackend com1, List<Drive> drives) {
         MemoryMap map = new MemoryMap(config.memoryBytes());
         List<Machine.RamRange> ram = map.ramRanges().stream()
                 .map(r -> new Machine.RamRange(r.gpa(), r.size())).toList();
@@ -53,7 +100,7 @@ public final class PcMachine implements MachineHandle {
             DirectKernelBoot boot = new DirectKernelBoot(map, machine -> Acpi.build(machine, map));
             // Load once now, so that a bad kernel fails before anything runs.
             boot.load(m);
-            return new PcMachine(m, platform, boot);
+            return new PcMachine(m, platform, boot, drives);
         } catch (BootException e) {
             closeQuietly(m, platform);
             throw new LauncherException(e.getMessage());
@@ -94,8 +141,45 @@ public final class PcMachine implements MachineHandle {
         return machine;
     }
 
+    @SuppressWarnings("unchecked")
+    private static <T> void addState(Machine m, VMStateDescription<T> desc, Object state) {
+        m.addStateSection(new StateSection<>(desc.name(), instanceOf(m, desc.name()), desc, (T) state));
+    }
+
+    private static int instanceOf(Machine m, String idstr) {
+        return (int) m.stateSections().stream().filter(s -> s.idstr().equals(idstr)).count();
+    }
+
+    /**
+     * Runs the guest: from power-on, or, with -incoming, after loading the stream (then it runs unless -S),
+     * or, with -loadvm, from the snapshot. A failed incoming load ends jhv with status 1, as QEMU does.
+     */
     @Override
     public void start() {
+        MachineConfig c = machine.config();
+        if (c.incoming() != null) {
+            machine.startIncoming(boot);
+            Thread.ofPlatform().name("migration-incoming").daemon(true).start(() -> {
+                try {
+                    Migration.incoming(machine, c.incoming());
+                    machine.finishIncoming(!c.startPaused());
+                } catch (RuntimeException e) {
+                    System.err.println("jhv: " + e.getMessage());
+                    machine.requestExit(1);
+                }
+            });
+            return;
+        }
+        if (c.loadvm() != null) {
+            machine.startIncoming(boot);
+            try {
+                snapshots().load(c.loadvm());
+            } catch (RuntimeException e) {
+                throw new LauncherException(e.getMessage());
+            }
+            machine.finishIncoming(!c.startPaused());
+            return;
+        }
         machine.start(boot);
     }
 
@@ -112,5 +196,6 @@ public final class PcMachine implements MachineHandle {
     public void close() {
         platform.close();
         machine.close();
+        Drives.close(drives);
     }
 }

@@ -1,0 +1,49 @@
+package dev.jhv.launcher.board;
+
+import dev.jhv.core.block.Drive;
+import dev.jhv.core.machine.MachineConfig;
+import dev.jhv.launcher.LauncherException;
+import dev.jhv.qcow2.BlockImages;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Opens the images of -drive (and the positional disk image) in the block layer. */
+final class Drives {
+    private Drives() { }
+
+    static List<Drive> open(List<MachineConfig.Drive> specs) {
+        List<Drive> out = new ArrayList<>();
+        int n = 0;
+        try {
+            for (MachineConfig.Drive d : specs) {
+                String id = d.id() != null ? d.id() : (d.iface() == null ? "drive" : d.iface()) + n;
+                n++;
+                try {
+                    var dev = BlockImages.open(d.file(), d.format(), d.readOnly());
+                    String format = d.format() != null ? d.format() : BlockImages.probe(d.file());
+                    out.add(new Drive(id, d.file(), format, d.readOnly() || dev.isReadOnly(), dev));
+                } catch (IOException | RuntimeException e) {
+                    throw new LauncherException("Could not open '" + d.file() + "': "
+                            + (e.getMessage() == null ? e.toString() : e.getMessage()));
+                }
+            }
+            return out;
+        } catch (LauncherException e) {
+            close(out);
+            throw e;
+        }
+    }
+
+    static void close(List<Drive> drives) {
+        for (Drive d : drives) {
+            try {
+                d.device().flush();
+                d.device().close();
+            } catch (IOException | RuntimeException e) {
+                System.err.println("jhv: closing '" + d.file() + "': " + e.getMessage());
+            }
+        }
+    }
+}
