@@ -216,6 +216,22 @@ public final class PcPlatform implements AutoCloseable {
         return port92;
     }
 
+    /**
+     * Every device of the platform that holds guest-visible state, one section each, in a fixed order:
+     * serial (COM1), pckbd, mc146818rtc, acpi-pm, piix_rcr, port92 — all instance 0. The POST code port and
+     * isa-debug-exit hold nothing the guest can read back and have no section. Save and load them with the
+     * vCPUs paused.
+     */
+    public List<DeviceState<?>> deviceStates() {
+        return List.of(
+                new DeviceState<>(Uart16550.VMSTATE, 0, com1),
+                new DeviceState<>(I8042.VMSTATE, 0, i8042),
+                new DeviceState<>(CmosRtc.VMSTATE, 0, rtc),
+                new DeviceState<>(AcpiPm.VMSTATE, 0, acpiPm),
+                new DeviceState<>(ResetControl.VMSTATE, 0, resetControl),
+                new DeviceState<>(SystemControlPortA.VMSTATE, 0, port92));
+    }
+
     public List<IsaDebugExit> debugExits() {
         return debugExits;
     }
