@@ -142,4 +142,37 @@ class PcPlatformTest {
             assertThat(platform.rtc()).isNotNull();
         }
     }
+
+    @Test
+    void deviceStatesNameEverySectionOnceAndMoveAWholePlatform() {
+        var io = new IoBus();
+        var platform = create(io, List.of());
+        assertThat(platform.deviceStates()).extracting(DeviceState::name)
+                .containsExactly("serial", "pckbd", "mc146818rtc", "acpi-pm", "piix_rcr", "port92");
+        assertThat(platform.deviceStates().stream().map(d -> (Object) d.device()).toList())
+                .containsExactly(platform.com1(), platform.i8042(), platform.rtc(), platform.acpiPm(),
+                        platform.resetControl(), platform.port92());
+
+        io.write(0x3f8 + 7, 1, 0x42);   // COM1 scratch
+        io.write(0x70, 1, 0x40);
+        io.write(0x71, 1, 0x99);        // a CMOS byte
+        io.write(0x92, 1, 0x02);        // fast A20
+        io.write(0x64, 1, 0xaa);        // i8042 self test: 0x55 queued
+
+        var out = new dev.jhv.core.vmstate.VMStateOutput();
+        platform.deviceStates().forEach(d -> d.save(out));
+        byte[] bytes = out.toByteArray();
+
+        var io2 = new IoBus();
+        var other = create(io2, List.of());
+        var in = new dev.jhv.core.vmstate.VMStateInput(bytes);
+        other.deviceStates().forEach(d -> d.load(in, d.description().version()));
+        assertThat(in.offset()).isEqualTo(bytes.length);
+
+        assertThat(io2.read(0x3f8 + 7, 1)).isEqualTo(0x42);
+        io2.write(0x70, 1, 0x40);
+        assertThat(io2.read(0x71, 1)).isEqualTo(0x99);
+        assertThat(io2.read(0x92, 1)).isEqualTo(0x02);
+        assertThat(io2.read(0x60, 1)).isEqualTo(0x55);
+    }
 }
