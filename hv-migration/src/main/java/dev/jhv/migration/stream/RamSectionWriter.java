@@ -2,12 +2,8 @@ package dev.jhv.migration.stream;
 
 import dev.jhv.core.vmstate.VMStateOutput;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
 
-import jdk.incubator.vector.LongVector;
-import jdk.incubator.vector.VectorSpecies;
 import java.util.List;
 
 /**
@@ -31,7 +27,6 @@ public final class RamSectionWriter {
     public static final int FLAG_CONTINUE = 0x20;
     static final int FLAG_MASK = PAGE_SIZE - 1;
 
-    private static final MemorySegment ZERO_PAGE = Arena.global().allocate(PAGE_SIZE);
 
     private final VMStateOutput out;
     private final RamStats stats;
@@ -66,24 +61,27 @@ public final class RamSectionWriter {
         stats.other(out.offset() - start);
     }
 
-    private static final VectorSpecies<Long> SPECIES = LongVector.SPECIES_PREFERRED;
-
-    /** Whether the page at {@code offset} of the segment holds only zeros (Vector API: OR of all lanes). */
+    /**
+     * Whether the page at {@code offset} of the segment holds only zeros: an OR over its longs, checked every
+     * 1 KiB so that a non-zero page (the common case) stops early. Scalar on purpose: the Vector API is an
+     * incubator module whose start-up warning would land on every jhv's stderr.
+     */
     public static boolean isZeroPage(MemorySegment seg, long offset) {
-        int step = SPECIES.vectorByteSize();
-        if (PAGE_SIZE % step != 0) {
-            return MemorySegment.mismatch(seg, offset, offset + PAGE_SIZE, ZERO_PAGE, 0, PAGE_SIZE) == -1;
-        }
-        LongVector acc = LongVector.zero(SPECIES);
-        for (int i = 0; i < PAGE_SIZE; i += step) {
-            acc = acc.or(LongVector.fromMemorySegment(SPECIES, seg, offset + i, ByteOrder.nativeOrder()));
-            // stop early on the common case of a non-zero page
-            if (((i + step) & 1023) == 0 && !acc.eq(0L).allTrue()) {
+        for (int chunk = 0; chunk < PAGE_SIZE; chunk += 1024) {
+            long acc = 0;
+            long base = offset + chunk;
+            for (int i = 0; i < 1024; i += 32) {
+                acc |= seg.get(LONG, base + i) | seg.get(LONG, base + i + 8)
+                        | seg.get(LONG, base + i + 16) | seg.get(LONG, base + i + 24);
+            }
+            if (acc != 0) {
                 return false;
             }
         }
-        return acc.eq(0L).allTrue();
+        return true;
     }
+
+    private static final java.lang.foreign.ValueLayout.OfLong LONG = java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 
     /** Writes one page of a block, as a zero record when it holds only zeros. */
     public void writePage(RamBlock block, long offset) {

@@ -1,0 +1,116 @@
+package dev.jhv.core.block;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/** A raw disk image: the file's bytes are the disk's bytes. Positional I/O, safe for concurrent use. */
+public final class RawFileBlockDevice implements BlockDevice {
+    private final Path path;
+    private final FileChannel channel;
+    private final boolean readOnly;
+
+    public RawFileBlockDevice(Path path, boolean readOnly) throws IOException {
+        this.path = path;
+        this.readOnly = readOnly;
+        this.channel = readOnly ? FileChannel.open(path, StandardOpenOption.READ)
+                : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    }
+
+    @Override
+    public long size() {
+        try {
+            return channel.size();
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
+    @Override
+    public boolean isReadOnly() {
+        return readOnly;
+    }
+
+    private void check(long offset, long len) throws IOException {
+        if (offset < 0 || len < 0 || offset + len > size()) {
+            throw new IOException(path + ": request [" + offset + ", +" + len + ") beyond the disk end " + size());
+        }
+    }
+
+    private void checkWritable() throws IOException {
+        if (readOnly) throw new IOException(path + ": image is opened read-only");
+    }
+
+    @Override
+    public void read(long offset, ByteBuffer dst) throws IOException {
+        check(offset, dst.remaining());
+        long pos = offset;
+        while (dst.hasRemaining()) {
+            int n = channel.read(dst, pos);
+            if (n < 0) {
+                while (dst.hasRemaining()) dst.put((byte) 0);
+                return;
+            }
+            pos += n;
+        }
+    }
+
+    @Override
+    public void write(long offset, ByteBuffer src) throws IOException {
+        checkWritable();
+        check(offset, src.remaining());
+        long pos = offset;
+        while (src.hasRemaining()) pos += channel.write(src, pos);
+    }
+
+    @Override
+    public void writeZeroes(long offset, long length) throws IOException {
+        checkWritable();
+        check(offset, length);
+        var z = ByteBuffer.allocate((int) Math.min(length, 1 << 20));
+        for (long p = offset; p < offset + length; ) {
+            z.clear().limit((int) Math.min(z.capacity(), offset + length - p));
+            while (z.hasRemaining()) p += channel.write(z, p);
+        }
+    }
+
+    @Override
+    public void discard(long offset, long length) throws IOException {
+        checkWritable();
+        check(offset, length);
+        // A hint only; a raw file keeps its bytes (punching holes needs fallocate).
+    }
+
+    @Override
+    public void flush() throws IOException {
+        if (!readOnly) channel.force(false);
+    }
+
+    @Override
+    public Allocation allocationStatus(long offset, long length) throws IOException {
+        check(offset, 0);
+        return new Allocation(offset, Math.min(length, size() - offset), Allocation.Kind.DATA, 0);
+    }
+
+    /** Grows or shrinks the file. */
+    public void resize(long newSize) throws IOException {
+        checkWritable();
+        if (newSize < channel.size()) {
+            channel.truncate(newSize);
+        } else if (newSize > channel.size()) {
+            channel.write(ByteBuffer.allocate(1), newSize - 1);
+        }
+    }
+
+    @Override
+    public String describe() {
+        return path + " (raw)";
+    }
+
+    @Override
+    public void close() throws IOException {
+        channel.close();
+    }
+}
