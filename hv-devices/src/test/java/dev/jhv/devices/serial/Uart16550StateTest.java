@@ -90,4 +90,59 @@ class Uart16550StateTest {
         assertThat(in(target, SCR)).isEqualTo(0x77);
         assertThat(in(target, LSR) & 0x01).isZero();
     }
+
+    @Test
+    void aStreamWithoutSubsectionsClearsWhatTheTargetHadPending() {
+        var quiet = new Uart16550("com1", CharBackend.NULL, new RecordingIrq());
+        out(quiet, FCR, 0x01);
+        byte[] state = Uart16550.VMSTATE.save(quiet); // empty FIFO, nothing pending: no subsections
+
+        out(uart, FCR, 0x01);
+        out(uart, MCR, 0x08);
+        out(uart, IER, 0x03);
+        uart.receive(new byte[] {9, 9}, 0, 2);
+        assertThat(irq.level()).isTrue();
+        Uart16550.VMSTATE.save(uart); // as a savevm before a loadvm would: the target's own state was captured
+        Uart16550.VMSTATE.load(uart, state, 1);
+
+        assertThat(in(uart, LSR) & 0x01).as("no data pending").isZero();
+        assertThat(in(uart, IIR)).isEqualTo(0xc1);
+        assertThat(irq.level()).isFalse();
+        assertThat(uart.canReceive()).isEqualTo(16);
+    }
+
+    @Test
+    void hostInputDuringSaveAndLoadNeverCorruptsTheReceiver() throws Exception {
+        out(uart, FCR, 0x01);
+        uart.receive(new byte[] {1, 2, 3}, 0, 3);
+        byte[] state = Uart16550.VMSTATE.save(uart);
+        var failure = new java.util.concurrent.atomic.AtomicReference<Throwable>();
+        var stop = new java.util.concurrent.atomic.AtomicBoolean();
+        var input = Thread.ofPlatform().start(() -> {
+            try {
+                while (!stop.get()) {
+                    uart.receive(new byte[] {7}, 0, 1);
+                    int room = uart.canReceive();
+                    if (room < 0 || room > 16) {
+                        throw new AssertionError("canReceive " + room);
+                    }
+                }
+            } catch (Throwable t) {
+                failure.set(t);
+            }
+        });
+        try {
+            for (int i = 0; i < 2000; i++) {
+                Uart16550.VMSTATE.load(uart, state, 1);
+                byte[] again = Uart16550.VMSTATE.save(uart);
+                // Whatever arrived, the saved state is one the description loads back.
+                Uart16550.VMSTATE.load(new Uart16550("c", CharBackend.NULL, new RecordingIrq()), again, 1);
+            }
+        } finally {
+            stop.set(true);
+            input.join(java.time.Duration.ofSeconds(30));
+        }
+        assertThat(input.isAlive()).isFalse();
+        assertThat(failure.get()).isNull();
+    }
 }
