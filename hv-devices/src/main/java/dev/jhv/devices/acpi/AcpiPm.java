@@ -2,6 +2,7 @@ package dev.jhv.devices.acpi;
 
 import dev.jhv.core.bus.BusHandler;
 import dev.jhv.core.irq.IrqLine;
+import dev.jhv.core.vmstate.VMStateDescription;
 import dev.jhv.devices.platform.SystemControl;
 
 import java.util.Objects;
@@ -61,6 +62,25 @@ public final class AcpiPm implements BusHandler {
 
     private static final long NANOS_PER_SECOND = 1_000_000_000L;
     private static final System.Logger LOG = System.getLogger(AcpiPm.class.getName());
+
+    /**
+     * The PM registers, in the manner of QEMU's "piix4_pm" but named for this block ("acpi-pm"): PM1a status,
+     * enable and control, and the PM timer's 24-bit count taken at pre-save. After a load the timer continues
+     * from that count (its time base is rebased on this host's monotonic clock, so it never runs backwards
+     * across a save and load), and the SCI is driven from the restored status and enable bits.
+     */
+    public static final VMStateDescription<AcpiPm> VMSTATE = VMStateDescription.<AcpiPm>builder("acpi-pm", 1)
+            .minimumVersion(1)
+            .u16("pm1_sts", p -> p.pm1Status, (p, v) -> p.pm1Status = v & STS_MASK)
+            .u16("pm1_en", p -> p.pm1Enable, (p, v) -> p.pm1Enable = v & EN_MASK)
+            .u16("pm1_cnt", p -> p.pm1Control, (p, v) -> p.pm1Control = v & CNT_STORED)
+            .u32("tmr_val", p -> p.savedTimer, (p, v) -> p.savedTimer = v & 0xffffff)
+            .preSave(AcpiPm::captureTimer)
+            .postLoad((p, version) -> p.installState())
+            .build();
+
+    /** The timer count as saved at pre-save, or as loaded. */
+    private int savedTimer;
 
     private final IrqLine sci;
     private final SystemControl control;
@@ -212,6 +232,35 @@ public final class AcpiPm implements BusHandler {
             // Only \_S5 is offered in the DSDT; other sleep states are not supported and are ignored.
             LOG.log(System.Logger.Level.WARNING, "acpi: guest asked for unsupported sleep type {0}", sleepType);
         }
+    }
+
+    // ---- state save/load ----
+
+    private void captureTimer() {
+        lock.lock();
+        try {
+            pollTimer(); // TMR_STS for a bit-23 change before the save is in pm1_sts
+            savedTimer = (int) (ticks() & 0xffffff);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private String installState() {
+        lock.lock();
+        try {
+            // Rebase: the epoch lies as far back as the saved count needs (rounded up, so ticks() gives exactly it).
+            long count = savedTimer & 0xffffffL;
+            long elapsed = (count / PM_TIMER_FREQUENCY) * NANOS_PER_SECOND
+                    + ((count % PM_TIMER_FREQUENCY) * NANOS_PER_SECOND + PM_TIMER_FREQUENCY - 1) / PM_TIMER_FREQUENCY;
+            timerEpochNanos = nanoTime.getAsLong() - elapsed;
+            timerHalfPeriodSeen = ticks() >>> 23;
+            sciAsserted = (pm1Status & pm1Enable) != 0;
+            sci.setLevel(sciAsserted);
+        } finally {
+            lock.unlock();
+        }
+        return null;
     }
 
     // ---- timer and SCI (lock held) ----

@@ -1,5 +1,7 @@
 package dev.jhv.devices.acpi;
 
+import dev.jhv.core.vmstate.VMStateDescription;
+
 import dev.jhv.devices.platform.ResetTriggerRegister;
 import dev.jhv.devices.platform.SystemControl;
 
@@ -18,6 +20,13 @@ public final class ResetControl extends ResetTriggerRegister {
     public static final int RESET_VALUE = 0x06;
     static final int SRST = 0x02;
     static final int RCPU = 0x04;
+
+    /** The kept SRST bit, as QEMU's PIIX keeps its "rcr". */
+    public static final VMStateDescription<ResetControl> VMSTATE = VMStateDescription.<ResetControl>builder(
+                    "piix_rcr", 1)
+            .minimumVersion(1)
+            .u8("rcr", ResetControl::storedValue, (r, v) -> r.restoreStoredValue(v & SRST))
+            .build();
 
     public ResetControl(SystemControl control) {
         super(control);

@@ -2,6 +2,7 @@ package dev.jhv.devices.i8042;
 
 import dev.jhv.core.bus.BusHandler;
 import dev.jhv.core.irq.IrqLine;
+import dev.jhv.core.vmstate.VMStateDescription;
 import dev.jhv.devices.platform.SystemControl;
 
 import java.util.Objects;
@@ -59,6 +60,39 @@ public final class I8042 {
 
     private static final System.Logger LOG = System.getLogger(I8042.class.getName());
     private static final int QUEUE_SIZE = 16;
+
+    /** The keyboard behind the controller: its scan code set and the command waiting for a parameter. */
+    private static final VMStateDescription<I8042> PS2KBD = VMStateDescription.<I8042>builder("ps2kbd", 1)
+            .u8("scan_set", k -> k.kbdScanSet, (k, v) -> k.kbdScanSet = v)
+            .u8("pending_command", k -> k.kbdPendingCommand, (k, v) -> k.kbdPendingCommand = v)
+            .build();
+
+    /** The mouse behind the controller: the command waiting for a parameter. */
+    private static final VMStateDescription<I8042> PS2MOUSE = VMStateDescription.<I8042>builder("ps2mouse", 1)
+            .u8("pending_command", k -> k.auxPendingCommand, (k, v) -> k.auxPendingCommand = v)
+            .build();
+
+    /**
+     * The controller's state, as QEMU names it ("pckbd"), with the keyboard ("ps2kbd") and mouse ("ps2mouse")
+     * nested: status, command byte ("mode"), output port, the controller command waiting for its data byte,
+     * the output queue oldest byte first (queue_aux bit i set: byte i is mouse data) and the byte an empty
+     * buffer reads back. The status register's OBF bits and both IRQ lines are recomputed from the queue after
+     * a load. Only vCPUs (paused while saving or loading) touch this device; the hooks take the lock anyway.
+     */
+    public static final VMStateDescription<I8042> VMSTATE = VMStateDescription.<I8042>builder("pckbd", 1)
+            .minimumVersion(1)
+            .u8("status", k -> k.status, (k, v) -> k.status = v)
+            .u8("mode", k -> k.commandByte, (k, v) -> k.commandByte = v)
+            .u8("outport", k -> k.outputPort, (k, v) -> k.outputPort = v)
+            .u8("pending", k -> k.pendingCommand, (k, v) -> k.pendingCommand = v)
+            .u8("last_data", k -> k.lastData, (k, v) -> k.lastData = v)
+            .u8("queue_count", k -> k.queueCount, (k, v) -> k.queueCount = v)
+            .vbuffer("queue_data", "queue_count", QUEUE_SIZE, I8042::queuedBytes, I8042::loadQueuedBytes)
+            .u16("queue_aux", I8042::queuedAuxMask, I8042::loadQueuedAuxMask)
+            .struct("kbd", PS2KBD, k -> k)
+            .struct("mouse", PS2MOUSE, k -> k)
+            .postLoad((k, version) -> k.installState())
+            .build();
 
     private final IrqLine kbdIrq;
     private final IrqLine auxIrq;
@@ -240,6 +274,76 @@ public final class I8042 {
             LOG.log(System.Logger.Level.DEBUG, "i8042: reset line pulsed");
             control.requestReset();
         }
+    }
+
+    // ---- state save/load ----
+
+    /** The queued bytes, oldest first. */
+    private byte[] queuedBytes() {
+        lock.lock();
+        try {
+            byte[] b = new byte[queueCount];
+            for (int i = 0; i < queueCount; i++) {
+                b[i] = queueData[(queueHead + i) % QUEUE_SIZE];
+            }
+            return b;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private int queuedAuxMask() {
+        lock.lock();
+        try {
+            int mask = 0;
+            for (int i = 0; i < queueCount; i++) {
+                if (queueAux[(queueHead + i) % QUEUE_SIZE] != 0) {
+                    mask |= 1 << i;
+                }
+            }
+            return mask;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void loadQueuedBytes(byte[] data) {
+        lock.lock();
+        try {
+            queueHead = 0;
+            System.arraycopy(data, 0, queueData, 0, Math.min(data.length, QUEUE_SIZE));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void loadQueuedAuxMask(int mask) {
+        lock.lock();
+        try {
+            for (int i = 0; i < QUEUE_SIZE; i++) {
+                queueAux[(queueHead + i) % QUEUE_SIZE] = (byte) ((mask >>> i) & 1);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private String installState() {
+        if (queueCount < 0 || queueCount > QUEUE_SIZE) {
+            return "the output queue holds " + queueCount + " bytes, more than " + QUEUE_SIZE;
+        }
+        lock.lock();
+        try {
+            queueHead = Math.floorMod(queueHead, QUEUE_SIZE);
+            // Status OBF bits and the IRQ lines follow from the queue; drive both lines whatever this instance
+            // drove before.
+            updateIrqs();
+            kbdIrq.setLevel(kbdIrqAsserted);
+            auxIrq.setLevel(auxIrqAsserted);
+        } finally {
+            lock.unlock();
+        }
+        return null;
     }
 
     // ---- the devices behind the ports (lock held) ----

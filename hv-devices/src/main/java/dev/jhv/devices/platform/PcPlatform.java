@@ -5,6 +5,8 @@ import dev.jhv.core.bus.IoBus;
 import dev.jhv.core.chardev.CharBackend;
 import dev.jhv.core.irq.IrqLine;
 import dev.jhv.core.machine.MachineConfig;
+import dev.jhv.core.machine.StateSection;
+import dev.jhv.core.vmstate.VMStateDescription;
 import dev.jhv.devices.DeviceException;
 import dev.jhv.devices.acpi.AcpiPm;
 import dev.jhv.devices.acpi.ResetControl;
@@ -214,6 +216,26 @@ public final class PcPlatform implements AutoCloseable {
 
     public SystemControlPortA port92() {
         return port92;
+    }
+
+    /**
+     * Every device of the platform that holds guest-visible state, one section each, in this fixed order:
+     * "serial" (COM1), "pckbd", "mc146818rtc", "acpi-pm", "piix_rcr", "port92", all instance 0 and with the
+     * description's name as idstr. The POST code port and isa-debug-exit hold nothing the guest can read back
+     * and have no section. For {@code machine.addStateSection}; save and load them with the vCPUs paused.
+     */
+    public List<StateSection<?>> stateSections() {
+        return List.of(
+                section(Uart16550.VMSTATE, com1),
+                section(I8042.VMSTATE, i8042),
+                section(CmosRtc.VMSTATE, rtc),
+                section(AcpiPm.VMSTATE, acpiPm),
+                section(ResetControl.VMSTATE, resetControl),
+                section(SystemControlPortA.VMSTATE, port92));
+    }
+
+    private static <T> StateSection<T> section(VMStateDescription<T> description, T device) {
+        return new StateSection<>(description.name(), 0, description, device);
     }
 
     public List<IsaDebugExit> debugExits() {

@@ -24,6 +24,26 @@ public abstract class ResetTriggerRegister implements BusHandler {
     /** Whether writing {@code written} over {@code old} resets the machine. */
     protected abstract boolean resets(int old, int written);
 
+    /** The value kept now, for the subclass's state description. */
+    protected final int storedValue() {
+        lock.lock();
+        try {
+            return value;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Puts back a saved value (already masked by the subclass); a load never triggers a reset. */
+    protected final void restoreStoredValue(int v) {
+        lock.lock();
+        try {
+            value = v & 0xff;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     public void reset() {
         lock.lock();
         try {

@@ -2,6 +2,7 @@ package dev.jhv.devices.rtc;
 
 import dev.jhv.core.bus.BusHandler;
 import dev.jhv.core.irq.IrqLine;
+import dev.jhv.core.vmstate.VMStateDescription;
 
 import java.time.Clock;
 import java.time.DateTimeException;
@@ -73,6 +74,36 @@ public final class CmosRtc implements BusHandler {
     private static final long KIB = 1024;
     private static final long MIB = 1024 * KIB;
     private static final System.Logger LOG = System.getLogger(CmosRtc.class.getName());
+
+    /**
+     * The RTC's state, as QEMU names the section: the 128 CMOS bytes (the time registers brought up to the
+     * moment of saving, register C with the flags raised so far), the index register, the NMI mask, and where
+     * the clock was within its second. After a load the clock's time base is recomputed from the restored
+     * time registers (the guest's time continues from the saved time, in the saved BCD/binary and 12/24-hour
+     * modes), IRQ 8 is driven from registers B and C and the wake-up timer re-armed.
+     *
+     * <p>Saving copies the bytes under the device lock; loading fills a staging copy that post-load installs
+     * under the lock, so the timer thread never sees a half-loaded state.
+     */
+    public static final VMStateDescription<CmosRtc> VMSTATE = VMStateDescription.<CmosRtc>builder("mc146818rtc", 1)
+            .minimumVersion(1)
+            .buffer("cmos_data", CMOS_SIZE, r -> r.saved.cmos)
+            .u8("cmos_index", r -> r.saved.index, (r, v) -> r.saved.index = v)
+            .bool("nmi_masked", r -> r.saved.nmiMasked, (r, v) -> r.saved.nmiMasked = v)
+            .u32("sub_second_ns", r -> r.saved.subSecondNanos, (r, v) -> r.saved.subSecondNanos = v)
+            .preSave(CmosRtc::captureState)
+            .postLoad((r, version) -> r.installState())
+            .build();
+
+    /** The state as saved, or as loaded before post-load installs it. */
+    private static final class SavedState {
+        final byte[] cmos = new byte[CMOS_SIZE];
+        int index;
+        boolean nmiMasked;
+        int subSecondNanos;
+    }
+
+    private final SavedState saved = new SavedState();
 
     private final Clock clock;
     private final IrqLine irq;
@@ -291,6 +322,56 @@ public final class CmosRtc implements BusHandler {
             flagsCheckedNanos = guestNanos();
         }
         updateIrq();
+    }
+
+    // ---- state save/load ----
+
+    private void captureState() {
+        lock.lock();
+        try {
+            bringFlagsUpToDate();
+            if (!frozen()) {
+                long now = guestNanos();
+                storeTime(now);
+                saved.subSecondNanos = (int) Math.floorMod(now, NANOS_PER_SECOND);
+            } else {
+                saved.subSecondNanos = 0; // SET: the registers hold the time; it starts at a whole second
+            }
+            System.arraycopy(cmos, 0, saved.cmos, 0, CMOS_SIZE);
+            saved.index = index;
+            saved.nmiMasked = nmiMasked;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private String installState() {
+        long phase = Integer.toUnsignedLong(saved.subSecondNanos);
+        if (phase >= NANOS_PER_SECOND) {
+            return "sub_second_ns " + phase + " is not below one second";
+        }
+        lock.lock();
+        try {
+            System.arraycopy(saved.cmos, 0, cmos, 0, CMOS_SIZE);
+            cmos[REG_A] &= 0x7f; // UIP is computed, never stored
+            index = saved.index & 0x7f;
+            nmiMasked = saved.nmiMasked;
+            if (!frozen()) {
+                setTimeFromRegisters(phase); // the time base from the restored registers
+            }
+            flagsCheckedNanos = guestNanos(); // flags up to the save are in register C already
+            // Drive IRQ 8 from B and C whatever this instance drove before, then re-arm the wake-up.
+            boolean pending = (cmos[REG_C] & cmos[REG_B] & (B_PIE | B_AIE | B_UIE)) != 0;
+            if (pending) {
+                cmos[REG_C] |= (byte) C_IRQF;
+            }
+            irqAsserted = pending;
+            irq.setLevel(pending);
+            armTimer();
+        } finally {
+            lock.unlock();
+        }
+        return null;
     }
 
     // ---- time keeping (lock held) ----

@@ -4,6 +4,7 @@ import dev.jhv.core.bus.BusHandler;
 import dev.jhv.core.chardev.CharBackend;
 import dev.jhv.core.chardev.CharFrontend;
 import dev.jhv.core.irq.IrqLine;
+import dev.jhv.core.vmstate.VMStateDescription;
 
 import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
@@ -96,6 +97,84 @@ public final class Uart16550 implements BusHandler, CharFrontend {
 
     private static final int[] RX_TRIGGER_LEVELS = {1, 4, 8, 14};
 
+    /**
+     * The receive buffer, oldest byte first. Absent when empty; the bytes are the ones the guest has yet to read
+     * from RBR.
+     */
+    private static final VMStateDescription<Uart16550> RECV_FIFO = VMStateDescription.<Uart16550>builder(
+                    "serial/recv_fifo", 1)
+            .u8("rx_count", u -> u.saved.rxCount, (u, v) -> u.saved.rxCount = v)
+            .vbuffer("rx_fifo", "rx_count", FIFO_SIZE, u -> u.saved.rxBytes, (u, v) -> u.saved.rxBytes = v)
+            .build();
+
+    /** A THR-empty interrupt not yet acknowledged (by reading IIR or writing THR). Absent means none. */
+    private static final VMStateDescription<Uart16550> THR_IPENDING = VMStateDescription.<Uart16550>builder(
+                    "serial/thr_ipending", 1)
+            .bool("thr_ipending", u -> u.saved.thrIpending, (u, v) -> u.saved.thrIpending = v)
+            .build();
+
+    /** A character timeout indicated and not yet cleared by reading RBR. Absent means none. */
+    private static final VMStateDescription<Uart16550> TIMEOUT_IPENDING = VMStateDescription.<Uart16550>builder(
+                    "serial/timeout_ipending", 1)
+            .bool("timeout_ipending", u -> u.saved.timeoutIpending, (u, v) -> u.saved.timeoutIpending = v)
+            .build();
+
+    /**
+     * The UART's state, as QEMU names the section ("serial"). IIR and LSR's DR bit are not stored: they follow
+     * from the other registers and the receive buffer, and are recomputed after a load. {@code lsr} holds the
+     * latched error bits (and THRE/TEMT, always set here). A stream without a subsection means that
+     * subsection's default (empty receive buffer, no pending THRE interrupt, no timeout).
+     *
+     * <p>Saving copies the registers under the device lock at pre-save; loading fills a staging copy and the
+     * post-load hook checks it and installs it under the lock (so host input arriving meanwhile is never mixed
+     * in half-way), then re-drives the IRQ line from the restored registers and tells the back end there may be
+     * room again.
+     */
+    public static final VMStateDescription<Uart16550> VMSTATE = VMStateDescription.<Uart16550>builder("serial", 1)
+            .minimumVersion(1)
+            .u16("divider", u -> u.saved.divider, (u, v) -> {
+                u.saved.clearSubsections(); // first field: subsections absent from the stream keep defaults
+                u.saved.divider = v;
+            })
+            .u8("rbr", u -> u.saved.rbr, (u, v) -> u.saved.rbr = v)
+            .u8("ier", u -> u.saved.ier, (u, v) -> u.saved.ier = v)
+            .u8("lcr", u -> u.saved.lcr, (u, v) -> u.saved.lcr = v)
+            .u8("mcr", u -> u.saved.mcr, (u, v) -> u.saved.mcr = v)
+            .u8("lsr", u -> u.saved.lsr, (u, v) -> u.saved.lsr = v)
+            .u8("msr", u -> u.saved.msr, (u, v) -> u.saved.msr = v)
+            .u8("scr", u -> u.saved.scr, (u, v) -> u.saved.scr = v)
+            .u8("fcr", u -> u.saved.fcr, (u, v) -> u.saved.fcr = v)
+            .subsection(RECV_FIFO, u -> u.saved.rxCount > 0)
+            .subsection(THR_IPENDING, u -> u.saved.thrIpending)
+            .subsection(TIMEOUT_IPENDING, u -> u.saved.timeoutIpending)
+            .preSave(Uart16550::captureState)
+            .postLoad((u, version) -> u.installState())
+            .build();
+
+    /** Registers as the stream holds them: filled at pre-save, or by a load before post-load installs them. */
+    private static final class SavedState {
+        int divider;
+        int rbr;
+        int ier;
+        int lcr;
+        int mcr;
+        int lsr;
+        int msr;
+        int scr;
+        int fcr;
+        int rxCount;
+        byte[] rxBytes = new byte[0];
+        boolean thrIpending;
+        boolean timeoutIpending;
+
+        void clearSubsections() {
+            rxCount = 0;
+            rxBytes = new byte[0];
+            thrIpending = false;
+            timeoutIpending = false;
+        }
+    }
+
     private final String id;
     private final CharBackend backend;
     private final IrqLine irq;
@@ -123,8 +202,11 @@ public final class Uart16550 implements BusHandler, CharFrontend {
     private boolean thrInterruptPending;
     private boolean timeoutPending;
 
-    /** The level last driven on the IRQ line (output state, re-driven by {@link #reset()}). */
+    /** The level last driven on the IRQ line (output state, re-driven by {@link #reset()} and after a load). */
     private boolean irqAsserted;
+
+    /** The state as saved or being loaded; see {@link SavedState}. */
+    private final SavedState saved = new SavedState();
 
     public Uart16550(String id, CharBackend backend, IrqLine irq) {
         this.id = Objects.requireNonNull(id, "id");
@@ -405,6 +487,70 @@ public final class Uart16550 implements BusHandler, CharFrontend {
         } finally {
             lock.unlock();
         }
+    }
+
+    // ---- state save/load ----
+
+    private void captureState() {
+        lock.lock();
+        try {
+            saved.divider = divisor & 0xffff;
+            saved.rbr = rxFifo[rxHead] & 0xff;
+            saved.ier = ier;
+            saved.lcr = lcr;
+            saved.mcr = mcr;
+            saved.lsr = lineStatus() & ~LSR_DR;
+            saved.msr = msr;
+            saved.scr = scr;
+            saved.fcr = fcr;
+            saved.rxCount = rxCount;
+            saved.rxBytes = new byte[rxCount];
+            for (int i = 0; i < rxCount; i++) {
+                saved.rxBytes[i] = rxFifo[(rxHead + i) % FIFO_SIZE];
+            }
+            saved.thrIpending = thrInterruptPending;
+            saved.timeoutIpending = timeoutPending;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Checks the loaded registers and makes them the device's; null, or why they cannot be used. */
+    private String installState() {
+        var s = saved;
+        int newFcr = (s.fcr & FCR_ENABLE) == 0 ? 0 : s.fcr & ~(FCR_RX_RESET | FCR_TX_RESET);
+        int capacity = (newFcr & FCR_ENABLE) != 0 ? FIFO_SIZE : 1;
+        if (s.rxCount > capacity || s.rxCount > s.rxBytes.length) {
+            return "the receive buffer holds " + s.rxCount + " bytes, but with FCR 0x"
+                    + Integer.toHexString(s.fcr) + " it holds at most " + capacity;
+        }
+        lock.lock();
+        try {
+            divisor = s.divider & 0xffff;
+            ier = s.ier & 0x0f;
+            lcr = s.lcr & 0xff;
+            mcr = s.mcr & 0x1f;
+            lsrErrors = s.lsr & LSR_ERROR_MASK;
+            msr = s.msr & 0xff;
+            scr = s.scr & 0xff;
+            fcr = newFcr;
+            rxHead = 0;
+            rxCount = s.rxCount;
+            System.arraycopy(s.rxBytes, 0, rxFifo, 0, rxCount);
+            if (rxCount == 0) {
+                rxFifo[0] = (byte) s.rbr; // the stale holding register a read of an empty RBR returns
+            }
+            thrInterruptPending = s.thrIpending;
+            timeoutPending = s.timeoutIpending;
+            // irqAsserted only says what this instance last drove: drive the line from the restored registers.
+            boolean gate = (mcr & MCR_OUT2) != 0 && (mcr & MCR_LOOP) == 0;
+            irqAsserted = gate && pendingInterrupt() != IIR_NO_INT;
+            irq.setLevel(irqAsserted);
+        } finally {
+            lock.unlock();
+        }
+        backend.frontendReady(); // the receive buffer may have room again
+        return null;
     }
 
     // ---- internals (lock held) ----

@@ -1,5 +1,7 @@
 package dev.jhv.devices.sysctl;
 
+import dev.jhv.core.vmstate.VMStateDescription;
+
 import dev.jhv.devices.platform.ResetTriggerRegister;
 import dev.jhv.devices.platform.SystemControl;
 
@@ -13,6 +15,14 @@ public final class SystemControlPortA extends ResetTriggerRegister {
     public static final int PORT = 0x92;
     static final int FAST_RESET = 0x01;
     static final int A20 = 0x02;
+
+    /** The kept value (fast A20 and fast reset bits), as QEMU's "port92" section keeps "outport". */
+    public static final VMStateDescription<SystemControlPortA> VMSTATE =
+            VMStateDescription.<SystemControlPortA>builder("port92", 1)
+                    .minimumVersion(1)
+                    .u8("outport", SystemControlPortA::storedValue,
+                            (p, v) -> p.restoreStoredValue(v & (FAST_RESET | A20)))
+                    .build();
 
     public SystemControlPortA(SystemControl control) {
         super(control);
