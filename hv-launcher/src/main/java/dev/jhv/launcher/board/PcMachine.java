@@ -14,8 +14,6 @@ import dev.jhv.launcher.LauncherException;
 import dev.jhv.launcher.MachineHandle;
 
 import dev.jhv.core.block.Drive;
-import dev.jhv.core.machine.StateSection;
-import dev.jhv.core.vmstate.VMStateDescription;
 import dev.jhv.launcher.migration.InfoMigrateCommand;
 import dev.jhv.launcher.migration.MigrateCommand;
 import dev.jhv.launcher.migration.Migration;
@@ -96,6 +94,7 @@ public final class PcMachine implements MachineHandle {
                     systemControl(m), new PcPlatform.Config(map.lowMemoryEnd(), map.highMemorySize(),
                             config.smp().cpus(), config.debugExits()));
             m.addResetHandler(platform::reset);
+            platform.stateSections().forEach(m::addStateSection);
             m.setPowerButton(platform::powerButton);
             DirectKernelBoot boot = new DirectKernelBoot(map, machine -> Acpi.build(machine, map));
             // Load once now, so that a bad kernel fails before anything runs.
@@ -139,15 +138,6 @@ public final class PcMachine implements MachineHandle {
     @Override
     public MachineControl control() {
         return machine;
-    }
-
-    @SuppressWarnings("unchecked")
-    private static <T> void addState(Machine m, VMStateDescription<T> desc, Object state) {
-        m.addStateSection(new StateSection<>(desc.name(), instanceOf(m, desc.name()), desc, (T) state));
-    }
-
-    private static int instanceOf(Machine m, String idstr) {
-        return (int) m.stateSections().stream().filter(s -> s.idstr().equals(idstr)).count();
     }
 
     /**
