@@ -251,7 +251,7 @@ public final class Qcow2Image implements BlockDevice {
                     f.writeLong(Qcow2Header.OFF_AUTOCLEAR, 0);
                 }
                 if ((h.incompatible & Features.INCOMPAT_DIRTY) != 0) {
-                    LOG.log(System.Logger.Level.INFO, "{0}: image was not closed cleanly, repairing refcounts", name);
+                    LOG.log(System.Logger.Level.DEBUG, "{0}: image was not closed cleanly, repairing refcounts", name);
                     new ImageChecker(this).check(ImageChecker.Repair.ALL);
                     setIncompatible(h.incompatible & ~Features.INCOMPAT_DIRTY);
                 }

@@ -61,6 +61,33 @@ class Qcow2InteropTest {
         }
     }
 
+    @ParameterizedTest
+    @CsvSource({"extended_l2=on,extended L2", "compression_type=zstd,zstd", "data_file=ext.raw,external data file"})
+    void unsupportedQemuFeaturesAreRefusedWithAClearMessage(String option, String message) throws Exception {
+        Path p = tmp.resolve("f.qcow2");
+        var r = Qemu.run("qemu-img", "create", "-f", "qcow2", "-o", option, p.toString(), "1M");
+        org.junit.jupiter.api.Assumptions.assumeTrue(r.exit() == 0, "qemu-img lacks " + option);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Qcow2Image.open(p, true))
+                .isInstanceOf(Qcow2Exception.class).hasMessageContaining(p.toString()).hasMessageContaining(message);
+    }
+
+    @Test
+    void dirtyLazyRefcountImageFromAKilledQemuIsRepairedOnOpen() throws Exception {
+        Path p = tmp.resolve("lazy.qcow2");
+        Qemu.ok("qemu-img", "create", "-f", "qcow2", "-o", "lazy_refcounts=on", p.toString(), "4M");
+        Qemu.run("qemu-io", "-c", "write -P 3 0 1M", "-c", "sigraise 9", p.toString());
+        assertThat(Qemu.run("qemu-img", "check", p.toString()).exit()).isEqualTo(2);
+        try (var img = Qcow2Image.open(p, true)) {
+            assertThat(img.isDirty()).isTrue();
+        }
+        try (var img = Qcow2Image.open(p, false)) {
+            var b = ByteBuffer.allocate(1 << 20);
+            img.read(0, b);
+            for (byte x : b.array()) assertThat(x).isEqualTo((byte) 3);
+        }
+        Qemu.assertClean(p);
+    }
+
     @Test
     void qemuWritesJhvReads() throws Exception {
         Path p = tmp.resolve("q.qcow2");
