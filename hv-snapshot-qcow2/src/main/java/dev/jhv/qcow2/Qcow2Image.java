@@ -1168,6 +1168,12 @@ public final class Qcow2Image implements BlockDevice {
         try {
             header.backingFile = name;
             header.backingFormat = name == null ? null : format;
+            // Fields the driver updates in place on disk; the header object must carry them too.
+            header.refcountTableOffset = refs.tableOffset();
+            header.refcountTableClusters = refs.tableClusters();
+            header.l1Size = l1.length;
+            header.l1TableOffset = l1Offset;
+            header.size = size;
             byte[] hdr = header.encode(header.featureNames.isEmpty() ? false : true);
             var b = ByteBuffer.allocate(clusterSize);
             b.put(hdr);

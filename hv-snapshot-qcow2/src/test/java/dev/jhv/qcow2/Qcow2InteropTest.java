@@ -89,6 +89,22 @@ class Qcow2InteropTest {
     }
 
     @Test
+    void headerRewriteAfterRefcountTableGrowthKeepsTheImageValid() throws Exception {
+        Files.write(tmp.resolve("b1.raw"), new byte[4 << 20]);
+        Files.write(tmp.resolve("b2.raw"), new byte[4 << 20]);
+        Path p = tmp.resolve("h.qcow2");
+        byte[] d = new byte[4 << 20];
+        new Random(8).nextBytes(d);
+        try (var img = Qcow2Image.create(p, Qcow2Image.CreateOptions.of(4 << 20).withClusterSize(512).withBacking("b1.raw", "raw"))) {
+            img.write(0, ByteBuffer.wrap(d)); // 8192 clusters: the refcount table has to move
+            img.setBackingFile("b2.raw", "raw");
+        }
+        Qemu.assertClean(p);
+        assertThat(Qemu.ok("qemu-img", "info", p.toString())).contains("backing file: b2.raw");
+        assertThat(Qemu.toRaw(p, tmp)).isEqualTo(d);
+    }
+
+    @Test
     void qemuWritesJhvReads() throws Exception {
         Path p = tmp.resolve("q.qcow2");
         Qemu.ok("qemu-img", "create", "-f", "qcow2", "-o", "cluster_size=4096", p.toString(), "2M");
