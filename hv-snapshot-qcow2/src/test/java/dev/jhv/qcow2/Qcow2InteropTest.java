@@ -95,7 +95,7 @@ class Qcow2InteropTest {
         Path p = tmp.resolve("h.qcow2");
         byte[] d = new byte[4 << 20];
         new Random(8).nextBytes(d);
-        try (var img = Qcow2Image.create(p, Qcow2Image.CreateOptions.of(4 << 20).withClusterSize(512).withBacking("b1.raw", "raw"))) {
+        try (var img = Qcow2Image.create(p, Qcow2Image.CreateOptions.of(4 << 20).withClusterSize(512).withRefcountBits(64).withBacking("b1.raw", "raw"))) {
             img.write(0, ByteBuffer.wrap(d)); // 8192 clusters: the refcount table has to move
             img.setBackingFile("b2.raw", "raw");
         }
