@@ -12,6 +12,7 @@ import dev.jhv.core.memory.GuestMemory;
 import dev.jhv.core.memory.RamAllocator;
 import dev.jhv.core.sys.SysCallException;
 import dev.jhv.core.vcpu.CpuState;
+import dev.jhv.core.vcpu.VcpuStateSection;
 import dev.jhv.core.vcpu.Vcpu;
 import dev.jhv.core.vcpu.VcpuExitHandler;
 
@@ -55,6 +56,7 @@ public final class Machine implements MachineControl, AutoCloseable {
     private final CompletableFuture<Integer> exitStatus = new CompletableFuture<>();
     private final Object stateLock = new Object();
     private int[] msrIndices;
+    private final List<StateSection<?>> stateSections = new CopyOnWriteArrayList<>();
     private BootProgram bootProgram;
     private List<CpuState> powerOnCpuStates;
     private byte[][] powerOnIrqchips;
@@ -104,6 +106,7 @@ public final class Machine implements MachineControl, AutoCloseable {
                 m.vcpus.add(new Vcpu(i, vm.createVcpu(topo.apicId(i)), m.io, m.mmio, m.exitHandler()));
             }
             m.msrIndices = m.probeMsrs();
+            m.registerCoreState();
             return m;
         } catch (SysCallException e) {
             if (vm != null) {
@@ -112,6 +115,39 @@ public final class Machine implements MachineControl, AutoCloseable {
             kvm.close();
             throw new MachineException("failed to initialize kvm: " + e.getMessage(), e);
         }
+    }
+
+    /** vCPUs, the in-kernel irqchip and PIT, and the KVM clock: the state every machine has. */
+    private void registerCoreState() {
+        for (Vcpu v : vcpus) {
+            addStateSection(new StateSection<>("cpu", v.index(),
+                    VcpuStateSection.VMSTATE, new VcpuStateSection(v.kvm(), msrIndices)));
+        }
+        KernelIrqchipState chips = new KernelIrqchipState(vm);
+        addStateSection(new StateSection<>("kvm-irqchip", 0, KernelIrqchipState.IRQCHIP, chips));
+        addStateSection(new StateSection<>("kvm-pit", 0, KernelIrqchipState.PIT, chips));
+        addStateSection(new StateSection<>("kvmclock", 0, KernelIrqchipState.CLOCK, chips));
+    }
+
+    private volatile String cpuidDigest = "";
+
+    /** A digest of the CPUID the guest sees (set by whoever configures CPUID); migration compares it. */
+    public String cpuidDigest() {
+        return cpuidDigest;
+    }
+
+    public void setCpuidDigest(String digest) {
+        this.cpuidDigest = digest;
+    }
+
+    /** Registers state that save/restore and migration carry (devices add theirs). */
+    public void addStateSection(StateSection<?> section) {
+        stateSections.add(section);
+    }
+
+    /** Everything to save, in registration order (vCPUs and irqchip first, then devices). */
+    public List<StateSection<?>> stateSections() {
+        return List.copyOf(stateSections);
     }
 
     /** The MSRs KVM lists for save/restore that this vCPU can actually read. */
@@ -214,6 +250,13 @@ public final class Machine implements MachineControl, AutoCloseable {
      * vCPU threads (parked) and the control thread, and runs the guest unless the configuration says -S.
      */
     public void start(BootProgram boot) {
+        startParked(boot);
+        if (!config.startPaused()) {
+            cont();
+        }
+    }
+
+    private void startParked(BootProgram boot) {
         this.bootProgram = boot;
         boot.load(this);
         powerOnCpuStates = new ArrayList<>();
@@ -228,8 +271,65 @@ public final class Machine implements MachineControl, AutoCloseable {
             v.start();
         }
         control = Thread.ofPlatform().name("machine-control").daemon(true).start(this::controlLoop);
-        if (!config.startPaused()) {
-            cont();
+    }
+
+    /**
+     * Like {@link #start} for a destination of -incoming: the vCPU threads exist but stay parked in
+     * {@code inmigrate} until {@link #finishIncoming} after the stream has loaded.
+     */
+    public void startIncoming(BootProgram boot) {
+        synchronized (stateLock) {
+            startParked(boot);
+            setState(RunState.INMIGRATE);
+        }
+    }
+
+    /** After an incoming stream loaded: paused, then running unless {@code autostart} is false (-S). */
+    public void finishIncoming(boolean autostart) {
+        synchronized (stateLock) {
+            setState(RunState.PAUSED);
+            if (autostart) {
+                cont();
+            }
+        }
+    }
+
+    /**
+     * Parks every vCPU for a save or an outgoing migration and enters {@code during} (save-vm, finish-migrate);
+     * returns the state to give back to {@link #leaveSaveState} if the save fails.
+     */
+    public RunState enterSaveState(RunState during) {
+        synchronized (stateLock) {
+            RunState before = state;
+            for (Vcpu v : vcpus) {
+                v.pause();
+            }
+            setState(during);
+            return before;
+        }
+    }
+
+    /** Ends a save: {@code next} is the state before it (failure, savevm) or postmigrate; running resumes vCPUs. */
+    public void leaveSaveState(RunState next) {
+        synchronized (stateLock) {
+            setState(next);
+            if (next == RunState.RUNNING) {
+                for (Vcpu v : vcpus) {
+                    v.resume();
+                }
+            }
+        }
+    }
+
+    /** Loads state into the parked machine (loadvm): vCPUs parked in restore-vm, the previous state after. */
+    public void withStateRestore(Runnable load) {
+        synchronized (stateLock) {
+            RunState before = enterSaveState(RunState.RESTORE_VM);
+            try {
+                load.run();
+            } finally {
+                leaveSaveState(before == RunState.RESTORE_VM ? RunState.PAUSED : before);
+            }
         }
     }
 
@@ -354,7 +454,9 @@ public final class Machine implements MachineControl, AutoCloseable {
                 case SHUTDOWN, INTERNAL_ERROR -> throw new IllegalStateException(
                         "Resetting the Virtual Machine is required");
                 case INMIGRATE -> throw new IllegalStateException(
-                        "Guest can not be resumed: migration is still in progress");
+                        "Migration is not finalized yet");
+                case SAVE_VM, RESTORE_VM, FINISH_MIGRATE -> throw new IllegalStateException(
+                        "the machine is busy saving or loading its state");
                 default -> {
                     setState(RunState.RUNNING);
                     for (Vcpu v : vcpus) {

@@ -12,13 +12,30 @@ import java.util.List;
 final class Cpuid {
     private Cpuid() { }
 
+    /** SHA-256 over the boot vCPU's CPUID, so that a destination with another CPU is refused by name. */
+    private static String digest(List<CpuidEntry> entries) {
+        try {
+            var md = java.security.MessageDigest.getInstance("SHA-256");
+            for (CpuidEntry e : entries) {
+                for (int x : e.toRow()) {
+                    md.update(new byte[] {(byte) x, (byte) (x >> 8), (byte) (x >> 16), (byte) (x >> 24)});
+                }
+            }
+            return java.util.HexFormat.of().formatHex(md.digest(), 0, 8);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     static void configure(Machine m, String cpuModel) {
         CpuModel model = CpuModel.byName(cpuModel == null ? "qemu64" : cpuModel);
         List<CpuidEntry> supported = m.kvm().supportedCpuid().stream().map(CpuidEntry::fromRow).toList();
         for (Vcpu v : m.vcpus()) {
-            List<int[]> rows = CpuidBuilder.build(supported, model, m.topology(), v.index()).stream()
-                    .map(CpuidEntry::toRow).toList();
-            v.kvm().setCpuid(rows);
+            List<CpuidEntry> entries = CpuidBuilder.build(supported, model, m.topology(), v.index());
+            if (v.index() == 0) {
+                m.setCpuidDigest(digest(entries));
+            }
+            v.kvm().setCpuid(entries.stream().map(CpuidEntry::toRow).toList());
         }
     }
 }

@@ -1,0 +1,53 @@
+package dev.jhv.launcher.migration;
+
+import dev.jhv.core.machine.Machine;
+import dev.jhv.core.machine.RunState;
+import dev.jhv.migration.machine.MachineState;
+import dev.jhv.migration.stream.MigrationException;
+
+import java.io.IOException;
+
+/**
+ * Outgoing and incoming migration of a whole machine through a {@link MigrationUri}. The outgoing side stops the
+ * guest, writes everything, and leaves the source in postmigrate; if anything fails the source goes back to the
+ * state it had, running or paused, with nothing lost.
+ */
+public final class Migration {
+    private final MigrationStatus status = new MigrationStatus();
+
+    public MigrationStatus status() {
+        return status;
+    }
+
+    /** Migrates the machine out; throws with a message for the monitor when it fails (the source then resumes). */
+    public void migrate(Machine m, String uriText) {
+        MigrationUri uri = MigrationUri.parse(uriText);
+        status.begin(m.memory().totalSize());
+        RunState before = m.enterSaveState(RunState.FINISH_MIGRATE);
+        long start = System.nanoTime();
+        try (MigrationChannel.Out ch = MigrationChannel.openOutgoing(uri)) {
+            long bytes = MachineState.save(m, ch.stream);
+            ch.stream.flush();
+            ch.close();
+            status.completed(bytes, (System.nanoTime() - start) / 1_000_000);
+            m.leaveSaveState(RunState.POSTMIGRATE);
+        } catch (IOException | RuntimeException e) {
+            String why = e.getMessage() == null ? e.toString() : e.getMessage();
+            status.failed(why);
+            m.leaveSaveState(before);
+            throw new IllegalStateException("migration failed: " + why, e);
+        }
+    }
+
+    /** Loads an incoming stream into a machine started with {@link Machine#startIncoming}. */
+    public static void incoming(Machine m, String uriText) {
+        MigrationUri uri = MigrationUri.parse(uriText);
+        try (MigrationChannel.In ch = MigrationChannel.openIncoming(uri)) {
+            MachineState.load(m, ch.stream);
+        } catch (IOException e) {
+            throw new MigrationException("load of migration failed: " + e.getMessage(), e);
+        } catch (MigrationException e) {
+            throw new MigrationException("load of migration failed: " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,82 @@
+package dev.jhv.migration.machine;
+
+import dev.jhv.core.machine.Machine;
+import dev.jhv.core.machine.StateSection;
+import dev.jhv.core.memory.GuestMemory;
+import dev.jhv.migration.stream.MachineConfiguration;
+import dev.jhv.migration.stream.MigrationStreamReader;
+import dev.jhv.migration.stream.MigrationStreamWriter;
+import dev.jhv.migration.stream.RamBlock;
+import dev.jhv.migration.stream.RamStateEntry;
+import dev.jhv.migration.stream.SaveStateRegistry;
+
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A whole machine as a migration stream: its RAM blocks and every registered state section, with the
+ * configuration the destination must match. Save and load need the vCPUs parked.
+ */
+public final class MachineState {
+    public static final String MACHINE_TYPE = "pc";
+
+    private MachineState() { }
+
+    /** RAM block names: QEMU's PC calls its RAM "pc.ram"; ours is split around the PCI hole. */
+    static String blockName(GuestMemory.Region r) {
+        return r.gpa() == 0 ? "pc.ram" : String.format("pc.ram@0x%x", r.gpa());
+    }
+
+    static List<RamBlock> ramBlocks(Machine m) {
+        List<RamBlock> blocks = new ArrayList<>();
+        for (GuestMemory.Region r : m.memory().regions()) {
+            blocks.add(new RamBlock(blockName(r), r.segment()));
+        }
+        return blocks;
+    }
+
+    /** The registry a stream of this machine is written from or loaded into. */
+    public static SaveStateRegistry registry(Machine m) {
+        SaveStateRegistry reg = new SaveStateRegistry();
+        reg.register(new RamStateEntry(ramBlocks(m)));
+        for (StateSection<?> s : m.stateSections()) {
+            register(reg, s);
+        }
+        return reg;
+    }
+
+    private static <T> void register(SaveStateRegistry reg, StateSection<T> s) {
+        reg.registerDevice(s.idstr(), s.instanceId(), s.description(), s.state());
+    }
+
+    /** What a destination must match: machine type, memory layout, vCPUs, CPU model and CPUID, devices. */
+    public static MachineConfiguration configuration(Machine m, SaveStateRegistry reg) {
+        List<MachineConfiguration.MemoryRegion> layout = new ArrayList<>();
+        for (GuestMemory.Region r : m.memory().regions()) {
+            layout.add(new MachineConfiguration.MemoryRegion(blockName(r), r.gpa(), r.size()));
+        }
+        String model = m.config().cpuModel() == null ? "qemu64" : m.config().cpuModel();
+        return new MachineConfiguration(MACHINE_TYPE, m.memory().totalSize(), layout, m.vcpus().size(), model,
+                m.cpuidDigest(), List.of()).withDevices(reg);
+    }
+
+    /** Writes the whole machine (static save: the vCPUs must be parked). Returns the bytes written. */
+    public static long save(Machine m, OutputStream out) {
+        SaveStateRegistry reg = registry(m);
+        MigrationStreamWriter w = new MigrationStreamWriter(out, reg);
+        w.saveAll(configuration(m, reg));
+        return w.bytesWritten();
+    }
+
+    /**
+     * Loads a whole machine from a stream; a configuration mismatch is refused before anything loads.
+     *
+     * @throws dev.jhv.migration.stream.MigrationException naming the section, field and offset of a problem
+     */
+    public static MigrationStreamReader.Result load(Machine m, InputStream in) {
+        SaveStateRegistry reg = registry(m);
+        return new MigrationStreamReader(in, reg, configuration(m, reg)).load();
+    }
+}
