@@ -251,7 +251,7 @@ public final class Qcow2Image implements BlockDevice {
                     f.writeLong(Qcow2Header.OFF_AUTOCLEAR, 0);
                 }
                 if ((h.incompatible & Features.INCOMPAT_DIRTY) != 0) {
-                    LOG.log(System.Logger.Level.INFO, "{0}: image was not closed cleanly, repairing refcounts", name);
+                    LOG.log(System.Logger.Level.DEBUG, "{0}: image was not closed cleanly, repairing refcounts", name);
                     new ImageChecker(this).check(ImageChecker.Repair.ALL);
                     setIncompatible(h.incompatible & ~Features.INCOMPAT_DIRTY);
                 }
@@ -1168,6 +1168,12 @@ public final class Qcow2Image implements BlockDevice {
         try {
             header.backingFile = name;
             header.backingFormat = name == null ? null : format;
+            // Fields the driver updates in place on disk; the header object must carry them too.
+            header.refcountTableOffset = refs.tableOffset();
+            header.refcountTableClusters = refs.tableClusters();
+            header.l1Size = l1.length;
+            header.l1TableOffset = l1Offset;
+            header.size = size;
             byte[] hdr = header.encode(header.featureNames.isEmpty() ? false : true);
             var b = ByteBuffer.allocate(clusterSize);
             b.put(hdr);

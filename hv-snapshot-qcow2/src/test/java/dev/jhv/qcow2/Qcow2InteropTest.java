@@ -61,6 +61,49 @@ class Qcow2InteropTest {
         }
     }
 
+    @ParameterizedTest
+    @CsvSource({"extended_l2=on,extended L2", "compression_type=zstd,zstd", "data_file=ext.raw,external data file"})
+    void unsupportedQemuFeaturesAreRefusedWithAClearMessage(String option, String message) throws Exception {
+        Path p = tmp.resolve("f.qcow2");
+        var r = Qemu.run("qemu-img", "create", "-f", "qcow2", "-o", option, p.toString(), "1M");
+        org.junit.jupiter.api.Assumptions.assumeTrue(r.exit() == 0, "qemu-img lacks " + option);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Qcow2Image.open(p, true))
+                .isInstanceOf(Qcow2Exception.class).hasMessageContaining(p.toString()).hasMessageContaining(message);
+    }
+
+    @Test
+    void dirtyLazyRefcountImageFromAKilledQemuIsRepairedOnOpen() throws Exception {
+        Path p = tmp.resolve("lazy.qcow2");
+        Qemu.ok("qemu-img", "create", "-f", "qcow2", "-o", "lazy_refcounts=on", p.toString(), "4M");
+        Qemu.run("qemu-io", "-c", "write -P 3 0 1M", "-c", "sigraise 9", p.toString());
+        assertThat(Qemu.run("qemu-img", "check", p.toString()).exit()).isEqualTo(2);
+        try (var img = Qcow2Image.open(p, true)) {
+            assertThat(img.isDirty()).isTrue();
+        }
+        try (var img = Qcow2Image.open(p, false)) {
+            var b = ByteBuffer.allocate(1 << 20);
+            img.read(0, b);
+            for (byte x : b.array()) assertThat(x).isEqualTo((byte) 3);
+        }
+        Qemu.assertClean(p);
+    }
+
+    @Test
+    void headerRewriteAfterRefcountTableGrowthKeepsTheImageValid() throws Exception {
+        Files.write(tmp.resolve("b1.raw"), new byte[4 << 20]);
+        Files.write(tmp.resolve("b2.raw"), new byte[4 << 20]);
+        Path p = tmp.resolve("h.qcow2");
+        byte[] d = new byte[4 << 20];
+        new Random(8).nextBytes(d);
+        try (var img = Qcow2Image.create(p, Qcow2Image.CreateOptions.of(4 << 20).withClusterSize(512).withRefcountBits(64).withBacking("b1.raw", "raw"))) {
+            img.write(0, ByteBuffer.wrap(d)); // 8192 clusters: the refcount table has to move
+            img.setBackingFile("b2.raw", "raw");
+        }
+        Qemu.assertClean(p);
+        assertThat(Qemu.ok("qemu-img", "info", p.toString())).contains("backing file: b2.raw");
+        assertThat(Qemu.toRaw(p, tmp)).isEqualTo(d);
+    }
+
     @Test
     void qemuWritesJhvReads() throws Exception {
         Path p = tmp.resolve("q.qcow2");
