@@ -140,6 +140,7 @@ public final class Launcher {
             }
             var m = factory.create(options.machine(), com1);
             machine = m;
+            m.registerCommands(commands);
             try {
                 if (muxMonitor != null) {
                     monitors.add(new Monitor(muxMonitor, m.control(), commands));

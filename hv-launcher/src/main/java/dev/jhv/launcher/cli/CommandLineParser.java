@@ -75,7 +75,10 @@ public final class CommandLineParser {
             new Opt("-display", "none", "select the display (only 'none')", false),
             new Opt("-S", null, "do not start the CPUs at start-up (use 'cont' in the monitor)", false),
             new Opt("-no-reboot", null, "exit instead of rebooting", false),
-            new Opt("-no-shutdown", null, "stop (paused) instead of exiting when the guest powers off", false));
+            new Opt("-no-shutdown", null, "stop (paused) instead of exiting when the guest powers off", false),
+            new Opt("-incoming", "uri", "wait for an incoming migration: exec:cmd or file:path (then run, or wait "
+                    + "for 'cont' with -S)", false),
+            new Opt("-loadvm", "tag", "start from the internal snapshot 'tag' of the qcow2 drives", false));
 
     private CommandLineParser() { }
 
@@ -273,8 +276,17 @@ public final class CommandLineParser {
                 drives.add(0, new Drive(openable(image, image, false), null, "ide", null, false));
             }
 
+            String incoming = value("-incoming");
+            if (incoming != null && !incoming.startsWith("exec:") && !incoming.startsWith("file:")) {
+                throw new UsageException("-incoming " + incoming + ": unknown migration protocol (this build "
+                        + "supports exec:CMD and file:PATH)");
+            }
+            String loadvm = value("-loadvm");
+            if (incoming != null && loadvm != null) {
+                throw new UsageException("-incoming and -loadvm cannot be used together");
+            }
             var machine = new MachineConfig(name, memory, smp, cpu, kernel, initrd, append,
-                    flag("-S"), flag("-no-reboot"), flag("-no-shutdown"), debugExits, drives);
+                    flag("-S"), flag("-no-reboot"), flag("-no-shutdown"), debugExits, drives, incoming, loadvm);
             return chardevs(machine, demo);
         }
 

@@ -1,0 +1,169 @@
+package dev.jhv.launcher.it;
+
+import dev.jhv.core.kvm.Kvm;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** Static migration to a file and back, the way QEMU users do it: stop, migrate exec:/file:, -incoming. */
+@Tag("kvm")
+class SaveRestoreIT {
+    static final Duration BOOT = Duration.ofSeconds(60);
+    static final String WORKLOAD = "mode=dirty mib=32 hb=200";
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void needKvm() {
+        assumeTrue(Kvm.available(), "/dev/kvm is not available");
+    }
+
+    static String[] args(String... extra) {
+        List<String> a = new ArrayList<>(List.of("-m", "256"));
+        a.addAll(List.of(extra));
+        return a.toArray(String[]::new);
+    }
+
+    /** Runs the workload, stops it, migrates it to {@code uri}; returns the last heartbeat of CPU 0. */
+    long saveRunningGuest(int cpus, String uri) throws Exception {
+        Path sock = tmp.resolve("src.sock");
+        try (JhvProcess src = JhvProcess.boot(WORKLOAD, args("-smp", "" + cpus,
+                "-monitor", "unix:" + sock + ",server,nowait"));
+             MonitorClient mon = MonitorClient.connect(sock, BOOT)) {
+            src.awaitLine("JHV-GUEST-READY cpus=" + cpus, BOOT);
+            src.awaitLine("HB cpu=0 seq=2\\b", BOOT);
+            src.awaitLine("DIRTY cpu=" + (cpus - 1) + " pass=", BOOT);
+            mon.command("stop");
+            long last = lastHeartbeat(src.stdout());
+            assertThat(mon.command("migrate " + uri)).isBlank();
+            assertThat(mon.command("info migrate")).contains("Migration status: completed");
+            assertThat(mon.command("info status")).contains("VM status: paused (postmigrate)");
+            mon.send("quit");
+            assertThat(src.awaitExit(BOOT)).isZero();
+            return last;
+        }
+    }
+
+    static long lastHeartbeat(List<String> lines) {
+        long last = -1;
+        Pattern hb = Pattern.compile("HB cpu=0 seq=(\\d+)");
+        for (String l : lines) {
+            Matcher m = hb.matcher(l);
+            if (m.find()) {
+                last = Long.parseLong(m.group(1));
+            }
+        }
+        return last;
+    }
+
+    /** The destination carries on: heartbeats without a gap, memory consistent, console and timers alive. */
+    void restoreAndVerify(int cpus, String incoming) throws Exception {
+        try (JhvProcess dst = JhvProcess.boot(WORKLOAD, args("-smp", "" + cpus, "-incoming", incoming))) {
+            Matcher first = dst.awaitLine("HB cpu=0 seq=(\\d+)", BOOT);
+            long seq = Long.parseLong(first.group(1));
+            assertThat(dst.stdout()).noneMatch(l -> l.contains("JHV-GUEST-READY"));
+            dst.awaitLine(Pattern.compile("HB cpu=0 seq=" + (seq + 2) + "\\b"), 0, BOOT);
+            int at = dst.lineCount();
+            dst.send("verify\r");
+            dst.awaitLine(Pattern.compile("VERIFY OK pages=8192"), at, BOOT);
+            dst.send("poweroff\r");
+            assertThat(dst.awaitExit(BOOT)).isZero();
+            heartbeatsFollowed(seq);
+        }
+    }
+
+    private long sourceLast;
+
+    private void heartbeatsFollowed(long firstOnDestination) {
+        assertThat(firstOnDestination).as("first heartbeat after the load continues the source's count")
+                .isEqualTo(sourceLast + 1);
+    }
+
+    @ParameterizedTest(name = "-smp {0}")
+    @ValueSource(ints = {1, 2})
+    void execMigrationToAFileAndBack(int cpus) throws Exception {
+        Path file = tmp.resolve("vm.bin");
+        sourceLast = saveRunningGuest(cpus, "\"exec:cat > " + file + "\"");
+        assertThat(Files.size(file)).isPositive();
+        restoreAndVerify(cpus, "exec:cat " + file);
+    }
+
+    @Test
+    void fileMigrationAndDashSWaitsForCont() throws Exception {
+        Path file = tmp.resolve("vm.bin");
+        sourceLast = saveRunningGuest(2, "file:" + file);
+        Path sock = tmp.resolve("dst.sock");
+        try (JhvProcess dst = JhvProcess.boot(WORKLOAD, args("-smp", "2", "-S", "-incoming", "file:" + file,
+                "-monitor", "unix:" + sock + ",server,nowait"));
+             MonitorClient mon = MonitorClient.connect(sock, BOOT)) {
+            String status = mon.command("info status");
+            long deadline = System.nanoTime() + BOOT.toNanos();
+            while (status.contains("inmigrate") && System.nanoTime() < deadline) {
+                status = mon.command("info status");
+            }
+            assertThat(status).contains("VM status: paused");
+            assertThat(dst.stdout()).noneMatch(l -> l.contains("HB cpu="));
+            mon.command("cont");
+            Matcher first = dst.awaitLine("HB cpu=0 seq=(\\d+)", BOOT);
+            heartbeatsFollowed(Long.parseLong(first.group(1)));
+            dst.send("verify\r");
+            dst.awaitLine("VERIFY OK", BOOT);
+            mon.send("quit");
+            assertThat(dst.awaitExit(BOOT)).isZero();
+        }
+    }
+
+    @Test
+    void damagedStreamsAndUnlikeDestinationsAreRefused() throws Exception {
+        Path file = tmp.resolve("vm.bin");
+        sourceLast = saveRunningGuest(2, "file:" + file);
+        long size = Files.size(file);
+
+        Path truncated = tmp.resolve("truncated.bin");
+        Files.write(truncated, java.util.Arrays.copyOf(Files.readAllBytes(file), (int) (size / 2)));
+        assertRefused(truncated, List.of("-smp", "2"), "load of migration failed", "ram");
+
+        Path flipped = tmp.resolve("flipped.bin");
+        Files.copy(file, flipped);
+        try (RandomAccessFile f = new RandomAccessFile(flipped.toFile(), "rw")) {
+            long at = size - 2000; // in the device sections near the end, before the description
+            f.seek(at);
+            int b = f.read();
+            f.seek(at);
+            f.write(b ^ 0x40);
+        }
+        assertRefused(flipped, List.of("-smp", "2"), "load of migration failed", "section");
+
+        assertRefused(file, List.of("-smp", "1"), "does not match", "vcpus");
+        assertRefused(file, List.of("-smp", "2", "-m", "512"), "does not match", "memory size");
+    }
+
+    private void assertRefused(Path stream, List<String> extra, String... messages) throws Exception {
+        List<String> a = new ArrayList<>(extra);
+        a.addAll(List.of("-incoming", "file:" + stream));
+        try (JhvProcess dst = JhvProcess.boot(WORKLOAD, args(a.toArray(String[]::new)))) {
+            assertThat(dst.awaitExit(BOOT)).isEqualTo(1);
+            String err = String.join("\n", dst.stderr());
+            for (String m : messages) {
+                assertThat(err).contains(m);
+            }
+            assertThat(dst.stdout()).noneMatch(l -> l.contains("HB cpu="));
+        }
+    }
+}
