@@ -142,13 +142,13 @@ class SaveRestoreIT {
         Path flipped = tmp.resolve("flipped.bin");
         Files.copy(file, flipped);
         try (RandomAccessFile f = new RandomAccessFile(flipped.toFile(), "rw")) {
-            long at = size - 2000; // in the device sections near the end, before the description
+            long at = size / 2; // inside the RAM section
             f.seek(at);
             int b = f.read();
             f.seek(at);
             f.write(b ^ 0x40);
         }
-        assertRefused(flipped, List.of("-smp", "2"), "load of migration failed", "section");
+        assertRefused(flipped, List.of("-smp", "2"), "load of migration failed", "section 'ram'", "damaged");
 
         assertRefused(file, List.of("-smp", "1"), "does not match", "vcpus");
         assertRefused(file, List.of("-smp", "2", "-m", "512"), "does not match", "memory size");
