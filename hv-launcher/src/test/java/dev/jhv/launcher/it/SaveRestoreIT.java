@@ -150,7 +150,7 @@ class SaveRestoreIT {
         }
         assertRefused(flipped, List.of("-smp", "2"), "load of migration failed", "section 'ram'", "damaged");
 
-        assertRefused(file, List.of("-smp", "1"), "does not match", "vcpus");
+        assertRefused(file, List.of("-smp", "1"), "does not match", "vCPUs: stream 2, destination 1");
         assertRefused(file, List.of("-smp", "2", "-m", "512"), "does not match", "memory size");
     }
 
