@@ -196,6 +196,24 @@ public final class Libc {
         }
     }
 
+    /** Bound on first use: only migration and snapshots ask which pages are resident. */
+    private static final class Mincore {
+        static final MethodHandle MINCORE = bind("mincore",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS), CAPTURE);
+    }
+
+    /** mincore: one byte per page of {@code seg} into {@code vec}, bit 0 set when the page is resident. */
+    public static void mincore(MemorySegment seg, MemorySegment vec) {
+        try {
+            int rc = (int) Mincore.MINCORE.invokeExact(STATE.get(), seg, seg.byteSize(), vec);
+            if (rc < 0) {
+                throw new SysCallException("mincore", errno(STATE.get()));
+            }
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
     public static int eventfd(int initval, int flags) {
         try {
             int fd = (int) EVENTFD.invokeExact(STATE.get(), initval, flags);

@@ -1,19 +1,37 @@
 package dev.jhv.core.vmstate;
 
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.zip.CRC32C;
 
 /**
  * A big-endian reader over an untrusted byte stream that knows its offset and which section it is in, so every error
- * names where it happened. Reads never allocate more than the caller's (bounded) length.
+ * names where it happened. Reads never allocate more than the caller's (bounded) length. It reads ahead of what
+ * it has consumed, so the underlying stream must not be read by anyone else; the running CRC32C
+ * ({@link #resetChecksum}, {@link #checksum}) covers what was consumed.
  */
 public final class VMStateInput {
+    private static final int BUFFER = 1 << 16;
+    private static final VarHandle BIG_ENDIAN_LONG =
+            MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
+
     private final InputStream in;
+    /** Read-ahead: bytes [pos, limit) are read from {@code in} but not yet consumed. */
+    private final byte[] buf;
+    private int pos;
+    private int limit;
     private long offset;
     private String section;
     private int instanceId = -1;
+    /** CRC32C of the bytes consumed since {@link #resetChecksum}; buf[crcFrom, pos) is not yet added. */
+    private final CRC32C crc = new CRC32C();
+    private int crcFrom;
 
     public VMStateInput(InputStream in) {
         this(in, 0);
@@ -22,16 +40,54 @@ public final class VMStateInput {
     /** @param baseOffset the stream offset of the first byte {@code in} yields (for messages) */
     public VMStateInput(InputStream in, long baseOffset) {
         this.in = in;
+        this.buf = new byte[BUFFER];
         this.offset = baseOffset;
     }
 
     public VMStateInput(byte[] data) {
-        this(new ByteArrayInputStream(data), 0);
+        this.in = InputStream.nullInputStream();
+        this.buf = data;
+        this.limit = data.length;
     }
 
     /** The stream offset of the next byte. */
     public long offset() {
         return offset;
+    }
+
+    /** Starts a new checksum at the next byte. */
+    public void resetChecksum() {
+        crc.reset();
+        crcFrom = pos;
+    }
+
+    /** The CRC32C of the bytes consumed since {@link #resetChecksum()}. */
+    public int checksum() {
+        crc.update(buf, crcFrom, pos - crcFrom);
+        crcFrom = pos;
+        return (int) crc.getValue();
+    }
+
+    /** Makes at least one byte available; false at the end of the stream. */
+    private boolean fill(String path) {
+        if (pos < limit) {
+            return true;
+        }
+        crc.update(buf, crcFrom, pos - crcFrom);
+        pos = 0;
+        limit = 0;
+        crcFrom = 0;
+        int r;
+        try {
+            r = in.read(buf, 0, buf.length);
+        } catch (IOException e) {
+            throw new VMStateException(section, instanceId, path, offset, "read error: " + e.getMessage(), null, e);
+        }
+        if (r <= 0) {
+            return false;
+        }
+        limit = r;
+        return true;
     }
 
     /** Sets the section and instance named by errors from here on (null, -1 to clear). */
@@ -58,18 +114,11 @@ public final class VMStateInput {
     }
 
     private int next(String path, int need, int have) {
-        int b;
-        try {
-            b = in.read();
-        } catch (IOException e) {
-            throw new VMStateException(section, instanceId, path, offset, "read error: " + e.getMessage(),
-                    null, e);
-        }
-        if (b < 0) {
+        if (pos >= limit && !fill(path)) {
             throw error(path, "stream ends after " + have + " of " + need + " bytes");
         }
         offset++;
-        return b;
+        return buf[pos++] & 0xff;
     }
 
     public int u8(String path) {
@@ -93,6 +142,12 @@ public final class VMStateInput {
     }
 
     public long u64(String path) {
+        if (limit - pos >= 8) {
+            long v = (long) BIG_ENDIAN_LONG.get(buf, pos);
+            pos += 8;
+            offset += 8;
+            return v;
+        }
         long v = 0;
         for (int i = 0; i < 8; i++) {
             v = (v << 8) | next(path, 8, i);
@@ -135,18 +190,29 @@ public final class VMStateInput {
     public void readFully(String path, byte[] b, int off, int n) {
         int done = 0;
         while (done < n) {
-            int r;
-            try {
-                r = in.read(b, off + done, n - done);
-            } catch (IOException e) {
-                throw new VMStateException(section, instanceId, path, offset, "read error: " + e.getMessage(),
-                        null, e);
-            }
-            if (r < 0) {
+            if (pos >= limit && !fill(path)) {
                 throw error(path, "stream ends after " + done + " of " + n + " bytes");
             }
-            done += r;
-            offset += r;
+            int c = Math.min(limit - pos, n - done);
+            System.arraycopy(buf, pos, b, off + done, c);
+            pos += c;
+            offset += c;
+            done += c;
+        }
+    }
+
+    /** Reads exactly {@code n} bytes into {@code dst} at {@code dstOffset} (guest RAM: one copy, no staging). */
+    public void readFully(String path, MemorySegment dst, long dstOffset, int n) {
+        int done = 0;
+        while (done < n) {
+            if (pos >= limit && !fill(path)) {
+                throw error(path, "stream ends after " + done + " of " + n + " bytes");
+            }
+            int c = Math.min(limit - pos, n - done);
+            MemorySegment.copy(buf, pos, dst, ValueLayout.JAVA_BYTE, dstOffset + done, c);
+            pos += c;
+            offset += c;
+            done += c;
         }
     }
 

@@ -8,7 +8,6 @@ import dev.jhv.core.vmstate.VMStateSchema.Field;
 import dev.jhv.core.vmstate.VMStateSchema.Kind;
 import dev.jhv.core.vmstate.VMStateValues;
 
-import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -98,9 +97,8 @@ public final class Analyzer {
         report.put("bytes", fileSize);
         var sections = new ArrayList<Object>();
         Map<Integer, RamSectionReader> ram = new HashMap<>();
-        try (InputStream is = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
-            var crc = new Checksum.In(is);
-            var in = new VMStateInput(crc);
+        try (InputStream is = Files.newInputStream(file)) {
+            var in = new VMStateInput(is);
             long magic = in.u32("header");
             if (magic != StreamFormat.MAGIC) {
                 throw new MigrationException(String.format("not a jhv migration stream (magic 0x%08x)", magic));
@@ -117,7 +115,7 @@ public final class Analyzer {
             report.put("configuration", MachineConfiguration.fromJson(config).toJson());
             while (true) {
                 long at = in.offset();
-                crc.reset0();
+                in.resetChecksum();
                 int type = in.u8("section header");
                 if (type == StreamFormat.EOF) {
                     break;
@@ -166,7 +164,7 @@ public final class Analyzer {
                     throw new MigrationException("unknown section type " + StreamFormat.typeName(type)
                             + " at offset " + at);
                 }
-                int sum = crc.value();
+                int sum = in.checksum();
                 int f = in.u8("section footer");
                 if (f != StreamFormat.SECTION_FOOTER || in.s32("section footer") != id) {
                     throw new MigrationException("section '" + info.name() + "' at offset " + at

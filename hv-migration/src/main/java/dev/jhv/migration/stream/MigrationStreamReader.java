@@ -6,7 +6,6 @@ import dev.jhv.core.vmstate.VMStateInput;
 import dev.jhv.core.vmstate.VMStateSchema;
 import dev.jhv.core.vmstate.VMStateValues;
 
-import java.io.BufferedInputStream;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -24,7 +23,6 @@ import java.util.Set;
  */
 public final class MigrationStreamReader {
     private final VMStateInput in;
-    private final Checksum.In crc;
     private final SaveStateRegistry registry;
     private final MachineConfiguration destination;
 
@@ -40,8 +38,7 @@ public final class MigrationStreamReader {
      * @param destination this machine's configuration; null skips the comparison (tools, tests)
      */
     public MigrationStreamReader(InputStream is, SaveStateRegistry registry, MachineConfiguration destination) {
-        this.crc = new Checksum.In(new BufferedInputStream(is, 1 << 16));
-        this.in = new VMStateInput(crc);
+        this.in = new VMStateInput(is);
         this.registry = registry;
         this.destination = destination;
     }
@@ -100,7 +97,7 @@ public final class MigrationStreamReader {
         int iterativeSections = 0;
         while (true) {
             at = in.offset();
-            crc.reset0();
+            in.resetChecksum();
             type = in.u8("section header");
             if (type == StreamFormat.EOF) {
                 break;
@@ -185,7 +182,7 @@ public final class MigrationStreamReader {
     }
 
     private void footer(int sectionId, String idstr, int instance, long sectionStart) {
-        int sum = crc.value();
+        int sum = in.checksum();
         long at = in.offset();
         int f = in.u8("section footer");
         int id = f == StreamFormat.SECTION_FOOTER ? in.s32("section footer") : -1;
@@ -221,9 +218,9 @@ public final class MigrationStreamReader {
         if (len > StreamFormat.MAX_DESCRIPTION) {
             throw error(lenAt, "the description claims " + len + " bytes, more than " + StreamFormat.MAX_DESCRIPTION);
         }
-        crc.reset0();
+        in.resetChecksum();
         byte[] raw = in.bytes("description", (int) len);
-        int sum = crc.value();
+        int sum = in.checksum();
         long len2 = in.u32("description trailer");
         int stored = in.s32("description trailer");
         long trailer = in.u32("description trailer");

@@ -1,12 +1,14 @@
 package dev.jhv.migration.stream;
 
+import dev.jhv.core.memory.PageResidency;
 import dev.jhv.core.vmstate.VMStateException;
 import dev.jhv.core.vmstate.VMStateInput;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 import static dev.jhv.migration.stream.RamSectionWriter.FLAG_CONTINUE;
 import static dev.jhv.migration.stream.RamSectionWriter.FLAG_EOS;
@@ -30,6 +32,8 @@ public final class RamSectionReader {
     private final RamStats stats = new RamStats();
     private List<BlockInfo> streamBlocks;
     private final byte[] page = new byte[PAGE_SIZE];
+    /** Per destination block, which pages were never written (kept current as this reader writes). */
+    private final Map<String, PageResidency> residency = new HashMap<>();
 
     /** @param destination the blocks to fill, or null to only parse and count */
     public RamSectionReader(List<RamBlock> destination) {
@@ -98,14 +102,17 @@ public final class RamSectionReader {
                     if (fill != 0) {
                         throw error(in, at, "zero page with fill byte " + fill);
                     }
-                    if (target != null) {
+                    // a page never written already reads as zero; filling it would allocate it
+                    if (target != null && !residency(block.name(), target).knownZero(addr)) {
                         target.asSlice(addr, PAGE_SIZE).fill((byte) 0);
                     }
                     stats.zero(in.offset() - at);
                 } else {
-                    in.readFully("ram", page, 0, PAGE_SIZE);
                     if (target != null) {
-                        MemorySegment.copy(page, 0, target, ValueLayout.JAVA_BYTE, addr, PAGE_SIZE);
+                        in.readFully("ram", target, addr, PAGE_SIZE);
+                        residency(block.name(), target).written(addr);
+                    } else {
+                        in.readFully("ram", page, 0, PAGE_SIZE);
                     }
                     stats.normal(in.offset() - at);
                 }
@@ -158,6 +165,10 @@ public final class RamSectionReader {
             sb.append(b.name()).append(' ').append(b.size() >> 20).append(" MiB");
         }
         return sb.append(']').toString();
+    }
+
+    private PageResidency residency(String block, MemorySegment target) {
+        return residency.computeIfAbsent(block, b -> new PageResidency(target));
     }
 
     private BlockInfo find(String name) {

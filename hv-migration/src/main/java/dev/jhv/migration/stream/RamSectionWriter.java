@@ -2,9 +2,12 @@ package dev.jhv.migration.stream;
 
 import dev.jhv.core.vmstate.VMStateOutput;
 
-import java.lang.foreign.MemorySegment;
+import dev.jhv.core.memory.PageResidency;
 
+import java.lang.foreign.MemorySegment;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Writes the RAM part of a section body, QEMU's ram format in spirit. Each record starts with a be64 whose high
@@ -31,6 +34,8 @@ public final class RamSectionWriter {
     private final VMStateOutput out;
     private final RamStats stats;
     private RamBlock lastBlock;
+    /** Per block, which pages were never written: fresh per section body, since the guest may run between. */
+    private final Map<RamBlock, PageResidency> residency = new IdentityHashMap<>();
 
     public RamSectionWriter(VMStateOutput out) {
         this(out, new RamStats());
@@ -90,7 +95,8 @@ public final class RamSectionWriter {
                     + block.name() + "'");
         }
         long start = out.offset();
-        boolean zero = isZeroPage(block.segment(), offset);
+        boolean zero = residency.computeIfAbsent(block, b -> new PageResidency(b.segment())).knownZero(offset)
+                || isZeroPage(block.segment(), offset);
         int flags = zero ? FLAG_ZERO : FLAG_PAGE;
         boolean cont = block == lastBlock;
         if (cont) {
