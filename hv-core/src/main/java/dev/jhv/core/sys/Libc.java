@@ -47,30 +47,38 @@ public final class Libc {
     private static final ThreadLocal<MemorySegment> STATE =
             ThreadLocal.withInitial(() -> Arena.global().allocate(CALL_STATE));
 
-    private static final MethodHandle OPEN = bind("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT),
-            CAPTURE, Linker.Option.firstVariadicArg(2));
-    private static final MethodHandle CLOSE = bind("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT), CAPTURE);
-    private static final MethodHandle IOCTL_PTR = bind("ioctl",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), CAPTURE, Linker.Option.firstVariadicArg(2));
-    private static final MethodHandle IOCTL_LONG = bind("ioctl",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), CAPTURE, Linker.Option.firstVariadicArg(2));
-    private static final MethodHandle MMAP = bind("mmap",
-            FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG), CAPTURE);
-    private static final MethodHandle MUNMAP = bind("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG), CAPTURE);
-    private static final MethodHandle MADVISE = bind("madvise",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), CAPTURE);
-    private static final MethodHandle EVENTFD = bind("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), CAPTURE);
-    private static final MethodHandle READ = bind("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), CAPTURE);
-    private static final MethodHandle WRITE = bind("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), CAPTURE);
-    private static final MethodHandle PTHREAD_SELF = bind("pthread_self", FunctionDescriptor.of(JAVA_LONG));
-    private static final MethodHandle PTHREAD_KILL = bind("pthread_kill", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT));
-    private static final MethodHandle PTHREAD_SIGMASK = bind("pthread_sigmask",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
-    private static final MethodHandle SIGTIMEDWAIT = bind("sigtimedwait",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS), CAPTURE);
-    private static final MethodHandle SIGACTION = bind("sigaction",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS), CAPTURE);
-    private static final MethodHandle GETTID = bind("gettid", FunctionDescriptor.of(JAVA_INT));
+    /**
+     * libc's {@code syscall(2)}: every call below but sigaction goes through this one handle. Each FFM downcall
+     * handle costs milliseconds to generate at start-up, and a VMM needs a dozen calls that are all plain system
+     * calls (x86-64 numbers below); unused trailing arguments are ignored by the kernel.
+     */
+    private static final MethodHandle SYSCALL = bind("syscall", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG,
+            JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), CAPTURE, Linker.Option.firstVariadicArg(1));
+
+    private static final long SYS_READ = 0;
+    private static final long SYS_WRITE = 1;
+    private static final long SYS_CLOSE = 3;
+    private static final long SYS_MMAP = 9;
+    private static final long SYS_MUNMAP = 11;
+    private static final long SYS_RT_SIGPROCMASK = 14;
+    private static final long SYS_IOCTL = 16;
+    private static final long SYS_MINCORE = 27;
+    private static final long SYS_MADVISE = 28;
+    private static final long SYS_GETPID = 39;
+    private static final long SYS_RT_SIGTIMEDWAIT = 128;
+    private static final long SYS_GETTID = 186;
+    private static final long SYS_TGKILL = 234;
+    private static final long SYS_OPENAT = 257;
+    private static final long SYS_EVENTFD2 = 290;
+    private static final long AT_FDCWD = -100;
+    /** The kernel's sigset_t is 64 bits on x86-64 (glibc's 1024-bit one starts with the same word). */
+    private static final long KERNEL_SIGSET_BYTES = 8;
+
+    /** sigaction stays a libc call: the raw rt_sigaction needs a restorer trampoline that libc supplies. */
+    private static final class Sigaction {
+        static final MethodHandle SIGACTION = bind("sigaction",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS), CAPTURE);
+    }
 
     private Libc() { }
 
@@ -98,209 +106,135 @@ public final class Libc {
         return new IllegalStateException(t);
     }
 
-    public static int open(String path, int flags) {
-        try (Arena a = Arena.ofConfined()) {
+    /** One system call; returns its result, or {@code -errno} when it failed. */
+    private static long sys(long nr, long a1, long a2, long a3, long a4, long a5, long a6) {
+        try {
             MemorySegment st = STATE.get();
-            int fd = (int) OPEN.invokeExact(st, a.allocateFrom(path), flags, 0);
-            if (fd < 0) {
-                throw new SysCallException("open " + path, errno(st));
-            }
-            return fd;
+            long rc = (long) SYSCALL.invokeExact(st, nr, a1, a2, a3, a4, a5, a6);
+            return rc == -1 ? -errno(st) : rc;
         } catch (Throwable t) {
             throw rethrow(t);
+        }
+    }
+
+    private static long sys(long nr, long a1, long a2, long a3, long a4) {
+        return sys(nr, a1, a2, a3, a4, 0, 0);
+    }
+
+    private static long check(String name, long rc) {
+        if (rc < 0) {
+            throw new SysCallException(name, (int) -rc);
+        }
+        return rc;
+    }
+
+    /** A raw pointer for the kernel: only native memory, and only while its arena is open. */
+    private static long addr(MemorySegment seg) {
+        if (!seg.isNative() || !seg.scope().isAlive()) {
+            throw new IllegalArgumentException("not live native memory: " + seg);
+        }
+        return seg.address();
+    }
+
+    /** This process's id, for tgkill (jhv never forks). */
+    private static final class Pid {
+        static final long PID = sys(SYS_GETPID, 0, 0, 0, 0);
+    }
+
+    public static int open(String path, int flags) {
+        try (Arena a = Arena.ofConfined()) {
+            long fd = sys(SYS_OPENAT, AT_FDCWD, addr(a.allocateFrom(path)), flags, 0);
+            if (fd < 0) {
+                throw new SysCallException("open " + path, (int) -fd);
+            }
+            return (int) fd;
         }
     }
 
     public static void close(int fd) {
-        try {
-            int rc = (int) CLOSE.invokeExact(STATE.get(), fd);
-            if (rc < 0) {
-                throw new SysCallException("close", errno(STATE.get()));
-            }
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        check("close", sys(SYS_CLOSE, fd, 0, 0, 0));
     }
 
     /** ioctl with a pointer argument; returns the result or {@code -errno}. */
     public static int tryIoctl(int fd, long request, MemorySegment arg) {
-        try {
-            MemorySegment st = STATE.get();
-            int rc = (int) IOCTL_PTR.invokeExact(st, fd, request, arg);
-            return rc < 0 ? -errno(st) : rc;
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) sys(SYS_IOCTL, fd, request, addr(arg), 0);
     }
 
     /** ioctl with an integer argument; returns the result or {@code -errno}. */
     public static int tryIoctl(int fd, long request, long arg) {
-        try {
-            MemorySegment st = STATE.get();
-            int rc = (int) IOCTL_LONG.invokeExact(st, fd, request, arg);
-            return rc < 0 ? -errno(st) : rc;
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) sys(SYS_IOCTL, fd, request, arg, 0);
     }
 
     public static int ioctl(String name, int fd, long request, MemorySegment arg) {
-        int rc = tryIoctl(fd, request, arg);
-        if (rc < 0) {
-            throw new SysCallException(name, -rc);
-        }
-        return rc;
+        return (int) check(name, tryIoctl(fd, request, arg));
     }
 
     public static int ioctl(String name, int fd, long request, long arg) {
-        int rc = tryIoctl(fd, request, arg);
-        if (rc < 0) {
-            throw new SysCallException(name, -rc);
-        }
-        return rc;
+        return (int) check(name, tryIoctl(fd, request, arg));
     }
 
     /** mmap; the returned segment has the mapping's size. */
     public static MemorySegment mmap(long length, int prot, int flags, int fd, long offset) {
-        try {
-            MemorySegment st = STATE.get();
-            MemorySegment p = (MemorySegment) MMAP.invokeExact(st, MemorySegment.NULL, length, prot, flags, fd, offset);
-            if (p.address() == -1L) {
-                throw new SysCallException("mmap", errno(st), length + " bytes");
-            }
-            return p.reinterpret(length);
-        } catch (Throwable t) {
-            throw rethrow(t);
+        long p = sys(SYS_MMAP, 0, length, prot, flags, fd, offset);
+        if (p < 0 && p > -4096) {
+            throw new SysCallException("mmap", (int) -p, length + " bytes");
         }
+        return MemorySegment.ofAddress(p).reinterpret(length);
     }
 
     public static void munmap(MemorySegment seg) {
-        try {
-            int rc = (int) MUNMAP.invokeExact(STATE.get(), seg, seg.byteSize());
-            if (rc < 0) {
-                throw new SysCallException("munmap", errno(STATE.get()));
-            }
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        check("munmap", sys(SYS_MUNMAP, addr(seg), seg.byteSize(), 0, 0));
     }
 
     public static void madvise(MemorySegment seg, int advice) {
-        try {
-            int rc = (int) MADVISE.invokeExact(STATE.get(), seg, seg.byteSize(), advice);
-            if (rc < 0) {
-                throw new SysCallException("madvise", errno(STATE.get()));
-            }
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
-
-    /** Bound on first use: only migration and snapshots ask which pages are resident. */
-    private static final class Mincore {
-        static final MethodHandle MINCORE = bind("mincore",
-                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS), CAPTURE);
+        check("madvise", sys(SYS_MADVISE, addr(seg), seg.byteSize(), advice, 0));
     }
 
     /** mincore: one byte per page of {@code seg} into {@code vec}, bit 0 set when the page is resident. */
     public static void mincore(MemorySegment seg, MemorySegment vec) {
-        try {
-            int rc = (int) Mincore.MINCORE.invokeExact(STATE.get(), seg, seg.byteSize(), vec);
-            if (rc < 0) {
-                throw new SysCallException("mincore", errno(STATE.get()));
-            }
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        check("mincore", sys(SYS_MINCORE, addr(seg), seg.byteSize(), addr(vec), 0));
     }
 
     public static int eventfd(int initval, int flags) {
-        try {
-            int fd = (int) EVENTFD.invokeExact(STATE.get(), initval, flags);
-            if (fd < 0) {
-                throw new SysCallException("eventfd", errno(STATE.get()));
-            }
-            return fd;
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) check("eventfd", sys(SYS_EVENTFD2, initval, flags, 0, 0));
     }
 
     /** read(2); returns bytes read or {@code -errno}. */
     public static long tryRead(int fd, MemorySegment buf, long len) {
-        try {
-            MemorySegment st = STATE.get();
-            long n = (long) READ.invokeExact(st, fd, buf, len);
-            return n < 0 ? -errno(st) : n;
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return sys(SYS_READ, fd, addr(buf), len, 0);
     }
 
     /** write(2); returns bytes written or {@code -errno}. */
     public static long tryWrite(int fd, MemorySegment buf, long len) {
-        try {
-            MemorySegment st = STATE.get();
-            long n = (long) WRITE.invokeExact(st, fd, buf, len);
-            return n < 0 ? -errno(st) : n;
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return sys(SYS_WRITE, fd, addr(buf), len, 0);
     }
 
-    public static long pthreadSelf() {
-        try {
-            return (long) PTHREAD_SELF.invokeExact();
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+    /** The calling thread's kernel thread id. */
+    public static int gettid() {
+        return (int) sys(SYS_GETTID, 0, 0, 0, 0);
     }
 
-    /** pthread_kill; returns 0 or an error number (it does not set errno). */
-    public static int pthreadKill(long thread, int sig) {
-        try {
-            return (int) PTHREAD_KILL.invokeExact(thread, sig);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+    /** Sends a signal to one thread of this process; returns 0 or {@code -errno}. */
+    public static int tgkill(int tid, int sig) {
+        return (int) sys(SYS_TGKILL, Pid.PID, tid, sig, 0);
     }
 
+    /** The calling thread's signal mask (how: SIG_BLOCK, SIG_UNBLOCK); {@code set} or {@code old} may be NULL. */
     public static void pthreadSigmask(int how, MemorySegment set, MemorySegment old) {
-        try {
-            int rc = (int) PTHREAD_SIGMASK.invokeExact(how, set, old);
-            if (rc != 0) {
-                throw new SysCallException("pthread_sigmask", rc);
-            }
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        check("pthread_sigmask", sys(SYS_RT_SIGPROCMASK, how, addr(set), addr(old), KERNEL_SIGSET_BYTES));
     }
 
     /** sigtimedwait; returns the signal number or {@code -errno} (EAGAIN when none is pending). */
     public static int trySigtimedwait(MemorySegment set, MemorySegment timeout) {
-        try {
-            MemorySegment st = STATE.get();
-            int rc = (int) SIGTIMEDWAIT.invokeExact(st, set, MemorySegment.NULL, timeout);
-            return rc < 0 ? -errno(st) : rc;
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) sys(SYS_RT_SIGTIMEDWAIT, addr(set), 0, addr(timeout), KERNEL_SIGSET_BYTES);
     }
 
     public static void sigaction(int sig, MemorySegment act, MemorySegment old) {
         try {
-            int rc = (int) SIGACTION.invokeExact(STATE.get(), sig, act, old);
+            int rc = (int) Sigaction.SIGACTION.invokeExact(STATE.get(), sig, act, old);
             if (rc < 0) {
                 throw new SysCallException("sigaction", errno(STATE.get()));
             }
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
-
-    public static int gettid() {
-        try {
-            return (int) GETTID.invokeExact();
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -38,11 +38,11 @@ final class Kick {
         return now;
     }
 
-    /** Sends the kick to a thread (pthread_t). */
-    static void send(long pthread) {
-        int rc = Libc.pthreadKill(pthread, SIGNAL);
+    /** Sends the kick to a thread (its kernel thread id). */
+    static void send(int tid) {
+        int rc = Libc.tgkill(tid, SIGNAL);
         if (rc != 0) {
-            throw new IllegalStateException("pthread_kill: " + Errno.name(rc));
+            throw new IllegalStateException("tgkill: " + Errno.name(-rc));
         }
     }
 

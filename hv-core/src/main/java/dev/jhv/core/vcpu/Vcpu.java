@@ -26,7 +26,6 @@ public final class Vcpu {
     private final VcpuExitHandler handler;
     private final Object lock = new Object();
     private Thread thread;
-    private long pthread;
     private int tid;
     private boolean started;
     private boolean exited;
@@ -126,8 +125,8 @@ public final class Vcpu {
     }
 
     private void kickLocked() {
-        if (pthread != 0 && !exited) {
-            Kick.send(pthread);
+        if (tid != 0 && !exited) {
+            Kick.send(tid);
         }
     }
 
@@ -147,7 +146,6 @@ public final class Vcpu {
             MemorySegment zero = arena.allocate(16, 8);
             kvm.setSignalMaskUnblocking(mask, Kick.SIGNAL);
             synchronized (lock) {
-                pthread = Libc.pthreadSelf();
                 tid = Libc.gettid();
             }
             try {

@@ -1,0 +1,62 @@
+package dev.jhv.core.sys;
+
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class LibcTest {
+    @Test
+    void aFailedCallNamesTheCallAndErrno() {
+        assertThatThrownBy(() -> Libc.open("/nonexistent/jhv-test", Libc.O_RDONLY))
+                .isInstanceOf(SysCallException.class)
+                .hasMessageContaining("open /nonexistent/jhv-test").hasMessageContaining("ENOENT");
+        assertThatThrownBy(() -> Libc.close(-1)).isInstanceOf(SysCallException.class)
+                .hasMessageContaining("close").hasMessageContaining("EBADF");
+        assertThat(Libc.tryIoctl(-1, 0xAE00, 0)).isEqualTo(-9); // EBADF comes back as -errno
+    }
+
+    @Test
+    void eventfdReadAndWriteMoveTheCounter() {
+        int fd = Libc.eventfd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(8);
+            assertThat(Libc.tryRead(fd, v, 8)).isEqualTo(-11); // EAGAIN: nothing written yet
+            v.set(ValueLayout.JAVA_LONG, 0, 5);
+            assertThat(Libc.tryWrite(fd, v, 8)).isEqualTo(8);
+            v.set(ValueLayout.JAVA_LONG, 0, 0);
+            assertThat(Libc.tryRead(fd, v, 8)).isEqualTo(8);
+            assertThat(v.get(ValueLayout.JAVA_LONG, 0)).isEqualTo(5);
+        } finally {
+            Libc.close(fd);
+        }
+    }
+
+    @Test
+    void mmapGivesZeroedMemoryOfTheAskedSizeAndBadArgumentsAreRefused() {
+        MemorySegment m = Libc.mmap(1 << 20, Libc.PROT_READ | Libc.PROT_WRITE,
+                Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS, -1, 0);
+        assertThat(m.byteSize()).isEqualTo(1 << 20);
+        assertThat(m.get(ValueLayout.JAVA_LONG, 4096)).isZero();
+        Libc.munmap(m);
+        assertThatThrownBy(() -> Libc.mmap(0, Libc.PROT_READ, Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS, -1, 0))
+                .isInstanceOf(SysCallException.class).hasMessageContaining("mmap").hasMessageContaining("EINVAL");
+        // heap memory has no address the kernel could use
+        assertThatThrownBy(() -> Libc.tryWrite(1, MemorySegment.ofArray(new byte[4]), 4))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void threadIdsAreThoseOfTheCallingThread() throws Exception {
+        int mine = Libc.gettid();
+        int[] other = new int[1];
+        Thread t = Thread.ofPlatform().start(() -> other[0] = Libc.gettid());
+        t.join();
+        assertThat(mine).isPositive();
+        assertThat(other[0]).isPositive().isNotEqualTo(mine);
+    }
+}
