@@ -148,10 +148,12 @@ public final class Launcher {
                 for (var dev : monitorDevices) {
                     monitors.add(new Monitor(dev, m.control(), commands));
                 }
+                m.start();
+                // input only once the machine has started, as QEMU's main loop: a monitor command typed (or piped)
+                // early must not act on a machine that is still being built or whose vCPUs are not yet parked
                 for (var dev : opened) {
                     dev.start();
                 }
-                m.start();
                 return m.awaitExit();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

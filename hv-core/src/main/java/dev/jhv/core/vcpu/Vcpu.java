@@ -72,7 +72,8 @@ public final class Vcpu {
             started = true;
             thread = Thread.ofPlatform().name("vcpu-" + index).daemon(true).unstarted(this::loop);
             thread.start();
-            while (!parked && !exited) {
+            // a resume() that comes first lets it run on without ever parking
+            while (!parked && !exited && pauseRequested) {
                 await();
             }
         }

@@ -53,6 +53,18 @@ class MonitorIT {
     }
 
     @Test
+    void commandsSentBeforeTheMachineHasStartedActOnceItHas() throws Exception {
+        Path serial = tmp.resolve("serial.log");
+        try (JhvProcess jhv = JhvProcess.start("-kernel", JhvProcess.TESTOS.toString(), "-append", "mode=poweroff",
+                "-display", "none", "-serial", "file:" + serial, "-monitor", "stdio", "-S")) {
+            jhv.send("info status\ncont\n"); // in the pipe before the JVM has even started
+            assertThat(jhv.awaitExit(BOOT)).isZero();
+            assertThat(jhv.stdout()).anyMatch(l -> l.contains("VM status: paused (prelaunch)"));
+            assertThat(java.nio.file.Files.readString(serial)).contains("JHV-GUEST-READY");
+        }
+    }
+
+    @Test
     void stopFreezesTheHeartbeatAndContResumesItWithoutAGap() throws Exception {
         Path sock = tmp.resolve("mon.sock");
         try (JhvProcess jhv = JhvProcess.boot("mode=idle hb=100", withMonitor(sock));
