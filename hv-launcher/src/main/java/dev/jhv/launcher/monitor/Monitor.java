@@ -7,12 +7,16 @@ import dev.jhv.launcher.chardev.SocketChardev;
 import dev.jhv.launcher.cli.Version;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The HMP text monitor on one chardev: "(qemu) " prompt, simple line editing (backspace; escape sequences such as
  * arrow keys are ignored), commands from a {@link CommandTable}. Its output goes back on its own chardev.
  * When a peer arrives (a socket client connects, the multiplexer's focus comes) it prints the banner and prompt.
- * Commands run on the thread that delivers the input.
+ * Input and commands run on the monitor's own thread, in order: a long command (savevm, migrate) holds this
+ * monitor as in QEMU, but not the I/O thread that other chardevs (the serial console, other monitors) share.
  */
 public final class Monitor implements CharFrontend, Chardev.Listener {
     static final String PROMPT = "(qemu) ";
@@ -27,9 +31,16 @@ public final class Monitor implements CharFrontend, Chardev.Listener {
     private Escape escape = Escape.NONE;
     private boolean lastWasCr;
     private boolean bannerShown;
+    private final Executor executor;
 
     /** Attaches itself to {@code chardev} (as front end and listener); start the chardev afterwards. */
     public Monitor(Chardev chardev, MachineControl machine, CommandTable commands) {
+        this(chardev, machine, commands, ownThread());
+    }
+
+    /** As above, with input and commands run by {@code executor} (one at a time, in order). */
+    public Monitor(Chardev chardev, MachineControl machine, CommandTable commands, Executor executor) {
+        this.executor = executor;
         this.chardev = chardev;
         this.commands = commands;
         this.context = new MonitorContext() {
@@ -52,8 +63,19 @@ public final class Monitor implements CharFrontend, Chardev.Listener {
         chardev.setListener(this);
     }
 
+    private static Executor ownThread() {
+        return Executors.newSingleThreadExecutor(Thread.ofPlatform().name("monitor-", THREADS.getAndIncrement())
+                .daemon(true).factory());
+    }
+
+    private static final AtomicInteger THREADS = new AtomicInteger();
+
     @Override
-    public synchronized void opened() {
+    public void opened() {
+        executor.execute(this::showPrompt);
+    }
+
+    private synchronized void showPrompt() {
         if (!bannerShown) {
             output(BANNER + "\n");
             bannerShown = true;
@@ -65,7 +87,11 @@ public final class Monitor implements CharFrontend, Chardev.Listener {
     }
 
     @Override
-    public synchronized void closed() {
+    public void closed() {
+        executor.execute(this::endSession);
+    }
+
+    private synchronized void endSession() {
         if (chardev instanceof SocketChardev) {
             // the next client is a new session: fresh line, banner again
             line.reset();
@@ -80,9 +106,14 @@ public final class Monitor implements CharFrontend, Chardev.Listener {
     }
 
     @Override
-    public synchronized void receive(byte[] data, int offset, int length) {
-        for (int i = offset; i < offset + length; i++) {
-            accept(data[i]);
+    public void receive(byte[] data, int offset, int length) {
+        byte[] copy = java.util.Arrays.copyOfRange(data, offset, offset + length);
+        executor.execute(() -> input(copy));
+    }
+
+    private synchronized void input(byte[] data) {
+        for (byte b : data) {
+            accept(b);
         }
     }
 

@@ -23,7 +23,7 @@ class MonitorTest {
     void setUp() {
         machine = new FakeMachine(config(2, "vm1", true), null);
         dev = new TestChardev(true);
-        new Monitor(dev, machine, CommandTable.standard());
+        new Monitor(dev, machine, CommandTable.standard(), Runnable::run);
         dev.start();
     }
 
@@ -59,6 +59,52 @@ class MonitorTest {
     }
 
     @Test
+    void aLongCommandHoldsItsMonitorButNotTheThreadDeliveringInput() throws Exception {
+        var release = new java.util.concurrent.CountDownLatch(1);
+        var table = CommandTable.standard().register(new MonitorCommand() {
+            @Override
+            public String name() {
+                return "slow";
+            }
+
+            @Override
+            public List<Param> params() {
+                return List.of();
+            }
+
+            @Override
+            public String help() {
+                return "takes its time";
+            }
+
+            @Override
+            public void run(MonitorContext ctx, Args args) {
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                ctx.println("done");
+            }
+        });
+        var d = new TestChardev(true);
+        new Monitor(d, machine, table); // its own thread, as jhv runs it
+        d.start();
+        // typing returns while "slow" runs: the input is queued for the monitor's thread, not run on this one
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(10), () -> {
+            d.type("slow\r");
+            d.type("info version\r");
+        });
+        assertThat(d.output.text()).as("the next command waits for the running one").doesNotContain("info version");
+        release.countDown();
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!d.output.text().contains("0.1.0\r\n(qemu) ") && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertThat(d.output.text()).contains("slow\r\ndone\r\n(qemu) info version\r\n0.1.0\r\n(qemu) ");
+    }
+
+    @Test
     void machineRefusalIsPrintedAndMonitorStaysUsable() {
         machine.exit(0);
         assertThat(run("cont")).isEqualTo("Error: cannot continue a machine in state shutdown\r\n");
@@ -80,7 +126,7 @@ class MonitorTest {
     void infoNameWithoutNamePrintsNothing() {
         var m = new FakeMachine(config(1, null, false), null);
         var d = new TestChardev(true);
-        new Monitor(d, m, CommandTable.standard());
+        new Monitor(d, m, CommandTable.standard(), Runnable::run);
         d.start();
         int before = d.output.text().length();
         d.type("info name\r");
@@ -134,7 +180,7 @@ class MonitorTest {
             }
         });
         var d = new TestChardev(true);
-        new Monitor(d, machine, table);
+        new Monitor(d, machine, table, Runnable::run);
         d.start();
         d.type("migrate\r");
         assertThat(d.output.text()).contains(
@@ -203,7 +249,7 @@ class MonitorTest {
             }
         });
         var d = new TestChardev(true);
-        new Monitor(d, machine, table);
+        new Monitor(d, machine, table, Runnable::run);
         d.start();
         d.type("info migrate\r");
         d.type("help info migrate\r");
