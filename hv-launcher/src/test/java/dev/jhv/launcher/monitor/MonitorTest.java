@@ -37,6 +37,32 @@ class MonitorTest {
         return out.substring(echo.length(), out.length() - "(qemu) ".length());
     }
 
+    /** A command for the test's table. */
+    private static MonitorCommand command(String name, List<Param> params, String help,
+            java.util.function.BiConsumer<MonitorContext, Args> body) {
+        return new MonitorCommand() {
+            @Override
+            public String name() {
+                return name;
+            }
+
+            @Override
+            public List<Param> params() {
+                return params;
+            }
+
+            @Override
+            public String help() {
+                return help;
+            }
+
+            @Override
+            public void run(MonitorContext ctx, Args args) {
+                body.accept(ctx, args);
+            }
+        };
+    }
+
     @Test
     void greetsWithBannerAndPrompt() {
         assertThat(dev.output.text()).isEqualTo("jhv 0.1.0 monitor - type 'help' for more information\r\n(qemu) ");
@@ -61,32 +87,14 @@ class MonitorTest {
     @Test
     void aLongCommandHoldsItsMonitorButNotTheThreadDeliveringInput() throws Exception {
         var release = new java.util.concurrent.CountDownLatch(1);
-        var table = CommandTable.standard().register(new MonitorCommand() {
-            @Override
-            public String name() {
-                return "slow";
+        var table = CommandTable.standard().register(command("slow", List.of(), "takes its time", (ctx, args) -> {
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
-
-            @Override
-            public List<Param> params() {
-                return List.of();
-            }
-
-            @Override
-            public String help() {
-                return "takes its time";
-            }
-
-            @Override
-            public void run(MonitorContext ctx, Args args) {
-                try {
-                    release.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                ctx.println("done");
-            }
-        });
+            ctx.println("done");
+        }));
         var d = new TestChardev(true);
         new Monitor(d, machine, table); // its own thread, as jhv runs it
         d.start();
@@ -158,27 +166,8 @@ class MonitorTest {
 
     @Test
     void missingRequiredArgument() {
-        var table = CommandTable.standard().register(new MonitorCommand() {
-            @Override
-            public String name() {
-                return "migrate";
-            }
-
-            @Override
-            public List<Param> params() {
-                return List.of(Param.word("uri"));
-            }
-
-            @Override
-            public String help() {
-                return "migrate to URI";
-            }
-
-            @Override
-            public void run(MonitorContext ctx, Args args) {
-                ctx.println("to " + args.get("uri"));
-            }
-        });
+        var table = CommandTable.standard().register(command("migrate", List.of(Param.word("uri")), "migrate to URI",
+                (ctx, args) -> ctx.println("to " + args.get("uri"))));
         var d = new TestChardev(true);
         new Monitor(d, machine, table, Runnable::run);
         d.start();
