@@ -23,6 +23,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * A KVM virtual machine with its RAM, buses, vCPU threads and run state. Devices attach to its buses and IRQ
@@ -129,15 +130,21 @@ public final class Machine implements MachineControl, AutoCloseable {
         addStateSection(new StateSection<>("kvmclock", 0, KernelIrqchipState.CLOCK, chips));
     }
 
-    private volatile String cpuidDigest = "";
+    private volatile Supplier<String> cpuidDigest = () -> "";
+    private String cpuidDigestValue;
 
     /** A digest of the CPUID the guest sees (set by whoever configures CPUID); migration compares it. */
-    public String cpuidDigest() {
-        return cpuidDigest;
+    public synchronized String cpuidDigest() {
+        if (cpuidDigestValue == null) {
+            cpuidDigestValue = cpuidDigest.get();
+        }
+        return cpuidDigestValue;
     }
 
-    public void setCpuidDigest(String digest) {
+    /** Computed on first use: only saves and loads need it, and hashing at start-up costs start-up time. */
+    public synchronized void setCpuidDigest(Supplier<String> digest) {
         this.cpuidDigest = digest;
+        this.cpuidDigestValue = null;
     }
 
     /** Registers state that save/restore and migration carry (devices add theirs). */

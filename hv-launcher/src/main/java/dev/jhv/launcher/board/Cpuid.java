@@ -33,7 +33,7 @@ final class Cpuid {
         for (Vcpu v : m.vcpus()) {
             List<CpuidEntry> entries = CpuidBuilder.build(supported, model, m.topology(), v.index());
             if (v.index() == 0) {
-                m.setCpuidDigest(digest(entries));
+                m.setCpuidDigest(() -> digest(entries));
             }
             v.kvm().setCpuid(entries.stream().map(CpuidEntry::toRow).toList());
         }
