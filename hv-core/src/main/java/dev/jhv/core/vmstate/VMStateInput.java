@@ -188,17 +188,7 @@ public final class VMStateInput {
     }
 
     public void readFully(String path, byte[] b, int off, int n) {
-        int done = 0;
-        while (done < n) {
-            if (pos >= limit && !fill(path)) {
-                throw error(path, "stream ends after " + done + " of " + n + " bytes");
-            }
-            int c = Math.min(limit - pos, n - done);
-            System.arraycopy(buf, pos, b, off + done, c);
-            pos += c;
-            offset += c;
-            done += c;
-        }
+        readFully(path, MemorySegment.ofArray(b), off, n);
     }
 
     /** Reads exactly {@code n} bytes into {@code dst} at {@code dstOffset} (guest RAM: one copy, no staging). */

@@ -7,6 +7,7 @@ import dev.jhv.launcher.chardev.SocketChardev;
 import dev.jhv.launcher.cli.Version;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -107,7 +108,7 @@ public final class Monitor implements CharFrontend, Chardev.Listener {
 
     @Override
     public void receive(byte[] data, int offset, int length) {
-        byte[] copy = java.util.Arrays.copyOfRange(data, offset, offset + length);
+        byte[] copy = Arrays.copyOfRange(data, offset, offset + length);
         executor.execute(() -> input(copy));
     }
 

@@ -32,12 +32,19 @@ public final class RamSectionReader {
     private final RamStats stats = new RamStats();
     private List<BlockInfo> streamBlocks;
     private final byte[] page = new byte[PAGE_SIZE];
-    /** Per destination block, which pages were never written (kept current as this reader writes). */
-    private final Map<String, PageResidency> residency = new HashMap<>();
+    /** A destination block by name, with which of its pages were never written (kept current as this reader writes). */
+    private record Target(MemorySegment segment, PageResidency residency) { }
+
+    private final Map<String, Target> targets = new HashMap<>();
 
     /** @param destination the blocks to fill, or null to only parse and count */
     public RamSectionReader(List<RamBlock> destination) {
         this.destination = destination == null ? null : List.copyOf(destination);
+        if (destination != null) {
+            for (RamBlock b : destination) {
+                targets.put(b.name(), new Target(b.segment(), new PageResidency(b.segment())));
+            }
+        }
     }
 
     public RamStats stats() {
@@ -96,21 +103,21 @@ public final class RamSectionReader {
                             block.name(), block.size()));
                 }
                 last = block;
-                MemorySegment target = destination == null ? null : segment(block.name());
+                Target target = targets.get(block.name());
                 if (kind == FLAG_ZERO) {
                     int fill = in.u8("ram");
                     if (fill != 0) {
                         throw error(in, at, "zero page with fill byte " + fill);
                     }
                     // a page never written already reads as zero; filling it would allocate it
-                    if (target != null && !residency(block.name(), target).knownZero(addr)) {
-                        target.asSlice(addr, PAGE_SIZE).fill((byte) 0);
+                    if (target != null && !target.residency().knownZero(addr)) {
+                        target.segment().asSlice(addr, PAGE_SIZE).fill((byte) 0);
                     }
                     stats.zero(in.offset() - at);
                 } else {
                     if (target != null) {
-                        in.readFully("ram", target, addr, PAGE_SIZE);
-                        residency(block.name(), target).written(addr);
+                        in.readFully("ram", target.segment(), addr, PAGE_SIZE);
+                        target.residency().written(addr);
                     } else {
                         in.readFully("ram", page, 0, PAGE_SIZE);
                     }
@@ -167,10 +174,6 @@ public final class RamSectionReader {
         return sb.append(']').toString();
     }
 
-    private PageResidency residency(String block, MemorySegment target) {
-        return residency.computeIfAbsent(block, b -> new PageResidency(target));
-    }
-
     private BlockInfo find(String name) {
         for (BlockInfo b : streamBlocks) {
             if (b.name().equals(name)) {
@@ -178,14 +181,5 @@ public final class RamSectionReader {
             }
         }
         return null;
-    }
-
-    private MemorySegment segment(String name) {
-        for (RamBlock b : destination) {
-            if (b.name().equals(name)) {
-                return b.segment();
-            }
-        }
-        throw new IllegalStateException(name);
     }
 }
