@@ -28,6 +28,7 @@ import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 /**
  * "unix:PATH" and "tcp:HOST:PORT" through Netty's NIO transport (Netty 4.2's NIO takes UnixDomainSocketAddress
@@ -149,6 +150,18 @@ public final class SocketChardev extends Chardev {
                 why = why.substring(0, why.length() - annotation.length());   // Netty appends the address
             }
             throw new LauncherException("Failed to connect to '" + target + "': " + why);
+        }
+        // channelActive, which makes the channel ours, runs on the event loop just after the future completes:
+        // output written before then would be dropped
+        try {
+            if (!dev.firstClient.await(10, TimeUnit.SECONDS)) {
+                throw new LauncherException("Failed to connect to '" + target(unixPath, address)
+                        + "': the connection never became active");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            dev.close();
+            throw new LauncherException("interrupted while connecting to " + dev.describe());
         }
         return dev;
     }
