@@ -1,5 +1,6 @@
 package dev.jhv.launcher;
 
+import dev.jhv.core.trace.StartupTrace;
 import dev.jhv.launcher.chardev.Chardev;
 import dev.jhv.launcher.chardev.Chardevs;
 import dev.jhv.launcher.chardev.MuxChardev;
@@ -55,9 +56,11 @@ public final class Launcher {
 
     /** Runs the command line; returns the process exit status. */
     public int run(String[] args) {
+        StartupTrace.mark("main");
         Thread prepare = Thread.ofPlatform().name("machine-prepare").daemon().start(() -> {
             try {
                 factory.prepare();
+                StartupTrace.mark("prepared");
             } catch (RuntimeException e) {
                 LOG.log(System.Logger.Level.DEBUG, "machine preparation failed; create() will report it", e);
             }
@@ -67,6 +70,7 @@ public final class Launcher {
                 case CommandLineParser.Result.Help h -> print(h.text());
                 case CommandLineParser.Result.Version v -> print(v.text() + "\n");
                 case CommandLineParser.Result.Run r -> {
+                    StartupTrace.mark("command line parsed");
                     prepare.join();
                     yield launch(r.options());
                 }
@@ -139,6 +143,7 @@ public final class Launcher {
                 monitorDevices.add(dev);
             }
             var m = factory.create(options.machine(), com1);
+            StartupTrace.mark("machine built");
             machine = m;
             m.registerCommands(commands);
             try {
@@ -149,6 +154,7 @@ public final class Launcher {
                     monitors.add(new Monitor(dev, m.control(), commands));
                 }
                 m.start();
+                StartupTrace.mark("machine started");
                 // input only once the machine has started, as QEMU's main loop: a monitor command typed (or piped)
                 // early must not act on a machine that is still being built or whose vCPUs are not yet parked
                 for (var dev : opened) {

@@ -11,6 +11,7 @@ import dev.jhv.core.kvm.KvmVm;
 import dev.jhv.core.memory.GuestMemory;
 import dev.jhv.core.memory.RamAllocator;
 import dev.jhv.core.sys.SysCallException;
+import dev.jhv.core.trace.StartupTrace;
 import dev.jhv.core.vcpu.CpuState;
 import dev.jhv.core.vcpu.VcpuStateSection;
 import dev.jhv.core.vcpu.Vcpu;
@@ -81,12 +82,51 @@ public final class Machine implements MachineControl, AutoCloseable {
     }
 
     /**
+     * The part of a machine that no option changes: /dev/kvm open and a VM with its TSS, identity map, in-kernel
+     * irqchip, PIT and PC GSI routing. Made ahead (while the command line is parsed) or by {@link #create}.
+     */
+    public record KvmBase(Kvm kvm, KvmVm vm) implements AutoCloseable {
+        public static KvmBase open() {
+            Kvm kvm = Kvm.open();
+            StartupTrace.mark("/dev/kvm open");
+            KvmVm vm = null;
+            try {
+                vm = kvm.createVm();
+                vm.setTssAddr(KvmVm.TSS_ADDR);
+                vm.setIdentityMapAddr(KvmVm.IDENTITY_MAP_ADDR); // must precede the first vCPU
+                vm.createIrqchip();
+                vm.createPit2();
+                vm.setPcGsiRouting();
+                StartupTrace.mark("vm with irqchip and pit");
+                return new KvmBase(kvm, vm);
+            } catch (SysCallException e) {
+                if (vm != null) {
+                    vm.close();
+                }
+                kvm.close();
+                throw new MachineException("failed to initialize kvm: " + e.getMessage(), e);
+            }
+        }
+
+        @Override
+        public void close() {
+            vm.close();
+            kvm.close();
+        }
+    }
+
+    /**
      * Opens KVM and builds the VM: RAM slots, in-kernel irqchip and PIT, PC interrupt routing, and the vCPUs.
      * Fails with a {@link MachineException} whose message is fit for the terminal.
      */
     public static Machine create(MachineConfig config, List<RamRange> ranges) {
-        Kvm kvm = Kvm.open();
-        KvmVm vm = null;
+        return create(config, ranges, KvmBase.open());
+    }
+
+    /** Builds the machine on {@code base}, which it owns from here on (closed if this fails). */
+    public static Machine create(MachineConfig config, List<RamRange> ranges, KvmBase base) {
+        Kvm kvm = base.kvm();
+        KvmVm vm = base.vm();
         try {
             int max = kvm.maxVcpus();
             int cpus = config.smp().cpus();
@@ -94,27 +134,23 @@ public final class Machine implements MachineControl, AutoCloseable {
                 throw new MachineException(String.format(
                         "Number of SMP CPUs requested (%d) exceeds max CPUs supported by machine 'pc' (%d)", cpus, max));
             }
-            vm = kvm.createVm();
-            vm.setTssAddr(KvmVm.TSS_ADDR);
-            vm.setIdentityMapAddr(KvmVm.IDENTITY_MAP_ADDR); // must precede the first vCPU
-            vm.createIrqchip();
-            vm.createPit2();
-            vm.setPcGsiRouting();
             Machine m = new Machine(config, kvm, vm, ranges);
             Topology topo = m.topology();
             for (int i = 0; i < cpus; i++) {
                 // KVM's vCPU id is the local APIC id, which the topology may leave sparse.
                 m.vcpus.add(new Vcpu(i, vm.createVcpu(topo.apicId(i)), m.io, m.mmio, m.exitHandler()));
             }
+            StartupTrace.mark("vcpus created");
             m.msrIndices = m.probeMsrs();
             m.registerCoreState();
+            StartupTrace.mark("msrs probed");
             return m;
         } catch (SysCallException e) {
-            if (vm != null) {
-                vm.close();
-            }
-            kvm.close();
+            base.close();
             throw new MachineException("failed to initialize kvm: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            base.close();
+            throw e;
         }
     }
 

@@ -8,6 +8,7 @@ import dev.jhv.core.kvm.KvmVcpu;
 import dev.jhv.core.sys.Errno;
 import dev.jhv.core.sys.Libc;
 
+import dev.jhv.core.trace.StartupTrace;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -192,7 +193,9 @@ public final class Vcpu {
                 }
                 throw new IllegalStateException("KVM_RUN: " + Errno.name(-rc));
             }
-            exits++;
+            if (exits++ == 0) {
+                StartupTrace.mark("first exit of vcpu " + index);
+            }
             handleExit(run);
         }
     }

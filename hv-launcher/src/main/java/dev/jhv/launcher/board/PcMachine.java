@@ -6,6 +6,7 @@ import dev.jhv.core.chardev.CharBackend;
 import dev.jhv.core.machine.Machine;
 import dev.jhv.core.machine.MachineConfig;
 import dev.jhv.core.machine.MachineControl;
+import dev.jhv.core.trace.StartupTrace;
 import dev.jhv.core.vcpu.PowerOnSetup;
 import dev.jhv.core.vcpu.Vcpu;
 import dev.jhv.devices.platform.PcPlatform;
@@ -66,36 +67,56 @@ public final class PcMachine implements MachineHandle {
     }
 
     public static PcMachine create(MachineConfig config, CharBackend com1) {
-        if (config.kernel() == null) {
-            throw new LauncherException("no kernel given: booting a disk through firmware is not supported yet; "
-                    + "use -kernel");
-        }
-        List<Drive> drives = Drives.open(config.drives());
+        return create(config, com1, null);
+    }
+
+    /**
+     * Builds the PC on {@code base} (a VM opened ahead by {@link Machine.KvmBase#open}, which this takes over), or
+     * on a VM of its own when {@code base} is null.
+     */
+    public static PcMachine create(MachineConfig config, CharBackend com1, Machine.KvmBase base) {
+        List<Drive> drives;
         try {
-            return create(config, com1, drives);
+            if (config.kernel() == null) {
+                throw new LauncherException("no kernel given: booting a disk through firmware is not supported yet; "
+                        + "use -kernel");
+            }
+            drives = Drives.open(config.drives());
+        } catch (RuntimeException e) {
+            if (base != null) {
+                base.close();
+            }
+            throw e;
+        }
+        try {
+            // from here the base belongs to Machine.create, which closes it if it fails
+            return create(config, com1, drives, base != null ? base : Machine.KvmBase.open());
         } catch (RuntimeException e) {
             Drives.close(drives);
             throw e;
         }
     }
 
-    private static PcMachine create(MachineConfig config, CharBackend com1, List<Drive> drives) {
+    private static PcMachine create(MachineConfig config, CharBackend com1, List<Drive> drives,
+                                    Machine.KvmBase base) {
         MemoryMap map = new MemoryMap(config.memoryBytes());
         List<Machine.RamRange> ram = map.ramRanges().stream()
                 .map(r -> new Machine.RamRange(r.gpa(), r.size())).toList();
-        Machine m = Machine.create(config, ram);
+        Machine m = Machine.create(config, ram, base);
         PcPlatform platform = null;
         try {
             Cpuid.configure(m, config.cpuModel());
             for (Vcpu v : m.vcpus()) {
                 PowerOnSetup.apply(v.kvm(), m.msrIndices());
             }
+            StartupTrace.mark("cpuid and power-on state set");
             platform = PcPlatform.create(m.ioBus(), m::irqLine, com1 == null ? CharBackend.NULL : com1,
                     systemControl(m), new PcPlatform.Config(map.lowMemoryEnd(), map.highMemorySize(),
                             config.smp().cpus(), config.debugExits()));
             m.addResetHandler(platform::reset);
             platform.stateSections().forEach(m::addStateSection);
             m.setPowerButton(platform::powerButton);
+            StartupTrace.mark("platform devices built");
             DirectKernelBoot boot = new DirectKernelBoot(map, machine -> Acpi.build(machine, map));
             // Load once now, so that a bad kernel fails before anything runs.
             boot.load(m);
@@ -153,6 +174,7 @@ public final class PcMachine implements MachineHandle {
                 try {
                     Migration.incoming(machine, c.incoming());
                     machine.finishIncoming(!c.startPaused());
+                    StartupTrace.mark("incoming: finished");
                 } catch (RuntimeException e) {
                     System.err.println("jhv: " + e.getMessage());
                     machine.requestExit(1);

@@ -30,18 +30,40 @@ final class SizeParser {
             };
             s = s.substring(0, s.length() - 1);
         }
-        if (s.isEmpty() || !s.chars().allMatch(c -> (c >= '0' && c <= '9') || c == '.') || s.startsWith(".")) {
+        if (s.isEmpty() || s.startsWith(".") || !digitsAndPoints(s)) {
             throw invalid(text);
+        }
+        if (s.indexOf('.') < 0 && s.length() <= 18) {
+            // the common case in plain long arithmetic: BigDecimal's first use costs milliseconds at start-up
+            long whole = Long.parseLong(s);
+            if (whole > Long.MAX_VALUE / unit) {
+                throw tooLarge(text);
+            }
+            return whole * unit;
         }
         try {
             var bytes = new BigDecimal(s).multiply(BigDecimal.valueOf(unit));
             if (bytes.compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) > 0) {
-                throw new IllegalArgumentException("size '" + text + "' is too large");
+                throw tooLarge(text);
             }
             return bytes.setScale(0, java.math.RoundingMode.CEILING).longValueExact();
         } catch (NumberFormatException | ArithmeticException e) {
             throw invalid(text);
         }
+    }
+
+    private static boolean digitsAndPoints(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if ((c < '0' || c > '9') && c != '.') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static IllegalArgumentException tooLarge(String text) {
+        return new IllegalArgumentException("size '" + text + "' is too large");
     }
 
     private static IllegalArgumentException invalid(String text) {

@@ -2,6 +2,7 @@ package dev.jhv.launcher.migration;
 
 import dev.jhv.core.machine.Machine;
 import dev.jhv.core.machine.RunState;
+import dev.jhv.core.trace.StartupTrace;
 import dev.jhv.migration.machine.MachineState;
 import dev.jhv.migration.stream.MigrationException;
 
@@ -43,7 +44,9 @@ public final class Migration {
     public static void incoming(Machine m, String uriText) {
         MigrationUri uri = MigrationUri.parse(uriText);
         try (MigrationChannel.In ch = MigrationChannel.openIncoming(uri)) {
+            StartupTrace.mark("incoming: channel open");
             MachineState.load(m, ch.stream);
+            StartupTrace.mark("incoming: state loaded");
         } catch (IOException e) {
             throw new MigrationException("load of migration failed: " + e.getMessage(), e);
         } catch (MigrationException e) {
