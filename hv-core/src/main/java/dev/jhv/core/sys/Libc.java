@@ -36,6 +36,8 @@ public final class Libc {
     public static final int SIG_BLOCK = 0;
     public static final int SIG_UNBLOCK = 1;
     public static final int SIGUSR1 = 10;
+    public static final int F_SETPIPE_SZ = 1031;
+    public static final int F_GETPIPE_SZ = 1032;
     /** glibc's sigset_t is 1024 bits. */
     public static final long SIGSET_BYTES = 128;
 
@@ -63,6 +65,7 @@ public final class Libc {
     private static final long SYS_RT_SIGPROCMASK = 14;
     private static final long SYS_IOCTL = 16;
     private static final long SYS_MINCORE = 27;
+    private static final long SYS_FCNTL = 72;
     private static final long SYS_MADVISE = 28;
     private static final long SYS_GETPID = 39;
     private static final long SYS_RT_SIGTIMEDWAIT = 128;
@@ -70,6 +73,7 @@ public final class Libc {
     private static final long SYS_TGKILL = 234;
     private static final long SYS_OPENAT = 257;
     private static final long SYS_EVENTFD2 = 290;
+    private static final long SYS_PIPE2 = 293;
     private static final long AT_FDCWD = -100;
     /** The kernel's sigset_t is 64 bits on x86-64 (glibc's 1024-bit one starts with the same word). */
     private static final long KERNEL_SIGSET_BYTES = 8;
@@ -193,6 +197,20 @@ public final class Libc {
     /** mincore: one byte per page of {@code seg} into {@code vec}, bit 0 set when the page is resident. */
     public static void mincore(MemorySegment seg, MemorySegment vec) {
         check("mincore", sys(SYS_MINCORE, addr(seg), seg.byteSize(), addr(vec), 0));
+    }
+
+    /** pipe2(2): {read end, write end}. */
+    public static int[] pipe2(int flags) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment fds = a.allocate(JAVA_INT, 2);
+            check("pipe2", sys(SYS_PIPE2, addr(fds), flags, 0, 0));
+            return new int[] {fds.getAtIndex(JAVA_INT, 0), fds.getAtIndex(JAVA_INT, 1)};
+        }
+    }
+
+    /** fcntl(2) with an integer argument; returns its result or {@code -errno}. */
+    public static int tryFcntl(int fd, int cmd, long arg) {
+        return (int) sys(SYS_FCNTL, fd, cmd, arg, 0);
     }
 
     public static int eventfd(int initval, int flags) {

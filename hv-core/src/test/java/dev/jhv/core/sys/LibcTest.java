@@ -59,4 +59,18 @@ class LibcTest {
         assertThat(mine).isPositive();
         assertThat(other[0]).isPositive().isNotEqualTo(mine);
     }
+
+    @Test
+    void pipesCanBeEnlarged() {
+        int[] fds = Libc.pipe2(Libc.O_CLOEXEC);
+        try {
+            assertThat(Libc.tryFcntl(fds[0], Libc.F_GETPIPE_SZ, 0)).isEqualTo(65536);
+            assertThat(Libc.tryFcntl(fds[0], Libc.F_SETPIPE_SZ, 1 << 20)).isGreaterThanOrEqualTo(1 << 20);
+            assertThat(Libc.tryFcntl(fds[1], Libc.F_GETPIPE_SZ, 0)).as("one pipe, both ends").isEqualTo(1 << 20);
+            assertThat(Libc.tryFcntl(-1, Libc.F_GETPIPE_SZ, 0)).isEqualTo(-9);   // EBADF
+        } finally {
+            Libc.close(fds[0]);
+            Libc.close(fds[1]);
+        }
+    }
 }

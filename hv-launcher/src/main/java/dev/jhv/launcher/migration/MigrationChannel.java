@@ -17,8 +17,8 @@ abstract sealed class MigrationChannel implements AutoCloseable permits Migratio
                     StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE),
                     1 << 20), null);
             case MigrationUri.Exec(var cmd) -> {
-                Process p = shell(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-                yield new Out(new BufferedOutputStream(p.getOutputStream(), 1 << 20), p);
+                var started = ExecPipe.writing(cmd);
+                yield new Out(new BufferedOutputStream(started.out(), ExecPipe.PIPE_BYTES), started.process());
             }
         };
     }
@@ -27,15 +27,10 @@ abstract sealed class MigrationChannel implements AutoCloseable permits Migratio
         return switch (uri) {
             case MigrationUri.File(var path) -> new In(Files.newInputStream(path), null);
             case MigrationUri.Exec(var cmd) -> {
-                Process p = shell(cmd).redirectInput(ProcessBuilder.Redirect.PIPE).start();
-                p.getOutputStream().close();
-                yield new In(p.getInputStream(), p);
+                var started = ExecPipe.reading(cmd);
+                yield new In(started.in(), started.process());
             }
         };
-    }
-
-    private static ProcessBuilder shell(String cmd) {
-        return new ProcessBuilder("/bin/sh", "-c", cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
     }
 
     protected final Process process;

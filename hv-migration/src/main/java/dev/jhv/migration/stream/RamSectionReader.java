@@ -1,6 +1,7 @@
 package dev.jhv.migration.stream;
 
 import dev.jhv.core.memory.PageResidency;
+import dev.jhv.core.memory.RamPrefaulter;
 import dev.jhv.core.vmstate.VMStateException;
 import dev.jhv.core.vmstate.VMStateInput;
 
@@ -32,8 +33,11 @@ public final class RamSectionReader {
     private final RamStats stats = new RamStats();
     private List<BlockInfo> streamBlocks;
     private final byte[] page = new byte[PAGE_SIZE];
-    /** A destination block by name, with which of its pages were never written (kept current as this reader writes). */
-    private record Target(MemorySegment segment, PageResidency residency) { }
+    /**
+     * A destination block by name, with which of its pages were never written (kept current as this reader writes)
+     * and what backs its memory ahead of this reader.
+     */
+    private record Target(MemorySegment segment, PageResidency residency, RamPrefaulter prefaulter) { }
 
     private final Map<String, Target> targets = new HashMap<>();
 
@@ -42,7 +46,8 @@ public final class RamSectionReader {
         this.destination = destination == null ? null : List.copyOf(destination);
         if (destination != null) {
             for (RamBlock b : destination) {
-                targets.put(b.name(), new Target(b.segment(), new PageResidency(b.segment())));
+                targets.put(b.name(), new Target(b.segment(), new PageResidency(b.segment()),
+                        new RamPrefaulter(b.segment(), b.name())));
             }
         }
     }
@@ -118,6 +123,7 @@ public final class RamSectionReader {
                     if (target != null) {
                         in.readFully("ram", target.segment(), addr, PAGE_SIZE);
                         target.residency().written(addr);
+                        target.prefaulter().written(addr);
                     } else {
                         in.readFully("ram", page, 0, PAGE_SIZE);
                     }
