@@ -4,6 +4,7 @@ import dev.jhv.core.trace.StartupTrace;
 import dev.jhv.launcher.chardev.Chardev;
 import dev.jhv.launcher.chardev.Chardevs;
 import dev.jhv.launcher.chardev.MuxChardev;
+import dev.jhv.launcher.cli.ChardevSpec;
 import dev.jhv.launcher.cli.CommandLineParser;
 import dev.jhv.launcher.cli.LaunchOptions;
 import dev.jhv.launcher.monitor.CommandTable;
@@ -14,6 +15,8 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 
 /**
  * What "jhv args" does: parse, open the chardevs, build the machine, start the monitors and the machine, wait,
@@ -105,12 +108,46 @@ public final class Launcher {
     }
 
     /** Opens a chardev; a failure names the option as QEMU does ("-serial unix:/x: Failed to connect ..."). */
-    private static Chardev open(Chardevs chardevs, String option, dev.jhv.launcher.cli.ChardevSpec spec,
-                                Runnable quit) {
+    private static Chardev open(Chardevs chardevs, String option, ChardevSpec spec, Runnable quit) {
         try {
             return chardevs.open(spec, quit);
         } catch (LauncherException e) {
             throw new LauncherException(option + " " + spec.describe() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Opens each chardev in turn; if one fails, closes those already open. */
+    private static List<Chardev> openAll(Chardevs chardevs, String option, List<ChardevSpec> specs, Runnable quit) {
+        var devs = new ArrayList<Chardev>();
+        try {
+            for (var spec : specs) {
+                Chardev dev = open(chardevs, option, spec, quit);
+                if (dev != null) {
+                    devs.add(dev);
+                }
+            }
+            return devs;
+        } catch (RuntimeException e) {
+            devs.forEach(Chardev::close);
+            throw e;
+        }
+    }
+
+    /** The result of a task run on another thread, with its unchecked exception rethrown here. */
+    private static <T> T await(FutureTask<T> task) {
+        try {
+            return task.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new LauncherException("interrupted");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            if (e.getCause() instanceof Error err) {
+                throw err;
+            }
+            throw new IllegalStateException(e.getCause());
         }
     }
 
@@ -136,13 +173,25 @@ public final class Launcher {
                 com1 = mux.addPort();
                 muxMonitor = mux.addPort();
             }
-            var monitorDevices = new ArrayList<Chardev>();
-            for (var spec : options.monitors()) {
-                Chardev dev = open(chardevs, "-monitor", spec, quit);
-                opened.add(dev);
-                monitorDevices.add(dev);
+            // the monitors' sockets open while the machine is built: Netty's start-up takes tens of milliseconds
+            var monitorsOpening = new FutureTask<>(() -> openAll(chardevs, "-monitor", options.monitors(), quit));
+            Thread.ofPlatform().name("monitor-open").daemon().start(monitorsOpening);
+            MachineHandle m;
+            try {
+                m = factory.create(options.machine(), com1);
+            } catch (RuntimeException e) {
+                // QEMU opens chardevs before it builds the machine, so their errors come first
+                opened.addAll(await(monitorsOpening));
+                throw e;
             }
-            var m = factory.create(options.machine(), com1);
+            List<Chardev> monitorDevices;
+            try {
+                monitorDevices = await(monitorsOpening);
+            } catch (RuntimeException e) {
+                m.close();
+                throw e;
+            }
+            opened.addAll(monitorDevices);
             StartupTrace.mark("machine built");
             machine = m;
             m.registerCommands(commands);

@@ -111,11 +111,40 @@ class MainTest {
         assertThat(r.status()).isEqualTo(1);
         assertThat(r.err()).isEqualTo("jhv: -serial unix:" + nobody + ": Failed to connect to '" + nobody
                 + "': No such file or directory\n");
+        assertThat(factoryCalls.get()).as("the serial port opens before the machine is built").isZero();
         var m = run("-monitor", "unix:" + dir.resolve("no/such/dir/m.sock") + ",server,nowait");
-        assertThat(m.err()).startsWith("jhv: -monitor unix:" + dir.resolve("no/such/dir/m.sock")
+        assertThat(m.err()).isEqualTo("jhv: -monitor unix:" + dir.resolve("no/such/dir/m.sock")
                 + ",server=on: Failed to bind socket to " + dir.resolve("no/such/dir/m.sock")
                 + ": No such file or directory\n");
-        assertThat(factoryCalls.get()).isZero();
+        // monitors open while the machine is built; the machine built meanwhile is closed again
+        assertThat(machine.get() == null || machine.get().closed).isTrue();
+    }
+
+    @Test
+    void whenMonitorAndMachineBothFailTheMonitorIsNamedAsQemuWould() {
+        var err = new ByteArrayOutputStream();
+        var status = new AtomicInteger(-1);
+        Path bad = dir.resolve("no/such/dir/m.sock");
+        Main.run(new String[] {"-monitor", "unix:" + bad + ",server,nowait"}, InputStream.nullInputStream(),
+                new ByteArrayOutputStream(), new PrintStream(err, true), false, (config, com1) -> {
+                    throw new IllegalStateException("no KVM here");
+                }, status::set);
+        assertThat(status.get()).isEqualTo(1);
+        assertThat(err.toString(StandardCharsets.UTF_8)).startsWith("jhv: -monitor unix:" + bad);
+    }
+
+    @Test
+    void aMachineFailureClosesTheMonitorSocketOpenedMeanwhile() {
+        var err = new ByteArrayOutputStream();
+        var status = new AtomicInteger(-1);
+        Path sock = dir.resolve("m.sock");
+        Main.run(new String[] {"-monitor", "unix:" + sock + ",server,nowait"}, InputStream.nullInputStream(),
+                new ByteArrayOutputStream(), new PrintStream(err, true), false, (config, com1) -> {
+                    throw new IllegalStateException("no KVM here");
+                }, status::set);
+        assertThat(status.get()).isEqualTo(1);
+        assertThat(err.toString(StandardCharsets.UTF_8)).isEqualTo("jhv: no KVM here\n");
+        assertThat(sock).as("the monitor's socket is closed and removed").doesNotExist();
     }
 
     @Test
@@ -235,6 +264,8 @@ class MainTest {
         var result = CompletableFuture.supplyAsync(
                 () -> run("-monitor", "unix:" + sock + ",server,nowait", "-serial", "null", "-name", "t1"));
         assertThat(created.await(10, TimeUnit.SECONDS)).isTrue();
+        // the monitor's socket opens while the machine is built; start() comes after both
+        assertThat(machine.get().started.await(10, TimeUnit.SECONDS)).isTrue();
         try (var client = new SocketClient(UnixDomainSocketAddress.of(sock))) {
             int at = client.received.await("(qemu) ");
             client.send("info name\n");

@@ -23,6 +23,8 @@ public final class FakeMachine implements MachineControl, MachineHandle {
     public volatile Runnable onStop;
     private final List<RunStateListener> listeners = new CopyOnWriteArrayList<>();
     private final CountDownLatch ended = new CountDownLatch(1);
+    /** Counted down by start(), which the launcher calls once the chardevs and monitors are open. */
+    public final CountDownLatch started = new CountDownLatch(1);
     private volatile int exitStatus;
     private RunState state = RunState.PRELAUNCH;
 
@@ -41,6 +43,7 @@ public final class FakeMachine implements MachineControl, MachineHandle {
         if (!config.startPaused()) {
             setState(RunState.RUNNING);
         }
+        started.countDown();
     }
 
     @Override
