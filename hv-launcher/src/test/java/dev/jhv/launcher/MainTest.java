@@ -120,30 +120,31 @@ class MainTest {
         assertThat(machine.get() == null || machine.get().closed).isTrue();
     }
 
-    @Test
-    void whenMonitorAndMachineBothFailTheMonitorIsNamedAsQemuWould() {
+    /** Runs with a machine factory that always fails. */
+    static Run runWithoutKvm(String... args) {
         var err = new ByteArrayOutputStream();
         var status = new AtomicInteger(-1);
-        Path bad = dir.resolve("no/such/dir/m.sock");
-        Main.run(new String[] {"-monitor", "unix:" + bad + ",server,nowait"}, InputStream.nullInputStream(),
-                new ByteArrayOutputStream(), new PrintStream(err, true), false, (config, com1) -> {
+        Main.run(args, InputStream.nullInputStream(), new ByteArrayOutputStream(), new PrintStream(err, true), false,
+                (config, com1) -> {
                     throw new IllegalStateException("no KVM here");
                 }, status::set);
-        assertThat(status.get()).isEqualTo(1);
-        assertThat(err.toString(StandardCharsets.UTF_8)).startsWith("jhv: -monitor unix:" + bad);
+        return new Run(status.get(), "", err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void whenMonitorAndMachineBothFailTheMonitorIsNamedAsQemuWould() {
+        Path bad = dir.resolve("no/such/dir/m.sock");
+        var r = runWithoutKvm("-monitor", "unix:" + bad + ",server,nowait");
+        assertThat(r.status()).isEqualTo(1);
+        assertThat(r.err()).startsWith("jhv: -monitor unix:" + bad);
     }
 
     @Test
     void aMachineFailureClosesTheMonitorSocketOpenedMeanwhile() {
-        var err = new ByteArrayOutputStream();
-        var status = new AtomicInteger(-1);
         Path sock = dir.resolve("m.sock");
-        Main.run(new String[] {"-monitor", "unix:" + sock + ",server,nowait"}, InputStream.nullInputStream(),
-                new ByteArrayOutputStream(), new PrintStream(err, true), false, (config, com1) -> {
-                    throw new IllegalStateException("no KVM here");
-                }, status::set);
-        assertThat(status.get()).isEqualTo(1);
-        assertThat(err.toString(StandardCharsets.UTF_8)).isEqualTo("jhv: no KVM here\n");
+        var r = runWithoutKvm("-monitor", "unix:" + sock + ",server,nowait");
+        assertThat(r.status()).isEqualTo(1);
+        assertThat(r.err()).isEqualTo("jhv: no KVM here\n");
         assertThat(sock).as("the monitor's socket is closed and removed").doesNotExist();
     }
 
