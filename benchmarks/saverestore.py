@@ -127,9 +127,13 @@ def main():
     subprocess.run([os.path.join(ROOT, "scripts", "train-aot")], check=False)
     res = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for vmm in ("jhv", "qemu"):
-            runs = [one(vmm, tmp) for _ in range(a.runs)]
-            res[vmm] = [sorted(r[i] for r in runs)[len(runs) // 2] for i in range(5)]
+        runs = {"jhv": [], "qemu": []}
+        # interleaved, so that both see the machine in the same state (QEMU's times drift with it, e.g. its THP faults)
+        for _ in range(a.runs):
+            for vmm in runs:
+                runs[vmm].append(one(vmm, tmp))
+        for vmm, rs in runs.items():
+            res[vmm] = [sorted(r[i] for r in rs)[len(rs) // 2] for i in range(5)]
     names = ["migrate exec: to file (s)", "stream size (MiB)", "-incoming until loaded (s)", "savevm (s)",
              "loadvm (s)"]
     print("static save/restore, -m 2048, 256 MiB dirtied, medians of %d runs" % a.runs)
