@@ -4,6 +4,7 @@ import dev.jhv.core.chardev.CharBackend;
 import dev.jhv.core.machine.Machine;
 import dev.jhv.core.machine.MachineConfig;
 import dev.jhv.core.machine.MachineException;
+import dev.jhv.core.vcpu.Vcpu;
 import dev.jhv.launcher.board.PcMachine;
 
 /** The machine ./jhv runs: the PC board on KVM. */
@@ -14,6 +15,14 @@ final class DefaultMachineFactory implements MachineFactory {
 
     @Override
     public void prepare() {
+        // the kick signal's handler on a third thread: binding sigaction would otherwise lengthen this one
+        Thread.ofPlatform().name("signal-prepare").daemon().start(() -> {
+            try {
+                Vcpu.prepareSignals();
+            } catch (RuntimeException | LinkageError e) {
+                LOG.log(System.Logger.Level.DEBUG, "kick signal set-up failed; starting a vCPU will report it", e);
+            }
+        });
         try {
             prepared = Machine.KvmBase.open();
         } catch (RuntimeException e) {

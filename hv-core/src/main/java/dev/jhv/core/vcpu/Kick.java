@@ -28,6 +28,9 @@ final class Kick {
 
     private Kick() { }
 
+    /** Nothing but the class's initialization, which installs the handler once. */
+    static void install() { }
+
     /** Blocks the kick signal in the calling thread; returns the thread's mask for KVM_SET_SIGNAL_MASK. */
     static MemorySegment blockInCurrentThread(Arena arena) {
         MemorySegment set = Libc.sigset(arena, SIGNAL);

@@ -64,6 +64,14 @@ public final class Vcpu {
         return exits;
     }
 
+    /**
+     * Installs the process-wide handler of the signal that kicks vCPUs out of KVM_RUN. Done on first use anyway;
+     * start-up calls it ahead, off the critical path, since binding sigaction through FFM costs milliseconds.
+     */
+    public static void prepareSignals() {
+        Kick.install();
+    }
+
     /** Starts the thread parked; {@link #resume()} lets it run. */
     public void start() {
         synchronized (lock) {
