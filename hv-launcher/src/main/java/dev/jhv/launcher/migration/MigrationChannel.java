@@ -4,7 +4,12 @@ import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.TimeUnit;
 
@@ -13,9 +18,9 @@ abstract sealed class MigrationChannel implements AutoCloseable permits Migratio
 
     static Out openOutgoing(MigrationUri uri) throws IOException {
         return switch (uri) {
-            case MigrationUri.File(var path) -> new Out(new BufferedOutputStream(Files.newOutputStream(path,
-                    StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE),
-                    1 << 20), null);
+            case MigrationUri.File(var path) -> new Out(new BufferedOutputStream(opened(path, () ->
+                    Files.newOutputStream(path, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                            StandardOpenOption.WRITE)), 1 << 20), null);
             case MigrationUri.Exec(var cmd) -> {
                 var started = ExecPipe.writing(cmd);
                 yield new Out(new BufferedOutputStream(started.out(), ExecPipe.PIPE_BYTES), started.process());
@@ -25,12 +30,31 @@ abstract sealed class MigrationChannel implements AutoCloseable permits Migratio
 
     static In openIncoming(MigrationUri uri) throws IOException {
         return switch (uri) {
-            case MigrationUri.File(var path) -> new In(Files.newInputStream(path), null);
+            case MigrationUri.File(var path) -> new In(opened(path, () -> Files.newInputStream(path)), null);
             case MigrationUri.Exec(var cmd) -> {
                 var started = ExecPipe.reading(cmd);
                 yield new In(started.in(), started.process());
             }
         };
+    }
+
+    private interface Opener<T> {
+        T open() throws IOException;
+    }
+
+    /** Opens a file: URI's file; a failure says why (NIO's NoSuchFileException message is the bare path). */
+    private static <T> T opened(Path path, Opener<T> opener) throws IOException {
+        try {
+            return opener.open();
+        } catch (FileSystemException e) {
+            String why = switch (e) {
+                case NoSuchFileException n -> "No such file or directory";
+                case AccessDeniedException a -> "Permission denied";
+                case FileAlreadyExistsException f -> "File exists";
+                default -> e.getReason() != null ? e.getReason() : e.getClass().getSimpleName();
+            };
+            throw new IOException("cannot open " + path + ": " + why, e);
+        }
     }
 
     protected final Process process;
