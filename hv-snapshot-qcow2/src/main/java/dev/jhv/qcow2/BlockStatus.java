@@ -15,10 +15,12 @@ import java.io.IOException;
 public record BlockStatus(long offset, long length, int depth, boolean present, boolean zero, boolean data,
         long hostOffset) {
 
-    /** Status of any block device: qcow2 knows it; other formats are all data. */
+    /** Status of any block device: qcow2 knows its own; others (raw) say data or zero (a hole), at the same offset. */
     public static BlockStatus of(BlockDevice dev, long offset, long length) throws IOException {
         if (dev instanceof Qcow2Image q) return q.blockStatus(offset, length);
-        return new BlockStatus(offset, Math.min(length, dev.size() - offset), 0, true, false, true, offset);
+        var a = dev.allocationStatus(offset, length);
+        boolean zero = a.kind() == BlockDevice.Allocation.Kind.ZERO;
+        return new BlockStatus(offset, a.length(), 0, true, zero, !zero, offset);
     }
 
     boolean continuedBy(BlockStatus s) {

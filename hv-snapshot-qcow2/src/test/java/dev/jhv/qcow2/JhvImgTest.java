@@ -214,4 +214,32 @@ class JhvImgTest {
         assertThat(jhv("create", "-f", "qcow2", f("x.qcow2"), "12Q").exit()).isEqualTo(1);
         assertThat(jhv("frobnicate").err()).contains("Command not found");
     }
+
+    /** A sparse raw file: its holes read as zero in map, and convert leaves them out, as qemu-img does. */
+    @Test
+    void holesOfRawFilesAreZeroInMapAndConvert() throws Exception {
+        Path raw = tmp.resolve("sparse.raw");
+        try (var ch = java.nio.channels.FileChannel.open(raw, java.nio.file.StandardOpenOption.CREATE_NEW,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            byte[] d = new byte[65536];
+            new Random(7).nextBytes(d);
+            ch.write(ByteBuffer.wrap(d), 1 << 20);
+            ch.truncate(4 << 20);
+            ch.write(ByteBuffer.wrap(new byte[1]), (4 << 20) - 1);   // the size; the last page is data
+        }
+        for (String fmt : new String[] {"--output=json", "--output=human"}) {
+            assertThat(ok("map", fmt, "-f", "raw", f("sparse.raw")))
+                    .isEqualTo(Qemu.ok("qemu-img", "map", fmt, "-f", "raw", f("sparse.raw")));
+        }
+        Qemu.ok("qemu-img", "convert", "-f", "raw", "-O", "qcow2", f("sparse.raw"), f("by-qemu.qcow2"));
+        ok("convert", "-f", "raw", "-O", "qcow2", f("sparse.raw"), f("by-jhv.qcow2"));
+        Qemu.ok("qemu-img", "compare", f("sparse.raw"), f("by-jhv.qcow2"));
+        assertThat(Qemu.ok("qemu-img", "map", "--output=json", f("by-jhv.qcow2")))
+                .as("only the clusters with data are allocated")
+                .isEqualTo(Qemu.ok("qemu-img", "map", "--output=json", f("by-qemu.qcow2")));
+        ok("convert", "-f", "raw", "-O", "raw", f("sparse.raw"), f("copy.raw"));
+        Qemu.ok("qemu-img", "compare", "-f", "raw", "-F", "raw", f("sparse.raw"), f("copy.raw"));
+        assertThat(ok("map", "--output=json", "-f", "raw", f("copy.raw")))
+                .as("the copy keeps the holes").isEqualTo(ok("map", "--output=json", "-f", "raw", f("sparse.raw")));
+    }
 }

@@ -1,5 +1,8 @@
 package dev.jhv.core.block;
 
+import dev.jhv.core.sys.Errno;
+import dev.jhv.core.sys.Libc;
+import dev.jhv.core.sys.SysCallException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -11,6 +14,8 @@ public final class RawFileBlockDevice implements BlockDevice {
     private final Path path;
     private final FileChannel channel;
     private final boolean readOnly;
+    private static final int UNOPENED = -2;
+    private int seekFd = UNOPENED;
 
     public RawFileBlockDevice(Path path, boolean readOnly) throws IOException {
         this.path = path;
@@ -88,10 +93,39 @@ public final class RawFileBlockDevice implements BlockDevice {
         if (!readOnly) channel.force(false);
     }
 
+    /**
+     * Holes of a sparse file read as zero: found with lseek SEEK_DATA/SEEK_HOLE, as qemu-img does. A file system
+     * that cannot tell (or an error) makes the whole range data, which is always correct, only less precise.
+     */
     @Override
     public Allocation allocationStatus(long offset, long length) throws IOException {
         check(offset, 0);
-        return new Allocation(offset, Math.min(length, size() - offset), Allocation.Kind.DATA, 0);
+        long end = offset + Math.min(length, size() - offset);
+        int fd = seekFd();
+        if (fd < 0 || offset == end) {
+            return new Allocation(offset, end - offset, Allocation.Kind.DATA, 0);
+        }
+        long data = Libc.tryLseek(fd, offset, Libc.SEEK_DATA);
+        if (data == -Errno.ENXIO || data > offset) {
+            // a hole up to the next data, or to the end of the file
+            long holeEnd = data < 0 ? end : Math.min(data, end);
+            return new Allocation(offset, holeEnd - offset, Allocation.Kind.ZERO, 0);
+        }
+        long hole = data == offset ? Libc.tryLseek(fd, offset, Libc.SEEK_HOLE) : -1;
+        long dataEnd = hole > offset ? Math.min(hole, end) : end;
+        return new Allocation(offset, dataEnd - offset, Allocation.Kind.DATA, 0);
+    }
+
+    /** A descriptor for SEEK_DATA/SEEK_HOLE (FileChannel has no such call), opened on first use; -1 if it fails. */
+    private synchronized int seekFd() {
+        if (seekFd == UNOPENED) {
+            try {
+                seekFd = Libc.open(path.toString(), Libc.O_RDONLY | Libc.O_CLOEXEC);
+            } catch (SysCallException e) {
+                seekFd = -1;
+            }
+        }
+        return seekFd;
     }
 
     /** Grows or shrinks the file. */
@@ -111,6 +145,12 @@ public final class RawFileBlockDevice implements BlockDevice {
 
     @Override
     public void close() throws IOException {
+        synchronized (this) {
+            if (seekFd >= 0) {
+                Libc.close(seekFd);
+            }
+            seekFd = -1;
+        }
         channel.close();
     }
 }

@@ -36,6 +36,8 @@ public final class Libc {
     public static final int SIG_BLOCK = 0;
     public static final int SIG_UNBLOCK = 1;
     public static final int SIGUSR1 = 10;
+    public static final int SEEK_DATA = 3;
+    public static final int SEEK_HOLE = 4;
     public static final int F_SETPIPE_SZ = 1031;
     public static final int F_GETPIPE_SZ = 1032;
     /** glibc's sigset_t is 1024 bits. */
@@ -60,6 +62,7 @@ public final class Libc {
     private static final long SYS_READ = 0;
     private static final long SYS_WRITE = 1;
     private static final long SYS_CLOSE = 3;
+    private static final long SYS_LSEEK = 8;
     private static final long SYS_MMAP = 9;
     private static final long SYS_MUNMAP = 11;
     private static final long SYS_RT_SIGPROCMASK = 14;
@@ -206,6 +209,11 @@ public final class Libc {
             check("pipe2", sys(SYS_PIPE2, addr(fds), flags, 0, 0));
             return new int[] {fds.getAtIndex(JAVA_INT, 0), fds.getAtIndex(JAVA_INT, 1)};
         }
+    }
+
+    /** lseek(2); returns the new offset or {@code -errno} (SEEK_DATA/SEEK_HOLE: -ENXIO past the last data). */
+    public static long tryLseek(int fd, long offset, int whence) {
+        return sys(SYS_LSEEK, fd, offset, whence, 0);
     }
 
     /** fcntl(2) with an integer argument; returns its result or {@code -errno}. */

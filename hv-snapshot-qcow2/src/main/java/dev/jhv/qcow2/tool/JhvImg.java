@@ -565,6 +565,9 @@ public final class JhvImg {
                 if (compress) chunk = ((Qcow2Image) dst).clusterSize();
                 var progress = new Progress(out, a.has("-p"));
                 byte[] buf = new byte[chunk];
+                // zero runs of this size are skipped, leaving the target sparse (qemu-img convert's -S 4k; a qcow2
+                // target allocates whole clusters anyway)
+                int sparseUnit = dst instanceof Qcow2Image q ? q.clusterSize() : 4096;
                 long pos = 0;
                 while (pos < size) {
                     var st = BlockStatus.of(src, pos, size - pos);
@@ -579,13 +582,13 @@ public final class JhvImg {
                         int n = (int) Math.min(chunk, size - base);
                         var bb = ByteBuffer.wrap(buf, 0, n);
                         src.read(base, bb);
-                        if (!isZero(buf, n)) {
-                            if (compress) {
+                        if (compress) {
+                            if (!isZero(buf, 0, n)) {
                                 if (n < chunk) java.util.Arrays.fill(buf, n, chunk, (byte) 0);
                                 ((Qcow2Image) dst).writeCompressed(base, buf);
-                            } else {
-                                dst.write(base, ByteBuffer.wrap(buf, 0, n));
                             }
+                        } else {
+                            writeNonZero(dst, base, buf, n, sparseUnit);
                         }
                         pos = base + n;
                         progress.update(pos, size);
@@ -598,12 +601,31 @@ public final class JhvImg {
         return 0;
     }
 
-    static boolean isZero(byte[] b, int n) {
-        var bb = ByteBuffer.wrap(b, 0, n);
-        int i = 0;
-        for (; i + 8 <= n; i += 8) if (bb.getLong(i) != 0) return false;
-        for (; i < n; i++) if (b[i] != 0) return false;
+    static boolean isZero(byte[] b, int off, int n) {
+        var bb = ByteBuffer.wrap(b);
+        int i = off;
+        int end = off + n;
+        for (; i + 8 <= end; i += 8) if (bb.getLong(i) != 0) return false;
+        for (; i < end; i++) if (b[i] != 0) return false;
         return true;
+    }
+
+    /** Writes buf[0, n) at {@code base} but for its all-zero pieces of {@code unit} bytes; runs go out as one write. */
+    private static void writeNonZero(BlockDevice dst, long base, byte[] buf, int n, int unit) throws IOException {
+        int runStart = -1;
+        for (int off = 0; off < n; off += unit) {
+            int len = Math.min(unit, n - off);
+            boolean zero = isZero(buf, off, len);
+            if (!zero && runStart < 0) {
+                runStart = off;
+            } else if (zero && runStart >= 0) {
+                dst.write(base + runStart, ByteBuffer.wrap(buf, runStart, off - runStart));
+                runStart = -1;
+            }
+        }
+        if (runStart >= 0) {
+            dst.write(base + runStart, ByteBuffer.wrap(buf, runStart, n - runStart));
+        }
     }
 
     /** qemu-img's "    (12.34/100%)" progress line, redrawn in place. */
