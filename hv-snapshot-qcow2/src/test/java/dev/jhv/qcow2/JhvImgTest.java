@@ -242,4 +242,29 @@ class JhvImgTest {
         assertThat(ok("map", "--output=json", "-f", "raw", f("copy.raw")))
                 .as("the copy keeps the holes").isEqualTo(ok("map", "--output=json", "-f", "raw", f("sparse.raw")));
     }
+
+    /** convert -B: the target is an overlay of the given backing file holding only the source's top layer. */
+    @Test
+    void convertOntoABackingFileWritesOnlyTheTopLayerAsQemuDoes() throws Exception {
+        Qemu.ok("qemu-img", "create", "-q", "-f", "qcow2", f("base.qcow2"), "4M");
+        Qemu.ok("qemu-io", "-c", "write -P 1 0 1M", f("base.qcow2"));
+        Qemu.ok("qemu-img", "create", "-q", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2", f("top.qcow2"));
+        // data, a zero cluster over the base's data (must stay zero), data past the base's
+        Qemu.ok("qemu-io", "-c", "write -P 2 128k 64k", "-c", "write -z 512k 64k", "-c", "write -P 3 3M 64k",
+                f("top.qcow2"));
+        Qemu.ok("qemu-img", "convert", "-B", "base.qcow2", "-F", "qcow2", "-O", "qcow2", f("top.qcow2"),
+                f("by-qemu.qcow2"));
+        ok("convert", "-B", "base.qcow2", "-O", "qcow2", f("top.qcow2"), f("by-jhv.qcow2"));
+        Qemu.ok("qemu-img", "compare", f("top.qcow2"), f("by-jhv.qcow2"));
+        Qemu.assertClean(tmp.resolve("by-jhv.qcow2"));
+        assertThat(Qemu.ok("qemu-img", "info", f("by-jhv.qcow2")))
+                .contains("backing file: base.qcow2").contains("backing file format: qcow2");
+        var hostOffsets = Pattern.compile(", \"offset\": \\d+");
+        assertThat(hostOffsets.matcher(Qemu.ok("qemu-img", "map", "--output=json", f("by-jhv.qcow2"))).replaceAll(""))
+                .isEqualTo(hostOffsets.matcher(Qemu.ok("qemu-img", "map", "--output=json", f("by-qemu.qcow2")))
+                        .replaceAll(""));
+        var refused = jhv("convert", "-B", "base.qcow2", "-O", "raw", f("top.qcow2"), f("x.raw"));
+        assertThat(refused.exit()).isOne();
+        assertThat(refused.err()).isEqualTo("jhv-img: Backing file not supported for file format 'raw'\n");
+    }
 }

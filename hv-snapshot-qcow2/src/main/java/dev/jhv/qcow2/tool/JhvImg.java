@@ -539,18 +539,33 @@ public final class JhvImg {
     // ---------------------------------------------------------------- convert
 
     int convert(List<String> argv) throws Exception {
-        var a = parse(argv, Set.of("-f", "-O", "-o", "-t", "-T", "-m"), Set.of("-c", "-p", "-q", "-n", "-U", "-W"));
+        var a = parse(argv, Set.of("-f", "-O", "-o", "-t", "-T", "-m", "-B", "-F"),
+                Set.of("-c", "-p", "-q", "-n", "-U", "-W"));
         if (a.pos().size() != 2) throw new UsageException("Expecting one input and one output file name");
         Path in = Path.of(a.pos().get(0));
         Path outFile = Path.of(a.pos().get(1));
         String outFmt = a.get("-O", "raw");
         boolean compress = a.has("-c");
         if (compress && !outFmt.equals("qcow2")) throw new UsageException("Compression not supported for format '" + outFmt + "'");
+        // -B: the target gets a backing file, and what the source takes from below its own top layer is assumed to
+        // be there already (qemu-img's rule: it is not compared, only left out)
+        String backing = a.get("-B");
+        if (backing != null && !outFmt.equals("qcow2")) {
+            throw new UsageException("Backing file not supported for file format '" + outFmt + "'");
+        }
         try (var src = BlockImages.open(in, a.get("-f"), true)) {
             long size = src.size();
             BlockDevice dst;
             if (outFmt.equals("qcow2")) {
-                dst = Qcow2Image.create(outFile, qcow2Options(parseOptions(a.get("-o")), size));
+                var co = qcow2Options(parseOptions(a.get("-o")), size);
+                if (backing != null) {
+                    String backingFmt = a.get("-F");
+                    if (backingFmt == null) {
+                        backingFmt = BlockImages.probe(outFile.toAbsolutePath().getParent().resolve(backing));
+                    }
+                    co = co.withBacking(backing, backingFmt);
+                }
+                dst = Qcow2Image.create(outFile, co);
             } else if (outFmt.equals("raw")) {
                 try (var ch = java.nio.channels.FileChannel.open(outFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                         StandardOpenOption.TRUNCATE_EXISTING)) {
@@ -572,25 +587,33 @@ public final class JhvImg {
                 while (pos < size) {
                     var st = BlockStatus.of(src, pos, size - pos);
                     long stEnd = pos + Math.max(st.length(), 1);
-                    if (st.zero() && !st.data() || !st.present()) {
-                        pos = stEnd; // zeroes: the new target already reads as zero
+                    boolean below = st.depth() > 0 || !st.present();
+                    if (backing != null && below || st.zero() && !st.data() || !st.present()) {
+                        if (backing != null && !below) {
+                            dst.writeZeroes(pos, stEnd - pos);   // over a backing file, zeroes must be said
+                        }
+                        pos = stEnd; // else: the new target already reads as zero, or as the backing file
                         progress.update(pos, size);
                         continue;
                     }
                     while (pos < stEnd) {
-                        long base = pos - Math.floorMod(pos, (long) chunk);
-                        int n = (int) Math.min(chunk, size - base);
-                        var bb = ByteBuffer.wrap(buf, 0, n);
-                        src.read(base, bb);
+                        // compressed clusters are written whole; otherwise only this extent's part of the chunk
+                        long base = compress ? pos - Math.floorMod(pos, (long) chunk) : pos;
+                        long end = Math.min(size, pos - Math.floorMod(pos, (long) chunk) + chunk);
+                        if (!compress) end = Math.min(end, stEnd);
+                        int n = (int) (end - base);
+                        src.read(base, ByteBuffer.wrap(buf, 0, n));
                         if (compress) {
                             if (!isZero(buf, 0, n)) {
                                 if (n < chunk) java.util.Arrays.fill(buf, n, chunk, (byte) 0);
                                 ((Qcow2Image) dst).writeCompressed(base, buf);
                             }
+                        } else if (backing != null) {
+                            dst.write(base, ByteBuffer.wrap(buf, 0, n));    // a zero run left out would show the backing
                         } else {
                             writeNonZero(dst, base, buf, n, sparseUnit);
                         }
-                        pos = base + n;
+                        pos = end;
                         progress.update(pos, size);
                     }
                 }
