@@ -17,9 +17,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MARK = b"JHV-GUEST-READY"
 
 
-def run_once(cmd):
+class Run:
+    """One run of a VMM to its exit: seconds to READY (None if never) and to exit, peak RSS, status, output."""
+
+    def __init__(self, ready, total, rss_mib, code, out, err):
+        self.ready, self.total, self.rss_mib, self.code, self.out, self.err = ready, total, rss_mib, code, out, err
+
+
+def run_to_exit(cmd, env=None):
+    """Runs cmd, noting when the guest's READY line appears on stdout; returns a Run (also used by startup-trace)."""
     t0 = time.monotonic()
-    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     ready = None
     buf = b""
     while True:
@@ -29,14 +37,21 @@ def run_once(cmd):
         buf += chunk
         if ready is None and MARK in buf:
             ready = time.monotonic() - t0
+    err = p.stderr.read()
     _, status, ru = os.wait4(p.pid, 0)
     total = time.monotonic() - t0
     code = os.waitstatus_to_exitcode(status)
     p.returncode = code
-    if ready is None:
-        sys.stderr.write("no READY line from: %s\nexit %s\n%s\n%s\n" % (" ".join(cmd), code, buf[-2000:].decode(errors="replace"),
-                                                                     p.stderr.read()[-2000:].decode(errors="replace")))
-    return ready, total, ru.ru_maxrss / 1024.0, code
+    return Run(ready, total, ru.ru_maxrss / 1024.0, code, buf, err)
+
+
+def run_once(cmd):
+    r = run_to_exit(cmd)
+    if r.ready is None:
+        sys.stderr.write("no READY line from: %s\nexit %s\n%s\n%s\n" % (" ".join(cmd), r.code,
+                                                                     r.out[-2000:].decode(errors="replace"),
+                                                                     r.err[-2000:].decode(errors="replace")))
+    return r.ready, r.total, r.rss_mib, r.code
 
 
 def main():

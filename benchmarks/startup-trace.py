@@ -10,7 +10,8 @@ import re
 import statistics
 import subprocess
 import sys
-import time
+
+from boot import run_to_exit
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MARK = re.compile(rb"^jhv-startup (\d+) ms \[([^\]]*)\] (.*)$")
@@ -19,28 +20,15 @@ MARK = re.compile(rb"^jhv-startup (\d+) ms \[([^\]]*)\] (.*)$")
 def run_once(extra):
     cmd = [os.path.join(ROOT, "jhv"), "-kernel", os.path.join(ROOT, "guest-images", "out", "testos.bin"),
            "-append", "mode=poweroff", "-m", "256", "-display", "none", "-serial", "stdio"] + extra
-    env = dict(os.environ, JHV_TRACE_STARTUP="1")
-    t0 = time.monotonic()
-    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    ready = None
-    buf = b""
-    while True:
-        chunk = p.stdout.read1(4096)
-        if not chunk:
-            break
-        buf += chunk
-        if ready is None and b"JHV-GUEST-READY" in buf:
-            ready = (time.monotonic() - t0) * 1000
-    err = p.stderr.read()
-    p.wait()
+    r = run_to_exit(cmd, env=dict(os.environ, JHV_TRACE_STARTUP="1"))
     marks = {}
-    for line in err.splitlines():
+    for line in r.err.splitlines():
         m = MARK.match(line)
         if m:
             marks.setdefault((m.group(2).decode(), m.group(3).decode()), int(m.group(1)))
-    if ready is None:
-        sys.exit("no READY line; stderr:\n" + err.decode(errors="replace")[-2000:])
-    marks[("guest", "JHV-GUEST-READY seen by the benchmark")] = ready
+    if r.ready is None:
+        sys.exit("no READY line; stderr:\n" + r.err.decode(errors="replace")[-2000:])
+    marks[("guest", "JHV-GUEST-READY seen by the benchmark")] = r.ready * 1000
     return marks
 
 

@@ -116,14 +116,10 @@ public final class Machine implements MachineControl, AutoCloseable {
     }
 
     /**
-     * Opens KVM and builds the VM: RAM slots, in-kernel irqchip and PIT, PC interrupt routing, and the vCPUs.
-     * Fails with a {@link MachineException} whose message is fit for the terminal.
+     * Builds the machine on {@code base} (see {@link KvmBase#open}), which it owns from here on (closed if this
+     * fails): RAM slots, the vCPUs and their MSR list. Fails with a {@link MachineException} whose message is fit
+     * for the terminal.
      */
-    public static Machine create(MachineConfig config, List<RamRange> ranges) {
-        return create(config, ranges, KvmBase.open());
-    }
-
-    /** Builds the machine on {@code base}, which it owns from here on (closed if this fails). */
     public static Machine create(MachineConfig config, List<RamRange> ranges, KvmBase base) {
         Kvm kvm = base.kvm();
         KvmVm vm = base.vm();

@@ -66,10 +66,6 @@ public final class PcMachine implements MachineHandle {
         commands.registerInfo(SnapshotCommands.infoBlock(this::drives));
     }
 
-    public static PcMachine create(MachineConfig config, CharBackend com1) {
-        return create(config, com1, null);
-    }
-
     /**
      * Builds the PC on {@code base} (a VM opened ahead by {@link Machine.KvmBase#open}, which this takes over), or
      * on a VM of its own when {@code base} is null.

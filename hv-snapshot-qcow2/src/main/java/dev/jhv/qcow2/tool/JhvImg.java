@@ -598,8 +598,9 @@ public final class JhvImg {
                     }
                     while (pos < stEnd) {
                         // compressed clusters are written whole; otherwise only this extent's part of the chunk
-                        long base = compress ? pos - Math.floorMod(pos, (long) chunk) : pos;
-                        long end = Math.min(size, pos - Math.floorMod(pos, (long) chunk) + chunk);
+                        long chunkStart = pos - Math.floorMod(pos, (long) chunk);
+                        long base = compress ? chunkStart : pos;
+                        long end = Math.min(size, chunkStart + chunk);
                         if (!compress) end = Math.min(end, stEnd);
                         int n = (int) (end - base);
                         src.read(base, ByteBuffer.wrap(buf, 0, n));
