@@ -151,6 +151,14 @@ public final class Launcher {
         }
     }
 
+    private static boolean waitsForClient(ChardevSpec spec) {
+        return switch (spec) {
+            case ChardevSpec.Unix u -> u.server() && u.waitForClient();
+            case ChardevSpec.Tcp t -> t.server() && t.waitForClient();
+            default -> false;
+        };
+    }
+
     /** Runs the machine the options describe until it ends. */
     int launch(LaunchOptions options) {
         Runnable quit = () -> {
@@ -183,6 +191,11 @@ public final class Launcher {
                 // QEMU opens chardevs before it builds the machine, so their errors come first
                 opened.addAll(await(monitorsOpening));
                 throw e;
+            }
+            // an incoming stream loads while the monitors open, unless one waits for a client: then, as in QEMU,
+            // nothing happens before that client (a failed load would otherwise end jhv while it waits)
+            if (options.monitors().stream().noneMatch(Launcher::waitsForClient)) {
+                m.startLoading();
             }
             List<Chardev> monitorDevices;
             try {

@@ -7,6 +7,12 @@ public interface MachineHandle extends AutoCloseable {
     /** What the monitors act on. */
     MachineControl control();
 
+    /**
+     * Starts what may run before the launcher has opened every chardev, without the guest running: with -incoming,
+     * reading the stream. {@link #start} does it too if this was not called.
+     */
+    default void startLoading() { }
+
     /** Starts the vCPUs, or with -S ({@code config.startPaused()}) stays in prelaunch until "cont". */
     void start();
 

@@ -19,6 +19,13 @@ public final class Main {
                 true, new DefaultMachineFactory(), System::exit);
     }
 
+    /** jhv in this JVM without a terminal (the AOT cache's training run); returns the exit status. */
+    public static int runDetached(String[] args, InputStream in, OutputStream out, PrintStream err) {
+        int[] status = new int[1];
+        run(args, in, out, err, false, new DefaultMachineFactory(), s -> status[0] = s);
+        return status[0];
+    }
+
     /** main() with everything outside the JVM passed in, for tests: the status goes to {@code exit}. */
     public static void run(String[] args, InputStream in, OutputStream out, PrintStream err, boolean rawTerminal,
                            MachineFactory factory, IntConsumer exit) {

@@ -277,4 +277,45 @@ class MainTest {
         }
         assertThat(sock).as("removed at exit").doesNotExist();
     }
+
+    @Test
+    void loadingBeginsBeforeTheMonitorsAreAwaitedUnlessOneWaitsForAClient() throws Exception {
+        Path sock = dir.resolve("nowait.sock");
+        var result = CompletableFuture.supplyAsync(
+                () -> run("-monitor", "unix:" + sock + ",server,nowait", "-serial", "null"));
+        assertThat(created.await(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(machine.get().started.await(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(machine.get().calls).containsExactly("startLoading", "start");
+        machine.get().exit(0);
+        assertThat(result.get(10, TimeUnit.SECONDS).status()).isZero();
+    }
+
+    @Test
+    void aMonitorThatWaitsForItsClientHoldsBackTheLoadToo() throws Exception {
+        Path sock = dir.resolve("wait.sock");
+        var result = CompletableFuture.supplyAsync(() -> run("-monitor", "unix:" + sock + ",server", "-serial", "null"));
+        assertThat(created.await(10, TimeUnit.SECONDS)).isTrue();
+        try (var client = connectWhenListening(sock)) {
+            assertThat(machine.get().started.await(10, TimeUnit.SECONDS)).isTrue();
+            // start() alone: it begins the load itself, after the client came
+            assertThat(machine.get().calls).containsExactly("start");
+            machine.get().exit(0);
+            assertThat(result.get(10, TimeUnit.SECONDS).status()).isZero();
+        }
+    }
+
+    /** The socket opens on its own thread, after the machine may already exist: retry until it listens. */
+    static SocketClient connectWhenListening(Path sock) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (true) {
+            try {
+                return new SocketClient(UnixDomainSocketAddress.of(sock));
+            } catch (IOException e) {
+                if (System.nanoTime() > deadline) {
+                    throw e;
+                }
+                Thread.onSpinWait();
+            }
+        }
+    }
 }

@@ -15,6 +15,7 @@ import dev.jhv.launcher.LauncherException;
 import dev.jhv.launcher.MachineHandle;
 
 import dev.jhv.core.block.Drive;
+import dev.jhv.launcher.migration.IncomingMigration;
 import dev.jhv.launcher.migration.InfoMigrateCommand;
 import dev.jhv.launcher.migration.MigrateCommand;
 import dev.jhv.launcher.migration.Migration;
@@ -34,6 +35,8 @@ public final class PcMachine implements MachineHandle {
     private final DirectKernelBoot boot;
     private final List<Drive> drives;
     private final Migration migration = new Migration();
+    /** The -incoming load, once started (guarded by this). */
+    private IncomingMigration incoming;
 
     private PcMachine(Machine machine, PcPlatform platform, DirectKernelBoot boot, List<Drive> drives) {
         this.machine = machine;
@@ -157,25 +160,27 @@ public final class PcMachine implements MachineHandle {
         return machine;
     }
 
+    /** With -incoming, starts loading the stream into a machine in inmigrate; the guest waits for start(). */
+    @Override
+    public synchronized void startLoading() {
+        String uri = machine.config().incoming();
+        if (uri != null && incoming == null) {
+            machine.startIncoming(boot);
+            incoming = new IncomingMigration(machine, uri, !machine.config().startPaused());
+            incoming.begin();
+        }
+    }
+
     /**
-     * Runs the guest: from power-on, or, with -incoming, after loading the stream (then it runs unless -S),
+     * Runs the guest: from power-on, or, with -incoming, once the stream has loaded (then it runs unless -S),
      * or, with -loadvm, from the snapshot. A failed incoming load ends jhv with status 1, as QEMU does.
      */
     @Override
     public void start() {
         MachineConfig c = machine.config();
         if (c.incoming() != null) {
-            machine.startIncoming(boot);
-            Thread.ofPlatform().name("migration-incoming").daemon(true).start(() -> {
-                try {
-                    Migration.incoming(machine, c.incoming());
-                    machine.finishIncoming(!c.startPaused());
-                    StartupTrace.mark("incoming: finished");
-                } catch (RuntimeException e) {
-                    System.err.println("jhv: " + e.getMessage());
-                    machine.requestExit(1);
-                }
-            });
+            startLoading();
+            incoming.release();
             return;
         }
         if (c.loadvm() != null) {
@@ -202,6 +207,15 @@ public final class PcMachine implements MachineHandle {
 
     @Override
     public void close() {
+        IncomingMigration loading;
+        synchronized (this) {
+            loading = incoming;
+        }
+        // the loader writes guest RAM and vCPU state: it must be gone before they are
+        if (loading != null && !loading.cancel()) {
+            System.err.println("jhv: the incoming migration did not stop; leaving the machine to the process exit");
+            return;
+        }
         platform.close();
         machine.close();
         Drives.close(drives);

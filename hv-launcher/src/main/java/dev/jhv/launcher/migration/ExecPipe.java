@@ -3,11 +3,13 @@ package dev.jhv.launcher.migration;
 import dev.jhv.core.sys.Libc;
 import dev.jhv.core.sys.SysCallException;
 import java.io.File;
-import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
 
 /**
  * An "exec:" migration command run by /bin/sh, joined to jhv by a pipe of {@link #PIPE_BYTES} rather than the
@@ -26,8 +28,10 @@ final class ExecPipe {
         int[] fds = pipe();
         try {
             Process p = shell(cmd).redirectInput(new File("/dev/null")).redirectOutput(procFd(fds[1])).start();
-            // opened while jhv still holds the write end, so the open cannot wait for a writer
-            InputStream in = new FileInputStream(procFd(fds[0]));
+            // opened while jhv still holds the write end, so the open cannot wait for a writer; a channel, so that
+            // interrupting the reader ends a read that waits for the command (IncomingMigration.cancel)
+            InputStream in = Channels.newInputStream(FileChannel.open(procFd(fds[0]).toPath(),
+                    StandardOpenOption.READ));
             return new Started(p, in, null);
         } finally {
             Libc.close(fds[0]);

@@ -108,10 +108,12 @@ abstract sealed class MigrationChannel implements AutoCloseable permits Migratio
             this.stream = stream;
         }
 
+        /** Closes jhv's end and ends the command with what it started (a shell's children would keep running). */
         @Override
         public void close() throws IOException {
             stream.close();
             if (process != null) {
+                process.descendants().forEach(ProcessHandle::destroy);
                 process.destroy();
             }
         }

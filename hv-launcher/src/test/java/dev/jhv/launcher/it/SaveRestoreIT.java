@@ -154,6 +154,27 @@ class SaveRestoreIT {
         assertRefused(file, List.of("-smp", "2", "-m", "512"), "does not match", "memory size");
     }
 
+    @Test
+    void aMonitorThatFailsToOpenStopsALoadAlreadyUnderWay() throws Exception {
+        // the load begins while the monitors open; this one cannot, so jhv must end the load (its command never
+        // writes) and close the machine under it without crashing, waiting for the command, or leaving it behind
+        Path badSocket = tmp.resolve("no/such/dir/m.sock");
+        Path childPid = tmp.resolve("child.pid");
+        try (JhvProcess dst = JhvProcess.boot(WORKLOAD, args("-incoming",
+                "exec:sleep 600 & echo $! > " + childPid + "; wait",
+                "-monitor", "unix:" + badSocket + ",server,nowait"))) {
+            assertThat(dst.awaitExit(BOOT)).isEqualTo(1);
+            assertThat(dst.stderr()).containsExactly("jhv: -monitor unix:" + badSocket
+                    + ",server=on: Failed to bind socket to " + badSocket + ": No such file or directory");
+        }
+        if (Files.exists(childPid)) {
+            var child = ProcessHandle.of(Long.parseLong(Files.readString(childPid).strip()));
+            // ended by jhv: a command still running would hold the pipe (and jhv's stderr) open for ten minutes
+            child.ifPresent(p -> assertThat(p.onExit().orTimeout(10, java.util.concurrent.TimeUnit.SECONDS)
+                    .handle((h, e) -> e == null).join()).as("the exec: command's child ended").isTrue());
+        }
+    }
+
     private void assertRefused(Path stream, List<String> extra, String... messages) throws Exception {
         List<String> a = new ArrayList<>(extra);
         a.addAll(List.of("-incoming", "file:" + stream));

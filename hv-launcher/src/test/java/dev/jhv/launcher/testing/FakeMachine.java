@@ -25,6 +25,8 @@ public final class FakeMachine implements MachineControl, MachineHandle {
     private final CountDownLatch ended = new CountDownLatch(1);
     /** Counted down by start(), which the launcher calls once the chardevs and monitors are open. */
     public final CountDownLatch started = new CountDownLatch(1);
+    /** What the launcher called, in order: "startLoading", "start". */
+    public final List<String> calls = new CopyOnWriteArrayList<>();
     private volatile int exitStatus;
     private RunState state = RunState.PRELAUNCH;
 
@@ -39,7 +41,13 @@ public final class FakeMachine implements MachineControl, MachineHandle {
     }
 
     @Override
+    public void startLoading() {
+        calls.add("startLoading");
+    }
+
+    @Override
     public void start() {
+        calls.add("start");
         if (!config.startPaused()) {
             setState(RunState.RUNNING);
         }
