@@ -40,6 +40,8 @@ public final class RamSectionReader {
     private record Target(MemorySegment segment, PageResidency residency, RamPrefaulter prefaulter) { }
 
     private final Map<String, Target> targets = new HashMap<>();
+    /** The block of the previous page record in the current section (what CONTINUE refers to). */
+    private BlockInfo last;
 
     /** @param destination the blocks to fill, or null to only parse and count */
     public RamSectionReader(List<RamBlock> destination) {
@@ -69,71 +71,91 @@ public final class RamSectionReader {
     /** Reads records up to and including EOS. */
     public void readBody(VMStateInput in) {
         try {
-            BlockInfo last = null;
-            while (true) {
-                long at = in.offset();
-                long header = in.u64("ram");
-                int flags = (int) (header & FLAG_MASK);
-                long addr = header & ~(long) FLAG_MASK;
-                int kind = flags & ~FLAG_CONTINUE;
-                if (flags == FLAG_EOS && addr == 0) {
-                    stats.other(8);
-                    return;
-                }
-                if (kind == FLAG_MEM_SIZE && (flags & FLAG_CONTINUE) == 0) {
-                    readBlockList(in, at, addr);
-                    continue;
-                }
-                if (kind != FLAG_ZERO && kind != FLAG_PAGE) {
-                    throw error(in, at, String.format("unknown flags 0x%03x", flags));
-                }
-                if (streamBlocks == null) {
-                    throw error(in, at, "page before the block list");
-                }
-                BlockInfo block;
-                if ((flags & FLAG_CONTINUE) != 0) {
-                    if (last == null) {
-                        throw error(in, at, "CONTINUE without a previous page in this section");
-                    }
-                    block = last;
-                } else {
-                    String name = in.string8("ram");
-                    block = find(name);
-                    if (block == null) {
-                        throw error(in, at, "unknown RAM block '" + name + "'");
-                    }
-                }
-                if (addr < 0 || addr >= block.size()) {
-                    throw error(in, at, String.format("page offset 0x%x is beyond block '%s' (0x%x bytes)", addr,
-                            block.name(), block.size()));
-                }
-                last = block;
-                Target target = targets.get(block.name());
-                if (kind == FLAG_ZERO) {
-                    int fill = in.u8("ram");
-                    if (fill != 0) {
-                        throw error(in, at, "zero page with fill byte " + fill);
-                    }
-                    // a page never written already reads as zero; filling it would allocate it
-                    if (target != null && !target.residency().knownZero(addr)) {
-                        target.segment().asSlice(addr, PAGE_SIZE).fill((byte) 0);
-                    }
-                    stats.zero(in.offset() - at);
-                } else {
-                    if (target != null) {
-                        in.readFully("ram", target.segment(), addr, PAGE_SIZE);
-                        target.residency().written(addr);
-                        target.prefaulter().written(addr);
-                    } else {
-                        in.readFully("ram", page, 0, PAGE_SIZE);
-                    }
-                    stats.normal(in.offset() - at);
-                }
+            last = null;
+            // one record per call: a method called per page is compiled after a few hundred pages, where a loop
+            // in one method would run interpreted until its back-edge counter triggers on-stack replacement
+            while (readRecord(in)) {
+                // next record
             }
         } catch (VMStateException e) {
             throw new MigrationException("RAM section " + (in.section() == null ? "" : "'" + in.section() + "' ")
                     + "at stream offset " + e.offset() + ": " + e.reason(), e);
         }
+    }
+
+    /** Reads one record; false once it was EOS. */
+    private boolean readRecord(VMStateInput in) {
+        long at = in.offset();
+        long header = in.u64("ram");
+        int flags = (int) (header & FLAG_MASK);
+        long addr = header & ~(long) FLAG_MASK;
+        int kind = flags & ~FLAG_CONTINUE;
+        if (flags == FLAG_EOS && addr == 0) {
+            stats.other(8);
+            return false;
+        }
+        if (kind == FLAG_MEM_SIZE && (flags & FLAG_CONTINUE) == 0) {
+            readBlockList(in, at, addr);
+            return true;
+        }
+        if (kind != FLAG_ZERO && kind != FLAG_PAGE) {
+            throw error(in, at, String.format("unknown flags 0x%03x", flags));
+        }
+        BlockInfo block = pageBlock(in, at, flags);
+        if (addr < 0 || addr >= block.size()) {
+            throw error(in, at, String.format("page offset 0x%x is beyond block '%s' (0x%x bytes)", addr,
+                    block.name(), block.size()));
+        }
+        Target target = targets.get(block.name());
+        if (kind == FLAG_ZERO) {
+            readZeroPage(in, at, target, addr);
+        } else {
+            readNormalPage(in, at, target, addr);
+        }
+        return true;
+    }
+
+    /** The block a page record is in: named by the record, or the previous one's with CONTINUE. */
+    private BlockInfo pageBlock(VMStateInput in, long at, int flags) {
+        if (streamBlocks == null) {
+            throw error(in, at, "page before the block list");
+        }
+        if ((flags & FLAG_CONTINUE) != 0) {
+            if (last == null) {
+                throw error(in, at, "CONTINUE without a previous page in this section");
+            }
+            return last;
+        }
+        String name = in.string8("ram");
+        BlockInfo block = find(name);
+        if (block == null) {
+            throw error(in, at, "unknown RAM block '" + name + "'");
+        }
+        last = block;
+        return block;
+    }
+
+    private void readZeroPage(VMStateInput in, long at, Target target, long addr) {
+        int fill = in.u8("ram");
+        if (fill != 0) {
+            throw error(in, at, "zero page with fill byte " + fill);
+        }
+        // a page never written already reads as zero; filling it would allocate it
+        if (target != null && !target.residency().knownZero(addr)) {
+            target.segment().asSlice(addr, PAGE_SIZE).fill((byte) 0);
+        }
+        stats.zero(in.offset() - at);
+    }
+
+    private void readNormalPage(VMStateInput in, long at, Target target, long addr) {
+        if (target != null) {
+            in.readFully("ram", target.segment(), addr, PAGE_SIZE);
+            target.residency().written(addr);
+            target.prefaulter().written(addr);
+        } else {
+            in.readFully("ram", page, 0, PAGE_SIZE);
+        }
+        stats.normal(in.offset() - at);
     }
 
     private void readBlockList(VMStateInput in, long at, long total) {
