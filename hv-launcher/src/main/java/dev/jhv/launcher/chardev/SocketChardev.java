@@ -95,6 +95,8 @@ public final class SocketChardev extends Chardev {
         var bootstrap = new ServerBootstrap()
                 .group(NettyLoop.group())
                 .channelFactory(factory)
+                .option(ChannelOption.ALLOCATOR, NettyLoop.ALLOCATOR)
+                .childOption(ChannelOption.ALLOCATOR, NettyLoop.ALLOCATOR)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(HIGH_WATER / 2, HIGH_WATER))
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
@@ -138,6 +140,7 @@ public final class SocketChardev extends Chardev {
         var f = new Bootstrap()
                 .group(NettyLoop.group())
                 .channelFactory(factory)
+                .option(ChannelOption.ALLOCATOR, NettyLoop.ALLOCATOR)
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(HIGH_WATER / 2, HIGH_WATER))
                 .handler(dev.new ClientHandler())
                 .connect(address)
