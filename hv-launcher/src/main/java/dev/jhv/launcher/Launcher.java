@@ -7,6 +7,7 @@ import dev.jhv.launcher.chardev.MuxChardev;
 import dev.jhv.launcher.cli.ChardevSpec;
 import dev.jhv.launcher.cli.CommandLineParser;
 import dev.jhv.launcher.cli.LaunchOptions;
+import dev.jhv.launcher.jit.CompilerThreads;
 import dev.jhv.launcher.monitor.CommandTable;
 import dev.jhv.launcher.monitor.Monitor;
 import java.io.InputStream;
@@ -61,6 +62,7 @@ public final class Launcher {
     public int run(String[] args) {
         StartupTrace.mark("main");
         Thread prepare = Thread.ofPlatform().name("machine-prepare").daemon().start(() -> {
+            CompilerThreads.lowerC2Priority(); // C2 yields contended cores to the machine's threads
             try {
                 factory.prepare();
                 StartupTrace.mark("prepared");

@@ -72,12 +72,14 @@ public final class Libc {
     private static final long SYS_MADVISE = 28;
     private static final long SYS_GETPID = 39;
     private static final long SYS_RT_SIGTIMEDWAIT = 128;
+    private static final long SYS_SETPRIORITY = 141;
     private static final long SYS_GETTID = 186;
     private static final long SYS_TGKILL = 234;
     private static final long SYS_OPENAT = 257;
     private static final long SYS_EVENTFD2 = 290;
     private static final long SYS_PIPE2 = 293;
     private static final long AT_FDCWD = -100;
+    private static final long PRIO_PROCESS = 0;
     /** The kernel's sigset_t is 64 bits on x86-64 (glibc's 1024-bit one starts with the same word). */
     private static final long KERNEL_SIGSET_BYTES = 8;
 
@@ -217,6 +219,11 @@ public final class Libc {
     }
 
     /** fcntl(2) with an integer argument; returns its result or {@code -errno}. */
+    /** setpriority(PRIO_PROCESS, tid, nice) for one thread; returns 0 or {@code -errno}. */
+    public static int trySetThreadNice(long tid, int nice) {
+        return (int) sys(SYS_SETPRIORITY, PRIO_PROCESS, tid, nice, 0);
+    }
+
     public static int tryFcntl(int fd, int cmd, long arg) {
         return (int) sys(SYS_FCNTL, fd, cmd, arg, 0);
     }
