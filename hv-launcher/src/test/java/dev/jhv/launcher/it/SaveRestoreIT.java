@@ -148,7 +148,9 @@ class SaveRestoreIT {
             f.seek(at);
             f.write(b ^ 0x40);
         }
-        assertRefused(flipped, List.of("-smp", "2"), "load of migration failed", "section 'ram'", "damaged");
+        // the page the byte is in is named: its block and guest-physical offset
+        assertRefused(flipped, List.of("-smp", "2"), "load of migration failed", "section 'ram'",
+                "of block 'pc.ram' is damaged");
 
         assertRefused(file, List.of("-smp", "1"), "does not match", "vCPUs: stream 2, destination 1");
         assertRefused(file, List.of("-smp", "2", "-m", "512"), "does not match", "memory size");

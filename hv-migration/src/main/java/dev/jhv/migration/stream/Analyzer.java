@@ -156,7 +156,7 @@ public final class Analyzer {
                     RamSectionReader r = ram.computeIfAbsent(id, k -> new RamSectionReader(null));
                     long pagesBefore = r.stats().pages();
                     long zeroBefore = r.stats().zeroPages();
-                    r.readBody(in);
+                    r.readBody(in, info.version());
                     sm.put("kind", "ram");
                     sm.put("pages", r.stats().pages() - pagesBefore);
                     sm.put("zero_pages", r.stats().zeroPages() - zeroBefore);

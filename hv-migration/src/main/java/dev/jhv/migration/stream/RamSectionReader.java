@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.zip.CRC32C;
 
 import static dev.jhv.migration.stream.RamSectionWriter.FLAG_CONTINUE;
 import static dev.jhv.migration.stream.RamSectionWriter.FLAG_EOS;
@@ -42,6 +43,9 @@ public final class RamSectionReader {
     private final Map<String, Target> targets = new HashMap<>();
     /** The block of the previous page record in the current section (what CONTINUE refers to). */
     private BlockInfo last;
+    /** The RAM section version of the body being read. */
+    private int version = RamStateEntry.VERSION;
+    private final CRC32C crc = new CRC32C();
 
     /** @param destination the blocks to fill, or null to only parse and count */
     public RamSectionReader(List<RamBlock> destination) {
@@ -68,8 +72,19 @@ public final class RamSectionReader {
         return new MigrationException("RAM " + where + "record at stream offset " + at + ": " + reason);
     }
 
-    /** Reads records up to and including EOS. */
+    /** Reads records of the current RAM section version up to and including EOS. */
     public void readBody(VMStateInput in) {
+        readBody(in, RamStateEntry.VERSION);
+    }
+
+    /** Reads records of RAM section version {@code version} (1 or 2) up to and including EOS. */
+    public void readBody(VMStateInput in, int version) {
+        if (version < RamStateEntry.MINIMUM_VERSION || version > RamStateEntry.VERSION) {
+            throw new MigrationException("RAM section " + (in.section() == null ? "" : "'" + in.section() + "' ")
+                    + "version " + version + " is not one this build reads (" + RamStateEntry.MINIMUM_VERSION
+                    + ".." + RamStateEntry.VERSION + ")");
+        }
+        this.version = version;
         try {
             last = null;
             // one record per call: a method called per page is compiled after a few hundred pages, where a loop
@@ -108,9 +123,9 @@ public final class RamSectionReader {
         }
         Target target = targets.get(block.name());
         if (kind == FLAG_ZERO) {
-            readZeroPage(in, at, target, addr);
+            readZeroPage(in, at, block, target, addr);
         } else {
-            readNormalPage(in, at, target, addr);
+            readNormalPage(in, at, block, target, addr);
         }
         return true;
     }
@@ -135,25 +150,51 @@ public final class RamSectionReader {
         return block;
     }
 
-    private void readZeroPage(VMStateInput in, long at, Target target, long addr) {
-        int fill = in.u8("ram");
-        if (fill != 0) {
-            throw error(in, at, "zero page with fill byte " + fill);
+    private void readZeroPage(VMStateInput in, long at, BlockInfo block, Target target, long addr) {
+        long pages;
+        if (version == 1) {
+            int fill = in.u8("ram");
+            if (fill != 0) {
+                throw error(in, at, "zero page with fill byte " + fill);
+            }
+            pages = 1;
+        } else {
+            pages = in.u32("ram");
+            if (pages == 0 || pages > (block.size() - addr) / PAGE_SIZE) {
+                throw error(in, at, String.format("a run of %d zero pages from 0x%x does not fit block '%s' "
+                        + "(0x%x bytes)", pages, addr, block.name(), block.size()));
+            }
         }
-        // a page never written already reads as zero; filling it would allocate it
-        if (target != null && !target.residency().knownZero(addr)) {
-            target.segment().asSlice(addr, PAGE_SIZE).fill((byte) 0);
+        if (target != null) {
+            for (long p = addr, end = addr + pages * PAGE_SIZE; p < end; p += PAGE_SIZE) {
+                // a page never written already reads as zero; filling it would allocate it
+                if (!target.residency().knownZero(p)) {
+                    target.segment().asSlice(p, PAGE_SIZE).fill((byte) 0);
+                }
+            }
         }
-        stats.zero(in.offset() - at);
+        stats.zero(pages, in.offset() - at);
     }
 
-    private void readNormalPage(VMStateInput in, long at, Target target, long addr) {
+    private void readNormalPage(VMStateInput in, long at, BlockInfo block, Target target, long addr) {
+        MemorySegment data;
         if (target != null) {
             in.readFully("ram", target.segment(), addr, PAGE_SIZE);
             target.residency().written(addr);
             target.prefaulter().written(addr);
+            data = target.segment().asSlice(addr, PAGE_SIZE);
         } else {
             in.readFully("ram", page, 0, PAGE_SIZE);
+            data = MemorySegment.ofArray(page);
+        }
+        if (version >= 2) {
+            long stored = in.u32("ram");
+            crc.reset();
+            crc.update(data.asByteBuffer());
+            if (crc.getValue() != stored) {
+                throw error(in, at, String.format("page 0x%x of block '%s' is damaged: its bytes have CRC32C "
+                        + "0x%08x, the stream says 0x%08x", addr, block.name(), crc.getValue(), stored));
+            }
         }
         stats.normal(in.offset() - at);
     }

@@ -5,18 +5,21 @@ import dev.jhv.core.vmstate.VMStateOutput;
 import dev.jhv.core.memory.PageResidency;
 
 import java.lang.foreign.MemorySegment;
+import java.util.zip.CRC32C;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Writes the RAM part of a section body, QEMU's ram format in spirit. Each record starts with a be64 whose high
- * bits are a page-aligned offset and whose low 12 bits are flags:
+ * Writes the RAM part of a section body (RAM section version 2), QEMU's ram format in spirit. Each record starts
+ * with a be64 whose high bits are a page-aligned offset and whose low 12 bits are flags:
  * <ul>
  * <li>{@code MEM_SIZE}: the offset field is the total RAM size; then for each block, u8 name length, name, be64
  *     size, until the sizes add up to the total. Sent once, in the START section.</li>
- * <li>{@code ZERO}: a page of zeros: [u8 name length, name unless CONTINUE], u8 fill byte (0).</li>
- * <li>{@code PAGE}: a page sent whole: [name unless CONTINUE], 4096 bytes.</li>
+ * <li>{@code ZERO}: a run of zero pages from the offset: [u8 name length, name unless CONTINUE], be32 page count
+ *     (at least 1). Version 1 had one record per zero page, with a u8 fill byte (0) instead of the count.</li>
+ * <li>{@code PAGE}: a page sent whole: [name unless CONTINUE], 4096 bytes, be32 CRC32C of those bytes, so that a
+ *     damaged page is named by its block and address. Version 1 had no CRC.</li>
  * <li>{@code CONTINUE}: with ZERO or PAGE, the page is in the same block as the previous record of this body.</li>
  * <li>{@code EOS}: the end of this section body.</li>
  * </ul>
@@ -33,7 +36,12 @@ public final class RamSectionWriter {
 
     private final VMStateOutput out;
     private final RamStats stats;
+    private final CRC32C crc = new CRC32C();
     private RamBlock lastBlock;
+    /** The zero pages seen but not yet written, as one run: its block (null for none), first offset, length. */
+    private RamBlock runBlock;
+    private long runStart;
+    private long runPages;
     /** Per block, which pages were never written: fresh per section body, since the guest may run between. */
     private final Map<RamBlock, PageResidency> residency = new IdentityHashMap<>();
 
@@ -88,31 +96,57 @@ public final class RamSectionWriter {
 
     private static final java.lang.foreign.ValueLayout.OfLong LONG = java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 
-    /** Writes one page of a block, as a zero record when it holds only zeros. */
+    /** Writes one page of a block; zero pages join a run of them, written when the run ends. */
     public void writePage(RamBlock block, long offset) {
         if (offset < 0 || offset % PAGE_SIZE != 0 || offset >= block.size()) {
             throw new IllegalArgumentException("page offset 0x" + Long.toHexString(offset) + " is not a page of '"
                     + block.name() + "'");
         }
-        long start = out.offset();
         boolean zero = residency.computeIfAbsent(block, b -> new PageResidency(b.segment())).knownZero(offset)
                 || isZeroPage(block.segment(), offset);
-        int flags = zero ? FLAG_ZERO : FLAG_PAGE;
-        boolean cont = block == lastBlock;
-        if (cont) {
-            flags |= FLAG_CONTINUE;
+        if (zero) {
+            if (block == runBlock && offset == runStart + runPages * PAGE_SIZE && runPages < MAX_RUN_PAGES) {
+                runPages++;
+                return;
+            }
+            flushZeroRun();
+            runBlock = block;
+            runStart = offset;
+            runPages = 1;
+            return;
         }
-        out.u64(offset | flags);
+        flushZeroRun();
+        long start = out.offset();
+        header(block, offset, FLAG_PAGE);
+        MemorySegment page = block.segment().asSlice(offset, PAGE_SIZE);
+        out.bytes(page);
+        crc.reset();
+        crc.update(page.asByteBuffer());
+        out.u32(crc.getValue());
+        stats.normal(out.offset() - start);
+    }
+
+    /** The longest zero run one record holds (its count is a be32). */
+    static final long MAX_RUN_PAGES = 0xffff_ffffL;
+
+    private void flushZeroRun() {
+        if (runBlock == null) {
+            return;
+        }
+        long start = out.offset();
+        header(runBlock, runStart, FLAG_ZERO);
+        out.u32(runPages);
+        stats.zero(runPages, out.offset() - start);
+        runBlock = null;
+    }
+
+    /** A record's be64 header and, unless it continues the previous record's block, the block's name. */
+    private void header(RamBlock block, long offset, int flags) {
+        boolean cont = block == lastBlock;
+        out.u64(offset | flags | (cont ? FLAG_CONTINUE : 0));
         if (!cont) {
             out.string8(block.name());
             lastBlock = block;
-        }
-        if (zero) {
-            out.u8(0);
-            stats.zero(out.offset() - start);
-        } else {
-            out.bytes(block.segment().asSlice(offset, PAGE_SIZE));
-            stats.normal(out.offset() - start);
         }
     }
 
@@ -123,8 +157,9 @@ public final class RamSectionWriter {
         }
     }
 
-    /** Ends this section body. */
+    /** Ends this section body (writing the zero run it may hold). */
     public void writeEos() {
+        flushZeroRun();
         out.u64(FLAG_EOS);
         stats.other(8);
         lastBlock = null;

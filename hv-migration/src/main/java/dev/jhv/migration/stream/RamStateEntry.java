@@ -16,7 +16,9 @@ import java.util.Map;
  */
 public final class RamStateEntry implements IterativeStateEntry {
     public static final String IDSTR = "ram";
-    public static final int VERSION = 1;
+    /** 2: zero pages as runs, a CRC32C after each page (see {@link RamSectionWriter}); 1 still loads. */
+    public static final int VERSION = 2;
+    public static final int MINIMUM_VERSION = 1;
     /** Pages per PART section. */
     static final int CHUNK_PAGES = 8192;
 
@@ -190,15 +192,12 @@ public final class RamStateEntry implements IterativeStateEntry {
 
     @Override
     public void load(VMStateInput in, SectionType type, int streamVersion) {
-        if (streamVersion != VERSION) {
-            throw new MigrationException("RAM section version " + streamVersion + " is not " + VERSION);
-        }
         if (type == SectionType.START) {
             reader = new RamSectionReader(blocks);
         } else if (reader == null) {
             throw new MigrationException("RAM " + type + " section before its START");
         }
-        reader.readBody(in);
+        reader.readBody(in, streamVersion);
         if (reader.streamBlocks() == null) {
             throw new MigrationException("RAM START section without a block list");
         }

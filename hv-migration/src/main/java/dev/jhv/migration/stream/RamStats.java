@@ -24,8 +24,8 @@ public final class RamStats {
         return bytes;
     }
 
-    void zero(long recordBytes) {
-        zeroPages++;
+    void zero(long pages, long recordBytes) {
+        zeroPages += pages;
         bytes += recordBytes;
     }
 

@@ -79,6 +79,26 @@ class AnalyzerTest {
     }
 
     @Test
+    void theCurrentRamFormatHasTheSameTotalsAndNamesADamagedPage() throws IOException {
+        byte[] full = Golden.read(Golden.CURRENT);
+        Path f = dir.resolve("current.jhvm");
+        Files.write(f, full);
+        var r = run(f.toString());
+        assertThat(r.status()).as(r.err()).isZero();
+        assertThat(r.out()).contains("START 'ram' instance 0 version 2",
+                "RAM: blocks [pc.ram 32768 bytes]; 8 pages: 6 zero, 2 normal");
+
+        // page 1 holds bytes 0, 1, 2, ...: find its run of 0x10 0x11 0x12 and change one
+        int at = Golden.indexOf(full, new byte[] {0x10, 0x11, 0x12, 0x13, 0x14});
+        byte[] bad = full.clone();
+        bad[at] ^= 1;
+        Files.write(f, bad);
+        r = run(f.toString());
+        assertThat(r.status()).isEqualTo(1);
+        assertThat(r.err()).contains("page 0x1000 of block 'pc.ram' is damaged");
+    }
+
+    @Test
     void damagedStreamsAreReportedWithStatusOne() throws IOException {
         byte[] full = Golden.read(Golden.V2);
         Path cut = dir.resolve("cut.jhvm");

@@ -45,22 +45,45 @@ class MigrationStreamTest {
     void zeroPagesTakeAFewBytesAndNormalPagesAreWhole() {
         var seg = Arena.ofAuto().allocate(64 * 4096L);
         seg.set(ValueLayout.JAVA_BYTE, 10 * 4096 + 7, (byte) 1);
-        var block = new RamBlock("pc.ram", seg);
-        var out = new dev.jhv.core.vmstate.VMStateOutput();
-        var w = new RamSectionWriter(out);
-        w.writeBlockList(List.of(block));
-        w.writePages(block, 0, 64);
-        w.writeEos();
-        byte[] body = out.toByteArray();
-        // block list 8+7+8, first zero page 8+7+1, 62 more zero pages 9 each, one normal page 8+4096, EOS 8
-        assertThat(body.length).isEqualTo(23 + 16 + 62 * 9 + 4104 + 8);
-        assertThat(w.stats().zeroPages()).isEqualTo(63);
+        var stats = new RamStats();
+        byte[] body = ramBody(new RamBlock("pc.ram", seg), 0, 64, stats);
+        // block list 8+7+8; zero pages 0..9 as one run 8+7+4; page 10 8+4096+4 (CRC); a run of the 53 zero pages
+        // 11..63 8+4; EOS 8
+        assertThat(body.length).isEqualTo(23 + 19 + 4108 + 12 + 8);
+        assertThat(stats.zeroPages()).isEqualTo(63);
+        assertThat(stats.normalPages()).isEqualTo(1);
 
         var dstSeg = Arena.ofAuto().allocate(64 * 4096L);
         dstSeg.fill((byte) 0x77);
         var reader = new RamSectionReader(List.of(new RamBlock("pc.ram", dstSeg)));
         reader.readBody(new dev.jhv.core.vmstate.VMStateInput(body));
         assertThat(dstSeg.asSlice(0, 64 * 4096L).mismatch(seg)).isEqualTo(-1);
+    }
+
+    @Test
+    void aDamagedPageIsNamedByItsBlockAndAddress() {
+        var seg = Arena.ofAuto().allocate(16 * 4096L);
+        seg.asSlice(3 * 4096L, 4096).fill((byte) 0x3c);
+        byte[] body = ramBody(new RamBlock("pc.ram", seg), 0, 16, new RamStats());
+        int pageData = 23 + 19 + 8; // block list, the run of pages 0..2, page 3's header
+        assertThat(body[pageData + 100]).isEqualTo((byte) 0x3c);
+        body[pageData + 100] ^= 0x01;
+        var reader = new RamSectionReader(List.of(new RamBlock("pc.ram", Arena.ofAuto().allocate(16 * 4096L))));
+        var e = catchThrowableOfType(MigrationException.class,
+                () -> reader.readBody(new dev.jhv.core.vmstate.VMStateInput(body)));
+        assertThat(e.getMessage()).contains("page 0x3000 of block 'pc.ram' is damaged", "stream offset 42");
+    }
+
+    @Test
+    void aZeroRunPastItsBlockIsRefused() {
+        var seg = Arena.ofAuto().allocate(4 * 4096L);
+        byte[] body = ramBody(new RamBlock("pc.ram", seg), 1, 4, new RamStats());
+        assertThat(body[23 + 8 + 7 + 3]).isEqualTo((byte) 3); // the run's be32 count
+        body[23 + 8 + 7 + 3] = 4; // pages 1..4 of a 4-page block
+        var reader = new RamSectionReader(List.of(new RamBlock("pc.ram", Arena.ofAuto().allocate(4 * 4096L))));
+        var e = catchThrowableOfType(MigrationException.class,
+                () -> reader.readBody(new dev.jhv.core.vmstate.VMStateInput(body)));
+        assertThat(e.getMessage()).contains("a run of 4 zero pages from 0x1000 does not fit block 'pc.ram'");
     }
 
     @Test
@@ -160,7 +183,7 @@ class MigrationStreamTest {
 
     @Test
     void everyTruncationIsRefusedNamingWhereAndChangesNoDevice() {
-        byte[] full = Golden.read(Golden.V2);
+        byte[] full = Golden.read(Golden.CURRENT);
         int deviceStart = deviceSectionStart(full);
         for (int n = 0; n < full.length; n++) {
             var dst = Fixture.destination();
@@ -179,7 +202,7 @@ class MigrationStreamTest {
 
     @Test
     void everyFlippedByteIsRefusedAndChangesNoDevice() {
-        byte[] full = Golden.read(Golden.V2);
+        byte[] full = Golden.read(Golden.CURRENT);
         int deviceStart = deviceSectionStart(full);
         for (int i = 0; i < full.length; i++) {
             var dst = Fixture.destination();
@@ -198,7 +221,7 @@ class MigrationStreamTest {
 
     @Test
     void flippedDeviceFieldIsNamed() {
-        byte[] full = Golden.read(Golden.V2);
+        byte[] full = Golden.read(Golden.CURRENT);
         int start = deviceSectionStart(full);
         // header: type, id, name "testdev" (1+7), instance, version = 1+4+8+4+4; then reg, counter, id, then the
         // subsection marker: make it an invalid marker
@@ -212,16 +235,17 @@ class MigrationStreamTest {
 
     /** Offset of the first FULL section (instance 0 of testdev). */
     static int deviceSectionStart(byte[] s) {
-        byte[] needle = {StreamFormat.SECTION_FULL, 0, 0, 0, 1, 7, 't', 'e', 's', 't', 'd', 'e', 'v'};
-        outer:
-        for (int i = 0; i + needle.length <= s.length; i++) {
-            for (int j = 0; j < needle.length; j++) {
-                if (s[i + j] != needle[j]) {
-                    continue outer;
-                }
-            }
-            return i;
-        }
-        throw new AssertionError("no device section");
+        byte[] header = {StreamFormat.SECTION_FULL, 0, 0, 0, 1, 7, 't', 'e', 's', 't', 'd', 'e', 'v'};
+        return Golden.indexOf(s, header);
+    }
+
+    /** A RAM section body with the block list and pages [from, to) of {@code block}, then EOS. */
+    static byte[] ramBody(RamBlock block, int from, int to, RamStats stats) {
+        var out = new dev.jhv.core.vmstate.VMStateOutput();
+        var w = new RamSectionWriter(out, stats);
+        w.writeBlockList(List.of(block));
+        w.writePages(block, from, to);
+        w.writeEos();
+        return out.toByteArray();
     }
 }

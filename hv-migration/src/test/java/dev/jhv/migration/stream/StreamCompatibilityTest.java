@@ -36,8 +36,19 @@ class StreamCompatibilityTest {
     }
 
     @Test
-    void currentCodeWritesTheGoldenVersion2StreamByteForByte() {
-        assertThat(Golden.generate(Golden.V2)).isEqualTo(Golden.read(Golden.V2));
+    void currentCodeWritesTheCurrentGoldenStreamByteForByte() {
+        assertThat(Golden.generate(Golden.CURRENT)).isEqualTo(Golden.read(Golden.CURRENT));
+    }
+
+    @Test
+    void currentGoldenLoads() {
+        var dst = Fixture.destination();
+        dst.load(Golden.read(Golden.CURRENT));
+        assertThat(dst.dev1.extra).isEqualTo(0x0bae);
+        assertRam(dst);
+        // 8 pages: zero runs [0], [2..4], [6..7] and normal pages 1 and 5, sent 3 pages per PART
+        assertThat(dst.ramEntry.loadStats().zeroPages()).isEqualTo(6);
+        assertThat(dst.ramEntry.loadStats().normalPages()).isEqualTo(2);
     }
 
     @Test

@@ -21,12 +21,12 @@ class StreamLoaderFuzzTest {
 
     @Test
     void mutatedStreamsGiveOnlyTheLoadersErrorAndChangeNoDevice() {
-        byte[][] seeds = {Golden.read(Golden.V1), Golden.read(Golden.V2)};
+        byte[][] seeds = {Golden.read(Golden.V1), Golden.read(Golden.V2), Golden.read(Golden.CURRENT)};
         var r = new Random(0x4a48564dL);
         int refused = 0;
         for (int i = 0; i < ITERATIONS; i++) {
             long seed = r.nextLong();
-            byte[] input = mutate(seeds[i % 2], new Random(seed));
+            byte[] input = mutate(seeds[i % seeds.length], new Random(seed));
             if (!loadOnce(input, seed)) {
                 refused++;
             }
