@@ -31,6 +31,7 @@ public final class Libc {
     public static final int MAP_ANONYMOUS = 0x20;
     public static final int MAP_NORESERVE = 0x4000;
     public static final int MADV_DONTNEED = 4;
+    public static final int MADV_HUGEPAGE = 14;
     public static final int EFD_CLOEXEC = 0x80000;
     public static final int EFD_NONBLOCK = 0x800;
     public static final int SIG_BLOCK = 0;
@@ -193,6 +194,11 @@ public final class Libc {
 
     public static void munmap(MemorySegment seg) {
         check("munmap", sys(SYS_MUNMAP, addr(seg), seg.byteSize(), 0, 0));
+    }
+
+    /** madvise; returns 0 or {@code -errno} (advice a kernel may not support). */
+    public static int tryMadvise(MemorySegment seg, int advice) {
+        return (int) sys(SYS_MADVISE, addr(seg), seg.byteSize(), advice, 0);
     }
 
     public static void madvise(MemorySegment seg, int advice) {
