@@ -62,10 +62,11 @@ public final class Launcher {
     public int run(String[] args) {
         StartupTrace.mark("main");
         Thread prepare = Thread.ofPlatform().name("machine-prepare").daemon().start(() -> {
-            CompilerThreads.lowerC2Priority(); // C2 yields contended cores to the machine's threads
             try {
                 factory.prepare();
                 StartupTrace.mark("prepared");
+                CompilerThreads.lowerC2Priority(); // C2 yields contended cores to the machine's threads
+                StartupTrace.mark("c2 lowered");
             } catch (RuntimeException e) {
                 LOG.log(System.Logger.Level.DEBUG, "machine preparation failed; create() will report it", e);
             }
