@@ -38,10 +38,11 @@ public abstract class Chardev implements CharBackend {
     /** Starts reading input and reporting events; call once every front end and listener is attached. */
     public final void start() {
         started = true;
-        startInput();
+        // the peer's arrival first: a monitor greets before it answers input that was already waiting (piped stdin)
         if (connected) {
             fire(true);
         }
+        startInput();
     }
 
     /** Whether a peer is there (always true for stdio, null, file). */

@@ -7,6 +7,7 @@ import dev.jhv.migration.machine.MachineState;
 import dev.jhv.migration.stream.MigrationException;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 
 /**
  * Outgoing and incoming migration of a whole machine through a {@link MigrationUri}. The outgoing side stops the
@@ -33,11 +34,26 @@ public final class Migration {
             status.completed(bytes, (System.nanoTime() - start) / 1_000_000);
             m.leaveSaveState(RunState.POSTMIGRATE);
         } catch (IOException | RuntimeException e) {
-            String why = e.getMessage() == null ? e.toString() : e.getMessage();
+            String why = reason(e);
             status.failed(why);
             m.leaveSaveState(before);
             throw new IllegalStateException("migration failed: " + why, e);
         }
+    }
+
+    /**
+     * Why a migration failed, in a line for the monitor: an exec: command that failed is the cause (a broken pipe is
+     * only how jhv noticed), an I/O error says what the system said.
+     */
+    static String reason(Exception e) {
+        Throwable t = e instanceof UncheckedIOException u && u.getCause() != null ? u.getCause() : e;
+        String what = t.getMessage() == null ? t.toString() : t.getMessage();
+        for (Throwable s : e.getSuppressed()) {
+            if (s instanceof MigrationChannel.CommandFailed failed) {
+                return failed.getMessage() + " (" + what + ")";
+            }
+        }
+        return what;
     }
 
     /** Loads an incoming stream into a machine started with {@link Machine#startIncoming}. */

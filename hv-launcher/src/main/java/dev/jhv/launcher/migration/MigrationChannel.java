@@ -78,7 +78,14 @@ abstract sealed class MigrationChannel implements AutoCloseable permits Migratio
             throw new IOException("interrupted waiting for the exec: command");
         }
         if (process.exitValue() != 0) {
-            throw new IOException("exec: command exited with status " + process.exitValue());
+            throw new CommandFailed(process.exitValue());
+        }
+    }
+
+    /** The exec: command ended with a non-zero status: the cause of whatever else went wrong with its pipe. */
+    static final class CommandFailed extends IOException {
+        CommandFailed(int status) {
+            super("the exec: command exited with status " + status);
         }
     }
 

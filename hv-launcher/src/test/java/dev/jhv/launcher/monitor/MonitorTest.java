@@ -69,6 +69,16 @@ class MonitorTest {
     }
 
     @Test
+    void inputWaitingAtStartIsAnsweredAfterTheBanner() {
+        // piped stdin: the first command is there before the monitor could greet
+        var piped = new TestChardev(true, "info status\n");
+        new Monitor(piped, machine, CommandTable.standard(), Runnable::run);
+        piped.start();
+        assertThat(piped.output.text()).isEqualTo("jhv 0.1.0 monitor - type 'help' for more information\r\n"
+                + "(qemu) info status\r\nVM status: paused (prelaunch)\r\n(qemu) ");
+    }
+
+    @Test
     void infoStatusFollowsTheRunState() {
         assertThat(run("info status")).isEqualTo("VM status: paused (prelaunch)\r\n");
         assertThat(run("cont")).isEmpty();

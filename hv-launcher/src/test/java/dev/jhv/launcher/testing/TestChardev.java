@@ -6,9 +6,23 @@ import java.nio.charset.StandardCharsets;
 /** An in-memory chardev: the test types input and reads the output. */
 public final class TestChardev extends Chardev {
     public final Output output = new Output();
+    /** Input that is already waiting when the chardev starts (as piped stdin is), or null. */
+    private final String waiting;
 
     public TestChardev(boolean connected) {
+        this(connected, null);
+    }
+
+    public TestChardev(boolean connected, String waitingInput) {
         super(connected);
+        this.waiting = waitingInput;
+    }
+
+    @Override
+    protected void startInput() {
+        if (waiting != null) {
+            type(waiting);
+        }
     }
 
     /** Feeds input to the front end; returns how many bytes it took. */
