@@ -61,7 +61,16 @@ public final class Migration {
         MigrationUri uri = MigrationUri.parse(uriText);
         try (MigrationChannel.In ch = MigrationChannel.openIncoming(uri)) {
             StartupTrace.mark("incoming: channel open");
-            MachineState.load(m, ch.stream);
+            try {
+                MachineState.load(m, ch.stream);
+            } catch (MigrationException e) {
+                // a command that failed explains a stream that ended (or never began)
+                String failed = ch.commandFailure();
+                if (failed != null) {
+                    throw new MigrationException(failed + "; " + e.getMessage(), e);
+                }
+                throw e;
+            }
             StartupTrace.mark("incoming: state loaded");
         } catch (IOException e) {
             throw new MigrationException("load of migration failed: " + e.getMessage(), e);

@@ -58,6 +58,8 @@ abstract sealed class MigrationChannel implements AutoCloseable permits Migratio
     }
 
     protected final Process process;
+    /** How long a failed load waits for the exec: command's exit status. */
+    private static final long EXIT_GRACE_MILLIS = 500;
 
     MigrationChannel(Process process) {
         this.process = process;
@@ -113,6 +115,24 @@ abstract sealed class MigrationChannel implements AutoCloseable permits Migratio
         In(InputStream stream, Process process) {
             super(process);
             this.stream = stream;
+        }
+
+        /**
+         * "the exec: command exited with status N" if the command has ended with a non-zero status, or ends so
+         * within a moment (its pipe closes just before it exits); null otherwise.
+         */
+        String commandFailure() {
+            if (process == null) {
+                return null;
+            }
+            try {
+                if (process.waitFor(EXIT_GRACE_MILLIS, TimeUnit.MILLISECONDS) && process.exitValue() != 0) {
+                    return new CommandFailed(process.exitValue()).getMessage();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return null;
         }
 
         /** Closes jhv's end and ends the command with what it started (a shell's children would keep running). */

@@ -157,6 +157,15 @@ class SaveRestoreIT {
     }
 
     @Test
+    void anIncomingCommandThatFailsIsTheReasonGiven() throws Exception {
+        try (JhvProcess dst = JhvProcess.boot(WORKLOAD, args("-incoming", "exec:exit 7"))) {
+            assertThat(dst.awaitExit(BOOT)).isEqualTo(1);
+            assertThat(String.join("\n", dst.stderr())).contains("load of migration failed: the exec: command "
+                    + "exited with status 7; migration stream at offset 0: stream ends");
+        }
+    }
+
+    @Test
     void aMonitorThatFailsToOpenStopsALoadAlreadyUnderWay() throws Exception {
         // the load begins while the monitors open; this one cannot, so jhv must end the load (its command never
         // writes) and close the machine under it without crashing, waiting for the command, or leaving it behind
