@@ -196,6 +196,34 @@ class JhvImgTest {
     }
 
     @Test
+    void commitWithBaseWritesEveryLayerAboveItIntoTheBase() throws Exception {
+        Path base = tmp.resolve("base.qcow2");
+        ok("create", "-f", "qcow2", base.toString(), "1M");
+        Qemu.ok("qemu-io", "-c", "write -P 1 0 1M", base.toString());
+        ok("create", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2", f("mid.qcow2"));
+        Qemu.ok("qemu-io", "-c", "write -P 2 0 300000", f("mid.qcow2"));
+        ok("create", "-f", "qcow2", "-b", "mid.qcow2", "-F", "qcow2", f("top.qcow2"));
+        Qemu.ok("qemu-io", "-c", "write -P 3 200000 200000", "-c", "write -z 700000 65536", f("top.qcow2"));
+        byte[] view = Qemu.toRaw(tmp.resolve("top.qcow2"), tmp);
+        byte[] midBefore = java.nio.file.Files.readAllBytes(tmp.resolve("mid.qcow2"));
+        String topMap = Qemu.ok("qemu-img", "map", "--output=json", f("top.qcow2"));
+
+        assertThat(ok("commit", "-b", base.toString(), f("top.qcow2"))).contains("Image committed.");
+
+        Qemu.assertClean(base);
+        assertThat(Qemu.toRaw(base, tmp)).as("the base reads as the top did").isEqualTo(view);
+        assertThat(java.nio.file.Files.readAllBytes(tmp.resolve("mid.qcow2"))).as("mid is left alone")
+                .isEqualTo(midBefore);
+        assertThat(Qemu.ok("qemu-img", "map", "--output=json", f("top.qcow2"))).as("-b implies -d")
+                .isEqualTo(topMap);
+        // a relative name is looked up beside the top, as qemu-img does; a name outside the chain is refused
+        assertThat(ok("commit", "-b", "mid.qcow2", f("top.qcow2"))).contains("Image committed.");
+        var r = jhv("commit", "-b", "other.qcow2", f("top.qcow2"));
+        assertThat(r.exit()).isNotZero();
+        assertThat(r.err()).contains("Did not find 'other.qcow2' in the backing chain of");
+    }
+
+    @Test
     void benchRunsReadsAndWrites() throws Exception {
         Path p = tmp.resolve("b.qcow2");
         ok("create", "-f", "qcow2", p.toString(), "16M");

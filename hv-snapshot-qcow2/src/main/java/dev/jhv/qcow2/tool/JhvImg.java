@@ -712,28 +712,30 @@ public final class JhvImg {
     int commit(List<String> argv) throws Exception {
         var a = parse(argv, Set.of("-f", "-t", "-b", "-r"), Set.of("-d", "-p", "-q"));
         Path file = Path.of(oneFile(a, "commit"));
-        Path backingPath;
-        String backingFmt;
+        String baseArg = a.get("-b");
         try (var top = openQcow2(file, true)) {
             if (top.backingFileName() == null) throw new UsageException("Image does not have a backing file");
-            backingPath = resolve(file, top.backingFileName());
-            backingFmt = top.backingFormat();
-            try (var base = BlockImages.open(backingPath, backingFmt, false)) {
-                long size = Math.min(top.size(), base.size());
+            // the layer the data goes into: the immediate backing file, or -b's, anywhere down the chain
+            Layer base = baseArg == null
+                    ? new Layer(resolve(file, top.backingFileName()), top.backingFormat(), 1)
+                    : findInChain(file, top, baseArg);
+            try (var dst = BlockImages.open(base.path(), base.format(), false)) {
+                long size = Math.min(top.size(), dst.size());
                 var progress = new Progress(out, a.has("-p"));
                 long pos = 0;
                 byte[] buf = new byte[1 << 20];
                 while (pos < size) {
                     var st = top.blockStatus(pos, size - pos);
                     long end = pos + st.length();
-                    if (st.depth() == 0 && st.present()) {
+                    // what a layer above the base holds: the top's own clusters and every intermediate image's
+                    if (st.depth() < base.depth() && st.present()) {
                         if (st.zero() && !st.data()) {
-                            base.writeZeroes(pos, end - pos);
+                            dst.writeZeroes(pos, end - pos);
                         } else {
                             for (long p = pos; p < end; ) {
                                 int n = (int) Math.min(buf.length, end - p);
                                 top.read(p, ByteBuffer.wrap(buf, 0, n));
-                                base.write(p, ByteBuffer.wrap(buf, 0, n));
+                                dst.write(p, ByteBuffer.wrap(buf, 0, n));
                                 p += n;
                             }
                         }
@@ -742,16 +744,51 @@ public final class JhvImg {
                     progress.update(pos, size);
                 }
                 progress.done();
-                base.flush();
+                dst.flush();
             }
         }
-        if (!a.has("-d")) {
+        // as qemu-img: -b implies -d, since the images between the top and the base no longer read correctly
+        if (!a.has("-d") && baseArg == null) {
             try (var top = Qcow2Image.open(file, false)) {
                 top.makeEmpty();
             }
         }
         if (!a.has("-q")) out.println("Image committed.");
         return 0;
+    }
+
+    /** An image of a backing chain: its file, format, and depth below the top (the top is 0). */
+    private record Layer(Path path, String format, int depth) { }
+
+    /** The layer of {@code top}'s chain that {@code name} (as given, or relative to the top's directory) is. */
+    private static Layer findInChain(Path file, Qcow2Image top, String name) throws IOException, UsageException {
+        Path wanted = Path.of(name);
+        Path backing = resolve(file, top.backingFileName());
+        String format = top.backingFormat();
+        for (int depth = 1; backing != null && depth <= 64; depth++) {
+            if (sameFile(backing, wanted) || sameFile(backing, resolve(file, name))) {
+                return new Layer(backing, format, depth);
+            }
+            Path next = null;
+            String nextFormat = null;
+            try (var dev = BlockImages.open(backing, format, true)) {
+                if (dev instanceof Qcow2Image q && q.backingFileName() != null) {
+                    next = resolve(backing, q.backingFileName());
+                    nextFormat = q.backingFormat();
+                }
+            }
+            backing = next;
+            format = nextFormat;
+        }
+        throw new UsageException("Did not find '" + name + "' in the backing chain of '" + file + "'");
+    }
+
+    private static boolean sameFile(Path a, Path b) {
+        try {
+            return Files.exists(b) && Files.isSameFile(a, b);
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     // ---------------------------------------------------------------- rebase
