@@ -9,6 +9,8 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
@@ -172,13 +174,27 @@ class JhvImgTest {
         assertThat(raw[1000]).isEqualTo((byte) 7);
     }
 
+    /** Creates a 1 MiB qcow2 image (over {@code backing} unless null) and applies qemu-io's {@code writes}. */
+    Path layer(String name, String backing, String... writes) throws Exception {
+        if (backing == null) {
+            ok("create", "-f", "qcow2", f(name), "1M");
+        } else {
+            ok("create", "-f", "qcow2", "-b", backing, "-F", "qcow2", f(name));
+        }
+        var cmd = new ArrayList<String>(List.of("qemu-io"));
+        for (String w : writes) {
+            cmd.add("-c");
+            cmd.add(w);
+        }
+        cmd.add(f(name));
+        Qemu.ok(cmd.toArray(String[]::new));
+        return tmp.resolve(name);
+    }
+
     @Test
     void commitAndRebase() throws Exception {
-        Path base = tmp.resolve("base.qcow2");
-        ok("create", "-f", "qcow2", base.toString(), "1M");
-        Qemu.ok("qemu-io", "-c", "write -P 1 0 1M", base.toString());
-        ok("create", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2", f("top.qcow2"));
-        Qemu.ok("qemu-io", "-c", "write -P 2 4096 100000", f("top.qcow2"));
+        Path base = layer("base.qcow2", null, "write -P 1 0 1M");
+        layer("top.qcow2", "base.qcow2", "write -P 2 4096 100000");
         byte[] view = Qemu.toRaw(tmp.resolve("top.qcow2"), tmp);
         // Rebase safely onto an empty image: the top must keep its view.
         ok("create", "-f", "qcow2", f("other.qcow2"), "1M");
@@ -197,13 +213,9 @@ class JhvImgTest {
 
     @Test
     void commitWithBaseWritesEveryLayerAboveItIntoTheBase() throws Exception {
-        Path base = tmp.resolve("base.qcow2");
-        ok("create", "-f", "qcow2", base.toString(), "1M");
-        Qemu.ok("qemu-io", "-c", "write -P 1 0 1M", base.toString());
-        ok("create", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2", f("mid.qcow2"));
-        Qemu.ok("qemu-io", "-c", "write -P 2 0 300000", f("mid.qcow2"));
-        ok("create", "-f", "qcow2", "-b", "mid.qcow2", "-F", "qcow2", f("top.qcow2"));
-        Qemu.ok("qemu-io", "-c", "write -P 3 200000 200000", "-c", "write -z 700000 65536", f("top.qcow2"));
+        Path base = layer("base.qcow2", null, "write -P 1 0 1M");
+        layer("mid.qcow2", "base.qcow2", "write -P 2 0 300000");
+        layer("top.qcow2", "mid.qcow2", "write -P 3 200000 200000", "write -z 700000 65536");
         byte[] view = Qemu.toRaw(tmp.resolve("top.qcow2"), tmp);
         byte[] midBefore = java.nio.file.Files.readAllBytes(tmp.resolve("mid.qcow2"));
         String topMap = Qemu.ok("qemu-img", "map", "--output=json", f("top.qcow2"));
