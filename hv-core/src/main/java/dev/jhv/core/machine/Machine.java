@@ -56,6 +56,8 @@ public final class Machine implements MachineControl, AutoCloseable {
     private final List<RunStateListener> listeners = new CopyOnWriteArrayList<>();
     private final LinkedBlockingQueue<Request> requests = new LinkedBlockingQueue<>();
     private final CompletableFuture<Integer> exitStatus = new CompletableFuture<>();
+    /** A stop (false) or cont (true) given during inmigrate, which overrides -S when the load ends; or null. */
+    private Boolean incomingAutostart;
     private final Object stateLock = new Object();
     private int[] msrIndices;
     private final List<StateSection<?>> stateSections = new CopyOnWriteArrayList<>();
@@ -323,13 +325,26 @@ public final class Machine implements MachineControl, AutoCloseable {
         }
     }
 
-    /** After an incoming stream loaded: paused, then running unless {@code autostart} is false (-S). */
+    /**
+     * After an incoming stream loaded: paused, then running unless {@code autostart} is false (-S). A stop or cont
+     * given while it loaded decides instead, as in QEMU.
+     */
     public void finishIncoming(boolean autostart) {
         synchronized (stateLock) {
             setState(RunState.PAUSED);
-            if (autostart) {
+            if (incomingAutostart != null ? incomingAutostart : autostart) {
                 cont();
             }
+        }
+    }
+
+    /** Why a save, a migration or a snapshot load is refused while an incoming stream loads (QEMU's words). */
+    public static final String INCOMING_IN_PROGRESS = "Guest is waiting for an incoming migration";
+
+    /** Refuses to act while the machine is the destination of an incoming migration that is still loading. */
+    public void requireNotIncoming() {
+        if (runState() == RunState.INMIGRATE) {
+            throw new IllegalStateException(INCOMING_IN_PROGRESS);
         }
     }
 
@@ -481,6 +496,8 @@ public final class Machine implements MachineControl, AutoCloseable {
         synchronized (stateLock) {
             if (state == RunState.RUNNING) {
                 pauseVcpus(RunState.PAUSED);
+            } else if (state == RunState.INMIGRATE) {
+                incomingAutostart = false; // stays paused once loaded
             }
         }
     }
@@ -492,8 +509,7 @@ public final class Machine implements MachineControl, AutoCloseable {
                 case RUNNING -> { }
                 case SHUTDOWN, INTERNAL_ERROR -> throw new IllegalStateException(
                         "Resetting the Virtual Machine is required");
-                case INMIGRATE -> throw new IllegalStateException(
-                        "Migration is not finalized yet");
+                case INMIGRATE -> incomingAutostart = true; // runs once loaded
                 case SAVE_VM, RESTORE_VM, FINISH_MIGRATE -> throw new IllegalStateException(
                         "the machine is busy saving or loading its state");
                 default -> {

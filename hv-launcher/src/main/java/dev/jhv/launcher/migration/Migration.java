@@ -23,6 +23,7 @@ public final class Migration {
 
     /** Migrates the machine out; throws with a message for the monitor when it fails (the source then resumes). */
     public void migrate(Machine m, String uriText) {
+        m.requireNotIncoming();
         MigrationUri uri = MigrationUri.parse(uriText);
         status.begin(m.memory().totalSize());
         RunState before = m.enterSaveState(RunState.FINISH_MIGRATE);

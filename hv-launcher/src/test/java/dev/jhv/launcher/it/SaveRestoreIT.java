@@ -157,6 +157,33 @@ class SaveRestoreIT {
     }
 
     @Test
+    void whileTheStreamLoadsStateCannotBeSavedAndContStartsItOnceLoaded() throws Exception {
+        Path file = tmp.resolve("vm.bin");
+        saveRunningGuest(1, "file:" + file);
+        Path fifo = tmp.resolve("stream.fifo");
+        SnapshotIT.run("mkfifo", fifo.toString());
+        Path sock = tmp.resolve("dst.sock");
+        // the stream comes through a FIFO this test fills: until then the destination is in inmigrate
+        try (JhvProcess dst = JhvProcess.boot(WORKLOAD, args("-S", "-incoming", "exec:cat " + fifo,
+                "-monitor", "unix:" + sock + ",server,nowait"));
+             MonitorClient mon = MonitorClient.connect(sock, BOOT)) {
+            assertThat(mon.command("info status")).contains("VM status: paused (inmigrate)");
+            String refused = "Guest is waiting for an incoming migration";
+            assertThat(mon.command("migrate file:" + tmp.resolve("other.bin"))).contains(refused);
+            assertThat(mon.command("savevm early")).contains(refused);
+            assertThat(mon.command("loadvm early")).contains(refused);
+            // as QEMU: cont while loading means "run once loaded", despite -S
+            assertThat(mon.command("cont")).isBlank();
+            try (var toJhv = Files.newOutputStream(fifo)) { // opening a FIFO for writing: replacing would unlink it
+                Files.copy(file, toJhv);
+            }
+            dst.awaitLine("HB cpu=0 seq=", BOOT);
+            assertThat(mon.command("info status")).contains("VM status: running");
+            assertThat(tmp.resolve("other.bin")).doesNotExist();
+        }
+    }
+
+    @Test
     void anIncomingCommandThatFailsIsTheReasonGiven() throws Exception {
         try (JhvProcess dst = JhvProcess.boot(WORKLOAD, args("-incoming", "exec:exit 7"))) {
             assertThat(dst.awaitExit(BOOT)).isEqualTo(1);
