@@ -524,6 +524,8 @@ public final class Machine implements MachineControl, AutoCloseable {
 
     @Override
     public void systemReset() {
+        // the loader is writing the devices and vCPUs a reset would: the monitor's reset waits for the guest
+        requireNotIncoming();
         if (config.noReboot()) {
             exitStatus.complete(0); // as QEMU: with -no-reboot every reset ends the process
             return;
@@ -565,6 +567,7 @@ public final class Machine implements MachineControl, AutoCloseable {
 
     @Override
     public void systemPowerdown() {
+        requireNotIncoming(); // the button's event would be lost under the loaded PM state
         powerButton.run();
     }
 
