@@ -32,6 +32,9 @@ public final class VMStateInput {
     /** CRC32C of the bytes consumed since {@link #resetChecksum}; buf[crcFrom, pos) is not yet added. */
     private final CRC32C crc = new CRC32C();
     private int crcFrom;
+    /** While capturing ({@link #startCapture}): the bytes consumed so far; buf[captureFrom, pos) not yet added. */
+    private java.io.ByteArrayOutputStream capture;
+    private int captureFrom;
 
     public VMStateInput(InputStream in) {
         this(in, 0);
@@ -68,12 +71,36 @@ public final class VMStateInput {
         return (int) crc.getValue();
     }
 
+    /**
+     * Starts keeping a copy of every byte consumed from here on, up to {@link #endCapture} (for small parts of a
+     * stream, such as a device section whose damage must be located afterwards).
+     */
+    public void startCapture() {
+        capture = new java.io.ByteArrayOutputStream();
+        captureFrom = pos;
+    }
+
+    /** The bytes consumed since {@link #startCapture}; capturing stops. */
+    public byte[] endCapture() {
+        if (capture == null) {
+            throw new IllegalStateException("not capturing");
+        }
+        capture.write(buf, captureFrom, pos - captureFrom);
+        byte[] b = capture.toByteArray();
+        capture = null;
+        return b;
+    }
+
     /** Makes at least one byte available; false at the end of the stream. */
     private boolean fill(String path) {
         if (pos < limit) {
             return true;
         }
         crc.update(buf, crcFrom, pos - crcFrom);
+        if (capture != null) {
+            capture.write(buf, captureFrom, pos - captureFrom);
+            captureFrom = 0;
+        }
         pos = 0;
         limit = 0;
         crcFrom = 0;

@@ -30,6 +30,24 @@ class VMStateInputTest {
     }
 
     @Test
+    void captureHoldsExactlyTheBytesConsumedAcrossRefills() {
+        byte[] data = new byte[150_000];
+        new Random(9).nextBytes(data);
+        for (InputStream is : new InputStream[] {trickle(data), new ByteArrayInputStream(data)}) {
+            VMStateInput in = new VMStateInput(is);
+            in.u16("a");
+            in.startCapture();
+            in.u32("b");
+            in.bytes("c", 70_000); // more than the read-ahead buffer
+            in.u8("d");
+            assertThat(in.endCapture()).isEqualTo(java.util.Arrays.copyOfRange(data, 2, 70_007));
+            in.u8("e");
+            assertThat(in.offset()).isEqualTo(70_008);
+            assertThatThrownBy(in::endCapture).isInstanceOf(IllegalStateException.class);
+        }
+    }
+
+    @Test
     void checksumCoversExactlyTheBytesConsumedSinceItsResetAcrossRefills() {
         byte[] data = new byte[200_000];
         new Random(7).nextBytes(data);

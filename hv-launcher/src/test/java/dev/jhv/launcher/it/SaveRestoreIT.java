@@ -152,6 +152,21 @@ class SaveRestoreIT {
         assertRefused(flipped, List.of("-smp", "2"), "load of migration failed", "section 'ram'",
                 "of block 'pc.ram' is damaged");
 
+        // a device field: the section's checksum fails, and the field checksums in the description name the field
+        Matcher serial = Pattern.compile("FULL 'serial' instance 0 version \\d+ at offset (\\d+)")
+                .matcher(SnapshotIT.run(JhvProcess.ROOT.resolve("jhv-analyze-migration").toString(), file.toString()));
+        assertThat(serial.find()).isTrue();
+        Path badDevice = tmp.resolve("bad-device.bin");
+        Files.copy(file, badDevice);
+        try (RandomAccessFile f = new RandomAccessFile(badDevice.toFile(), "rw")) {
+            long at = Long.parseLong(serial.group(1)) + 1 + 4 + 1 + "serial".length() + 4 + 4; // the first field
+            f.seek(at);
+            int b = f.read();
+            f.seek(at);
+            f.write(b ^ 0x01);
+        }
+        assertRefused(badDevice, List.of("-smp", "2"), "load of migration failed", "'serial/");
+
         assertRefused(file, List.of("-smp", "1"), "does not match", "vCPUs: stream 2, destination 1");
         assertRefused(file, List.of("-smp", "2", "-m", "512"), "does not match", "memory size");
     }

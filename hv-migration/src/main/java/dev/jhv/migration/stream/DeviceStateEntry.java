@@ -27,6 +27,11 @@ public record DeviceStateEntry<T>(String idstr, int instanceId, VMStateDescripti
         description.save(state, out);
     }
 
+    /** The section body: the state at this description's version. */
+    byte[] encode() {
+        return description.save(state);
+    }
+
     VMStateValues decode(VMStateInput in, int streamVersion) {
         return description.decode(in, streamVersion);
     }

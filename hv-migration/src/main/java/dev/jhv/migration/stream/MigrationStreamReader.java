@@ -43,6 +43,11 @@ public final class MigrationStreamReader {
         this.destination = destination;
     }
 
+    /** The first device section whose checksum failed, while the rest of the stream is read (or null). */
+    private Damage damage;
+    /** Per device section id, the field checksums the stream's description recorded. */
+    private Map<Integer, List<FieldChecksums.Part>> recordedFields = Map.of();
+
     private MigrationException error(long at, String reason) {
         return new MigrationException("migration stream at offset " + at + ": " + reason);
     }
@@ -55,7 +60,16 @@ public final class MigrationStreamReader {
     public Result load() {
         try {
             return doLoad();
+        } catch (MigrationException e) {
+            // what went wrong after a damaged device section is most likely more of the same damage
+            if (damage != null && e != damage.error() && e.getCause() != damage.error()) {
+                throw damage.error();
+            }
+            throw e;
         } catch (VMStateException e) {
+            if (damage != null) {
+                throw damage.error();
+            }
             if (e.section() == null) {
                 // a stream-level read: name the part of the container, not a device field
                 throw new MigrationException("migration stream at offset " + e.offset() + ": " + e.reason()
@@ -122,7 +136,17 @@ public final class MigrationStreamReader {
                         if (!(e instanceof DeviceStateEntry<?> d)) {
                             throw error(at, "section '" + idstr + "' is iterative but sent as FULL");
                         }
-                        staged.add(new Staged(d, sectionId, sectionVersion, d.decode(in, sectionVersion), at));
+                        in.startCapture();
+                        VMStateValues values = d.decode(in, sectionVersion);
+                        byte[] body = in.endCapture();
+                        staged.add(new Staged(d, sectionId, sectionVersion, values, at));
+                        MigrationException damaged = footerChecksum(sectionId, idstr, instance, at);
+                        // the description after EOF may name the fields that changed: read on to it
+                        if (damaged != null && damage == null) {
+                            damage = new Damage(sectionId, damaged, values, body);
+                        }
+                        in.context(null, -1);
+                        continue;
                     } else {
                         if (!(e instanceof IterativeStateEntry it)) {
                             throw error(at, "device section '" + idstr + "' sent as START");
@@ -164,6 +188,9 @@ public final class MigrationStreamReader {
             }
         }
         Map<Integer, VMStateSchema> described = description();
+        if (damage != null) {
+            throw damage.named(recordedFields);
+        }
         for (Staged s : staged) {
             VMStateSchema theirs = described.get(s.sectionId());
             if (theirs == null) {
@@ -182,6 +209,14 @@ public final class MigrationStreamReader {
     }
 
     private void footer(int sectionId, String idstr, int instance, long sectionStart) {
+        MigrationException damaged = footerChecksum(sectionId, idstr, instance, sectionStart);
+        if (damaged != null) {
+            throw damaged;
+        }
+    }
+
+    /** Reads a section footer; returns the error for a checksum that does not match (a misplaced footer throws). */
+    private MigrationException footerChecksum(int sectionId, String idstr, int instance, long sectionStart) {
         int sum = in.checksum();
         long at = in.offset();
         int f = in.u8("section footer");
@@ -192,8 +227,26 @@ public final class MigrationStreamReader {
         }
         int stored = in.s32("section footer");
         if (stored != sum) {
-            throw error(sectionStart, String.format("section '%s' instance %d (id %d, bytes %d..%d) is damaged: "
+            return error(sectionStart, String.format("section '%s' instance %d (id %d, bytes %d..%d) is damaged: "
                     + "checksum 0x%08x, expected 0x%08x", idstr, instance, sectionId, sectionStart, at, sum, stored));
+        }
+        return null;
+    }
+
+    /** A device section whose checksum failed, kept until the description can name the fields that changed. */
+    private record Damage(int sectionId, MigrationException error, VMStateValues values, byte[] body) {
+        MigrationException named(Map<Integer, List<FieldChecksums.Part>> recorded) {
+            List<FieldChecksums.Part> theirs = recorded.get(sectionId);
+            if (theirs == null) {
+                return error;
+            }
+            List<String> changed = FieldChecksums.changed(theirs, FieldChecksums.of(values, body));
+            if (changed.isEmpty()) {
+                return error;
+            }
+            return new MigrationException(error.getMessage() + "; the bytes of " + (changed.size() == 1
+                    ? "field '" + changed.getFirst() + "'" : "fields '" + String.join("', '", changed) + "'")
+                    + " differ from what the source wrote", error);
         }
     }
 
@@ -231,7 +284,9 @@ public final class MigrationStreamReader {
             throw error(lenAt + 4, "the JSON description is damaged (checksum mismatch)");
         }
         String text = new String(raw, StandardCharsets.UTF_8);
-        return parseDescription(text);
+        Map<Integer, VMStateSchema> schemas = parseDescription(text);
+        recordedFields = fieldChecksums(text);
+        return schemas;
     }
 
     /** Parses a stream description into section id to device schema (iterative sections left out). */
@@ -250,6 +305,24 @@ public final class MigrationStreamReader {
             throw new MigrationException("the stream's JSON description is not valid: " + e.getMessage(), e);
         } catch (VMStateException e) {
             throw new MigrationException("the stream's JSON description is not valid: " + e.getMessage(), e);
+        }
+        return out;
+    }
+
+    /** Per device section id, the field checksums the description holds (writers before them recorded none). */
+    static Map<Integer, List<FieldChecksums.Part>> fieldChecksums(String text) {
+        Map<Integer, List<FieldChecksums.Part>> out = new HashMap<>();
+        try {
+            Map<?, ?> m = (Map<?, ?>) Json.parse(text);
+            for (Object o : (List<?>) m.get("sections")) {
+                Map<?, ?> s = (Map<?, ?>) o;
+                List<FieldChecksums.Part> parts = FieldChecksums.fromJson(s.get("field_crc32c"));
+                if (parts != null && s.get("section_id") instanceof Long id) {
+                    out.put((int) (long) id, parts);
+                }
+            }
+        } catch (ClassCastException | NullPointerException | Json.JsonException e) {
+            return Map.of(); // parseDescription has already judged the description
         }
         return out;
     }

@@ -1,6 +1,7 @@
 package dev.jhv.migration.stream;
 
 import dev.jhv.core.vmstate.Json;
+import dev.jhv.core.vmstate.VMStateInput;
 import dev.jhv.core.vmstate.VMStateOutput;
 
 import java.io.BufferedOutputStream;
@@ -72,6 +73,10 @@ public final class MigrationStreamWriter {
     }
 
     private void describe(SaveStateEntry e, String kind, Map<String, Object> description) {
+        describe(e, kind, description, null);
+    }
+
+    private void describe(SaveStateEntry e, String kind, Map<String, Object> description, List<Object> fieldCrcs) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("section_id", (long) sectionIds.get(e));
         m.put("name", e.idstr());
@@ -79,6 +84,9 @@ public final class MigrationStreamWriter {
         m.put("version", (long) e.version());
         m.put("kind", kind);
         m.put("description", description);
+        if (fieldCrcs != null) {
+            m.put("field_crc32c", fieldCrcs);
+        }
         described.add(m);
     }
 
@@ -130,9 +138,12 @@ public final class MigrationStreamWriter {
         for (SaveStateEntry e : entries) {
             if (e instanceof DeviceStateEntry<?> d) {
                 header(StreamFormat.SECTION_FULL, e);
-                d.save(out);
+                byte[] body = d.encode();
+                out.bytes(body);
                 footer(e);
-                describe(e, "device", d.description().schema().toJson());
+                // per field, so that a reader whose section checksum fails can say which fields changed
+                var parts = FieldChecksums.of(d.decode(new VMStateInput(body), d.version()), body);
+                describe(e, "device", d.description().schema().toJson(), FieldChecksums.toJson(parts));
             }
         }
         out.u8(StreamFormat.EOF);

@@ -220,6 +220,34 @@ class MigrationStreamTest {
     }
 
     @Test
+    void aFlippedByteInADeviceFieldNamesThatField() {
+        byte[] full = Golden.read(Golden.CURRENT);
+        int start = deviceSectionStart(full);
+        // after the 21-byte header: reg (1 byte), counter (4), id (4)
+        for (int i = 0; i < 9; i++) {
+            byte[] bad = full.clone();
+            bad[start + 21 + i] ^= 0x04;
+            var dst = Fixture.destination();
+            byte[] before = dst.deviceState();
+            var e = catchThrowableOfType(MigrationException.class, () -> dst.load(bad));
+            String field = i == 0 ? "reg" : i < 5 ? "counter" : "id";
+            assertThat(e.getMessage()).as("byte %d", i).contains("section 'testdev' instance 0", "is damaged",
+                    "the bytes of field 'testdev/" + field + "' differ from what the source wrote");
+            assertThat(dst.deviceState()).isEqualTo(before);
+        }
+    }
+
+    @Test
+    void aDamagedSectionOfAnOlderWriterIsStillNamedBySection() {
+        // the frozen version 2 stream has no field checksums in its description
+        byte[] full = Golden.read(Golden.V2);
+        byte[] bad = full.clone();
+        bad[deviceSectionStart(full) + 22] ^= 0x04;
+        var e = catchThrowableOfType(MigrationException.class, () -> Fixture.destination().load(bad));
+        assertThat(e.getMessage()).contains("section 'testdev' instance 0", "is damaged").doesNotContain("field");
+    }
+
+    @Test
     void flippedDeviceFieldIsNamed() {
         byte[] full = Golden.read(Golden.CURRENT);
         int start = deviceSectionStart(full);
