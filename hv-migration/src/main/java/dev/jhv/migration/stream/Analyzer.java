@@ -80,6 +80,7 @@ public final class Analyzer {
         Map<?, ?> desc;
         Map<Integer, SectionInfo> infos = new HashMap<>();
         Map<Integer, VMStateSchema> schemas = MigrationStreamReader.parseDescription(descText);
+        Map<Integer, List<FieldChecksums.Part>> recordedFields = MigrationStreamReader.fieldChecksums(descText);
         try {
             desc = (Map<?, ?>) Json.parse(descText);
             for (Object o : (List<?>) desc.get("sections")) {
@@ -139,12 +140,15 @@ public final class Analyzer {
                     in.s32("section header");
                 }
                 in.context(info.name(), info.instanceId());
+                List<FieldChecksums.Part> readFields = null;
                 if (type == StreamFormat.SECTION_FULL) {
                     VMStateSchema schema = schemas.get(id);
                     if (schema == null) {
                         throw new MigrationException("section '" + info.name() + "' is FULL but not a device");
                     }
+                    in.startCapture();
                     VMStateValues v = schema.decode(in, info.version());
+                    readFields = FieldChecksums.of(v, in.endCapture());
                     sm.put("kind", "device");
                     sm.put("fields", fields(schema, v));
                     sm.put("subsections", subsections(schema, v));
@@ -172,7 +176,8 @@ public final class Analyzer {
                 }
                 if (in.s32("section footer") != sum) {
                     throw new MigrationException("section '" + info.name() + "' at offset " + at
-                            + " is damaged (checksum mismatch)");
+                            + " is damaged (checksum mismatch)" + (readFields == null ? ""
+                            : FieldChecksums.changedClause(recordedFields.get(id), readFields)));
                 }
                 in.context(null, -1);
                 sm.put("size", in.offset() - at);

@@ -58,6 +58,19 @@ final class FieldChecksums {
         return out;
     }
 
+    /**
+     * "; the bytes of field 'x' differ from what the source wrote" for the fields of {@code read} whose checksums
+     * differ from {@code recorded}, or "" when none can be named (no record, or lists that do not line up).
+     */
+    static String changedClause(List<Part> recorded, List<Part> read) {
+        List<String> changed = recorded == null ? List.of() : changed(recorded, read);
+        if (changed.isEmpty()) {
+            return "";
+        }
+        return "; the bytes of " + (changed.size() == 1 ? "field '" + changed.getFirst() + "'"
+                : "fields '" + String.join("', '", changed) + "'") + " differ from what the source wrote";
+    }
+
     static List<Object> toJson(List<Part> parts) {
         var l = new ArrayList<Object>();
         for (Part p : parts) {

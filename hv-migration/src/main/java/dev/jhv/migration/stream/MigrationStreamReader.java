@@ -236,17 +236,8 @@ public final class MigrationStreamReader {
     /** A device section whose checksum failed, kept until the description can name the fields that changed. */
     private record Damage(int sectionId, MigrationException error, VMStateValues values, byte[] body) {
         MigrationException named(Map<Integer, List<FieldChecksums.Part>> recorded) {
-            List<FieldChecksums.Part> theirs = recorded.get(sectionId);
-            if (theirs == null) {
-                return error;
-            }
-            List<String> changed = FieldChecksums.changed(theirs, FieldChecksums.of(values, body));
-            if (changed.isEmpty()) {
-                return error;
-            }
-            return new MigrationException(error.getMessage() + "; the bytes of " + (changed.size() == 1
-                    ? "field '" + changed.getFirst() + "'" : "fields '" + String.join("', '", changed) + "'")
-                    + " differ from what the source wrote", error);
+            String clause = FieldChecksums.changedClause(recorded.get(sectionId), FieldChecksums.of(values, body));
+            return clause.isEmpty() ? error : new MigrationException(error.getMessage() + clause, error);
         }
     }
 

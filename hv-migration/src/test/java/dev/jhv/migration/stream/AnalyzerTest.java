@@ -96,6 +96,15 @@ class AnalyzerTest {
         r = run(f.toString());
         assertThat(r.status()).isEqualTo(1);
         assertThat(r.err()).contains("page 0x1000 of block 'pc.ram' is damaged");
+
+        // a device field: named from the field checksums in the description
+        bad = full.clone();
+        bad[MigrationStreamTest.deviceSectionStart(full) + 22] ^= 1; // testdev/counter
+        Files.write(f, bad);
+        r = run(f.toString());
+        assertThat(r.status()).isEqualTo(1);
+        assertThat(r.err()).contains("section 'testdev'", "damaged",
+                "the bytes of field 'testdev/counter' differ from what the source wrote");
     }
 
     @Test
