@@ -19,28 +19,38 @@ public final class CompilerThreads {
     /** Compiler threads are named "C2 CompilerThreadN"; /proc shows the first 15 characters. */
     private static final String C2_PREFIX = "C2 CompilerThre";
 
-    /** The nice value C2 threads get: CFS then gives them about a tenth of a contended core's time. */
-    public static final int C2_NICE = 10;
+    /** How much nicer than the rest of jhv C2 threads are: CFS then gives them about a tenth of a contended core. */
+    public static final int C2_NICE_INCREMENT = 10;
+    /** Linux's largest nice value. */
+    private static final int MAX_NICE = 19;
 
     private CompilerThreads() { }
 
-    /** Gives every C2 compiler thread that exists now the nice value {@link #C2_NICE}; returns how many it changed. */
+    /**
+     * Makes every C2 compiler thread that exists now {@link #C2_NICE_INCREMENT} nicer than the calling thread (at
+     * most 19); returns how many it changed. Relative to the caller, so that a jhv started under {@code nice} keeps
+     * its compilers below itself, and calling it again changes nothing.
+     */
     public static int lowerC2Priority() {
-        return lowerC2Priority(C2_NICE);
-    }
-
-    static int lowerC2Priority(int nice) {
+        int target;
+        try {
+            target = Math.min(MAX_NICE, nice(Files.readString(Path.of("/proc/thread-self/stat"))) + C2_NICE_INCREMENT);
+        } catch (IOException | RuntimeException e) {
+            return 0; // no /proc: leave the compilers alone
+        }
         int changed = 0;
         try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
             for (Path task : tasks) {
                 String comm;
+                int nice;
                 try {
                     comm = Files.readString(task.resolve("comm")).strip();
-                } catch (IOException e) {
+                    nice = nice(Files.readString(task.resolve("stat")));
+                } catch (IOException | RuntimeException e) {
                     continue; // the thread ended meanwhile
                 }
-                if (comm.startsWith(C2_PREFIX)
-                        && Libc.trySetThreadNice(Long.parseLong(task.getFileName().toString()), nice) == 0) {
+                if (comm.startsWith(C2_PREFIX) && nice < target
+                        && Libc.trySetThreadNice(Long.parseLong(task.getFileName().toString()), target) == 0) {
                     changed++;
                 }
             }
@@ -48,5 +58,11 @@ public final class CompilerThreads {
             return changed;
         }
         return changed;
+    }
+
+    /** The nice value in a /proc/.../stat line (field 19; the command name in parentheses may hold spaces). */
+    static int nice(String stat) {
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return Integer.parseInt(f[19 - 3]);
     }
 }
