@@ -154,14 +154,6 @@ public final class Launcher {
         }
     }
 
-    private static boolean waitsForClient(ChardevSpec spec) {
-        return switch (spec) {
-            case ChardevSpec.Unix u -> u.server() && u.waitForClient();
-            case ChardevSpec.Tcp t -> t.server() && t.waitForClient();
-            default -> false;
-        };
-    }
-
     /** Runs the machine the options describe until it ends. */
     int launch(LaunchOptions options) {
         Runnable quit = () -> {
@@ -197,7 +189,7 @@ public final class Launcher {
             }
             // an incoming stream loads while the monitors open, unless one waits for a client: then, as in QEMU,
             // nothing happens before that client (a failed load would otherwise end jhv while it waits)
-            if (options.monitors().stream().noneMatch(Launcher::waitsForClient)) {
+            if (options.monitors().stream().noneMatch(ChardevSpec::waitsForClient)) {
                 m.startLoading();
             }
             List<Chardev> monitorDevices;

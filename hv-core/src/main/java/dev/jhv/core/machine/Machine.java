@@ -338,16 +338,6 @@ public final class Machine implements MachineControl, AutoCloseable {
         }
     }
 
-    /** Why a save, a migration or a snapshot load is refused while an incoming stream loads (QEMU's words). */
-    public static final String INCOMING_IN_PROGRESS = "Guest is waiting for an incoming migration";
-
-    /** Refuses to act while the machine is the destination of an incoming migration that is still loading. */
-    public void requireNotIncoming() {
-        if (runState() == RunState.INMIGRATE) {
-            throw new IllegalStateException(INCOMING_IN_PROGRESS);
-        }
-    }
-
     /**
      * Parks every vCPU for a save or an outgoing migration and enters {@code during} (save-vm, finish-migrate);
      * returns the state to give back to {@link #leaveSaveState} if the save fails.

@@ -9,6 +9,16 @@ public interface MachineControl {
 
     RunState runState();
 
+    /** Why a save, a migration or a snapshot load is refused while an incoming stream loads (QEMU's words). */
+    String INCOMING_IN_PROGRESS = "Guest is waiting for an incoming migration";
+
+    /** Refuses to act while the machine is the destination of an incoming migration that is still loading. */
+    default void requireNotIncoming() {
+        if (runState() == RunState.INMIGRATE) {
+            throw new IllegalStateException(INCOMING_IN_PROGRESS);
+        }
+    }
+
     /** Pauses all vCPUs ("stop"); returns once every vCPU is parked. */
     void stop();
 

@@ -29,6 +29,16 @@ public sealed interface ChardevSpec {
     /** "mon:DEV": DEV multiplexed between the serial port (or other user) and a monitor, switched with Ctrl-A c. */
     record Mon(ChardevSpec inner) implements ChardevSpec { }
 
+    /** Whether this device is (or wraps) a socket server that holds start-up until its first client connects. */
+    default boolean waitsForClient() {
+        return switch (this) {
+            case Unix u -> u.server() && u.waitForClient();
+            case Tcp t -> t.server() && t.waitForClient();
+            case Mon(var inner) -> inner.waitsForClient();
+            default -> false;
+        };
+    }
+
     /** Whether this device is (or wraps) stdio. */
     default boolean usesStdio() {
         return this instanceof Stdio || (this instanceof Mon(var inner) && inner.usesStdio());

@@ -37,9 +37,8 @@ public final class IncomingMigration {
         }
     }
 
-    /** Lets the loaded guest go on (the launcher has everything open); starts the load if it has not begun. */
+    /** Lets the guest go on once loaded (the launcher has everything open); {@link #begin} comes first. */
     public void release() {
-        begin();
         released.countDown();
     }
 

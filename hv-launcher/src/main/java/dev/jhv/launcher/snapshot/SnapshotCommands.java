@@ -1,8 +1,5 @@
 package dev.jhv.launcher.snapshot;
 
-import dev.jhv.core.machine.Machine;
-import dev.jhv.core.machine.RunState;
-
 import dev.jhv.core.block.Drive;
 import dev.jhv.launcher.monitor.Args;
 import dev.jhv.launcher.monitor.MonitorCommand;
@@ -77,9 +74,7 @@ public final class SnapshotCommands {
 
         public void run(MonitorContext ctx, Args args) {
             // -loadvm loads during inmigrate; the monitor's loadvm must wait until an incoming stream has loaded
-            if (ctx.machine().runState() == RunState.INMIGRATE) {
-                throw new MonitorException(Machine.INCOMING_IN_PROGRESS);
-            }
+            ctx.machine().requireNotIncoming();
             try {
                 snapshots.get().load(args.get("tag"));
             } catch (SnapshotException e) {

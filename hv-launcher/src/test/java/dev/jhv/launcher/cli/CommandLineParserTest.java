@@ -44,6 +44,16 @@ class CommandLineParserTest {
     // ---- defaults and values
 
     @Test
+    void onlyASocketServerWithoutNowaitWaitsForAClient() {
+        assertThat(ChardevSpec.parse("unix:/tmp/m.sock,server").waitsForClient()).isTrue();
+        assertThat(ChardevSpec.parse("tcp::4444,server").waitsForClient()).isTrue();
+        assertThat(ChardevSpec.parse("mon:unix:/tmp/m.sock,server").waitsForClient()).isTrue();
+        assertThat(ChardevSpec.parse("unix:/tmp/m.sock,server,nowait").waitsForClient()).isFalse();
+        assertThat(ChardevSpec.parse("unix:/tmp/m.sock").waitsForClient()).isFalse();
+        assertThat(ChardevSpec.parse("stdio").waitsForClient()).isFalse();
+    }
+
+    @Test
     void defaultsFollowQemu() {
         var o = parse();
         MachineConfig m = o.machine();

@@ -49,9 +49,7 @@ public final class InternalSnapshots {
 
     /** savevm [tag]: returns the tag used (QEMU's vm-YYYYMMDDHHMMSS when none is given). */
     public String save(String tagOrNull) {
-        if (machine.runState() == RunState.INMIGRATE) {
-            throw new SnapshotException(Machine.INCOMING_IN_PROGRESS);
-        }
+        machine.requireNotIncoming();
         List<Qcow2Image> images = snapshotImages();
         String tag = tagOrNull == null || tagOrNull.isBlank()
                 ? "vm-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMddHHmmss")) : tagOrNull;
