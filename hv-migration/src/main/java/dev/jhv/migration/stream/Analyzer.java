@@ -79,8 +79,9 @@ public final class Analyzer {
         String descText = readDescription(file, fileSize);
         Map<?, ?> desc;
         Map<Integer, SectionInfo> infos = new HashMap<>();
-        Map<Integer, VMStateSchema> schemas = MigrationStreamReader.parseDescription(descText);
-        Map<Integer, List<FieldChecksums.Part>> recordedFields = MigrationStreamReader.fieldChecksums(descText);
+        var parsed = MigrationStreamReader.parseDescription(descText);
+        Map<Integer, VMStateSchema> schemas = parsed.schemas();
+        Map<Integer, List<FieldChecksums.Part>> recordedFields = parsed.fieldChecksums();
         try {
             desc = (Map<?, ?>) Json.parse(descText);
             for (Object o : (List<?>) desc.get("sections")) {
@@ -140,7 +141,8 @@ public final class Analyzer {
                     in.s32("section header");
                 }
                 in.context(info.name(), info.instanceId());
-                List<FieldChecksums.Part> readFields = null;
+                VMStateValues deviceValues = null; // with the bytes they came from, to locate damage
+                byte[] deviceBody = null;
                 if (type == StreamFormat.SECTION_FULL) {
                     VMStateSchema schema = schemas.get(id);
                     if (schema == null) {
@@ -148,7 +150,8 @@ public final class Analyzer {
                     }
                     in.startCapture();
                     VMStateValues v = schema.decode(in, info.version());
-                    readFields = FieldChecksums.of(v, in.endCapture());
+                    deviceBody = in.endCapture();
+                    deviceValues = v;
                     sm.put("kind", "device");
                     sm.put("fields", fields(schema, v));
                     sm.put("subsections", subsections(schema, v));
@@ -176,8 +179,9 @@ public final class Analyzer {
                 }
                 if (in.s32("section footer") != sum) {
                     throw new MigrationException("section '" + info.name() + "' at offset " + at
-                            + " is damaged (checksum mismatch)" + (readFields == null ? ""
-                            : FieldChecksums.changedClause(recordedFields.get(id), readFields)));
+                            + " is damaged (checksum mismatch)" + (deviceValues == null ? ""
+                            : FieldChecksums.changedClause(recordedFields.get(id),
+                                    FieldChecksums.of(deviceValues, deviceBody))));
                 }
                 in.context(null, -1);
                 sm.put("size", in.offset() - at);

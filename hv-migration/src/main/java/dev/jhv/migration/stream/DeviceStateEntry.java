@@ -2,7 +2,6 @@ package dev.jhv.migration.stream;
 
 import dev.jhv.core.vmstate.VMStateDescription;
 import dev.jhv.core.vmstate.VMStateInput;
-import dev.jhv.core.vmstate.VMStateOutput;
 import dev.jhv.core.vmstate.VMStateValues;
 
 /** A device's state: saved whole in one FULL section through its description. */
@@ -21,10 +20,6 @@ public record DeviceStateEntry<T>(String idstr, int instanceId, VMStateDescripti
     @Override
     public int version() {
         return description.version();
-    }
-
-    void save(VMStateOutput out) {
-        description.save(state, out);
     }
 
     /** The section body: the state at this description's version. */

@@ -145,8 +145,6 @@ public final class MigrationStreamReader {
                         if (damaged != null && damage == null) {
                             damage = new Damage(sectionId, damaged, values, body);
                         }
-                        in.context(null, -1);
-                        continue;
                     } else {
                         if (!(e instanceof IterativeStateEntry it)) {
                             throw error(at, "device section '" + idstr + "' sent as START");
@@ -154,8 +152,8 @@ public final class MigrationStreamReader {
                         started.put(sectionId, new Started(e, sectionVersion));
                         it.load(in, SectionType.START, sectionVersion);
                         iterativeSections++;
+                        footer(sectionId, idstr, instance, at);
                     }
-                    footer(sectionId, idstr, instance, at);
                 }
                 case StreamFormat.SECTION_PART, StreamFormat.SECTION_END -> {
                     Started s = started.get(sectionId);
@@ -275,21 +273,31 @@ public final class MigrationStreamReader {
             throw error(lenAt + 4, "the JSON description is damaged (checksum mismatch)");
         }
         String text = new String(raw, StandardCharsets.UTF_8);
-        Map<Integer, VMStateSchema> schemas = parseDescription(text);
-        recordedFields = fieldChecksums(text);
-        return schemas;
+        Description d = parseDescription(text);
+        recordedFields = d.fieldChecksums();
+        return d.schemas();
     }
 
-    /** Parses a stream description into section id to device schema (iterative sections left out). */
-    static Map<Integer, VMStateSchema> parseDescription(String text) {
-        Map<Integer, VMStateSchema> out = new HashMap<>();
+    /**
+     * A stream's JSON description: per device section id, its schema (iterative sections left out) and the field
+     * checksums its writer recorded (writers before them recorded none).
+     */
+    record Description(Map<Integer, VMStateSchema> schemas, Map<Integer, List<FieldChecksums.Part>> fieldChecksums) { }
+
+    static Description parseDescription(String text) {
+        Map<Integer, VMStateSchema> schemas = new HashMap<>();
+        Map<Integer, List<FieldChecksums.Part>> checksums = new HashMap<>();
         try {
             Map<?, ?> m = (Map<?, ?>) Json.parse(text);
             for (Object o : (List<?>) m.get("sections")) {
                 Map<?, ?> s = (Map<?, ?>) o;
                 if ("device".equals(s.get("kind"))) {
-                    long id = (Long) s.get("section_id");
-                    out.put((int) id, VMStateSchema.fromJson(s.get("description")));
+                    int id = (int) (long) (Long) s.get("section_id");
+                    schemas.put(id, VMStateSchema.fromJson(s.get("description")));
+                    List<FieldChecksums.Part> parts = FieldChecksums.fromJson(s.get("field_crc32c"));
+                    if (parts != null) {
+                        checksums.put(id, parts);
+                    }
                 }
             }
         } catch (ClassCastException | NullPointerException | Json.JsonException e) {
@@ -297,25 +305,7 @@ public final class MigrationStreamReader {
         } catch (VMStateException e) {
             throw new MigrationException("the stream's JSON description is not valid: " + e.getMessage(), e);
         }
-        return out;
-    }
-
-    /** Per device section id, the field checksums the description holds (writers before them recorded none). */
-    static Map<Integer, List<FieldChecksums.Part>> fieldChecksums(String text) {
-        Map<Integer, List<FieldChecksums.Part>> out = new HashMap<>();
-        try {
-            Map<?, ?> m = (Map<?, ?>) Json.parse(text);
-            for (Object o : (List<?>) m.get("sections")) {
-                Map<?, ?> s = (Map<?, ?>) o;
-                List<FieldChecksums.Part> parts = FieldChecksums.fromJson(s.get("field_crc32c"));
-                if (parts != null && s.get("section_id") instanceof Long id) {
-                    out.put((int) (long) id, parts);
-                }
-            }
-        } catch (ClassCastException | NullPointerException | Json.JsonException e) {
-            return Map.of(); // parseDescription has already judged the description
-        }
-        return out;
+        return new Description(schemas, checksums);
     }
 
     /** Applies every staged device state; if one refuses, the ones already applied get their old state back. */

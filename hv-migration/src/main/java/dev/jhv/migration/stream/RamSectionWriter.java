@@ -5,10 +5,10 @@ import dev.jhv.core.vmstate.VMStateOutput;
 import dev.jhv.core.memory.PageResidency;
 
 import java.lang.foreign.MemorySegment;
-import java.util.zip.CRC32C;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.zip.CRC32C;
 
 /**
  * Writes the RAM part of a section body (RAM section version 2), QEMU's ram format in spirit. Each record starts
