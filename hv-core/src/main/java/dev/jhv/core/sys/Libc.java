@@ -202,7 +202,7 @@ public final class Libc {
     }
 
     public static void madvise(MemorySegment seg, int advice) {
-        check("madvise", sys(SYS_MADVISE, addr(seg), seg.byteSize(), advice, 0));
+        check("madvise", tryMadvise(seg, advice));
     }
 
     /** mincore: one byte per page of {@code seg} into {@code vec}, bit 0 set when the page is resident. */
@@ -224,12 +224,12 @@ public final class Libc {
         return sys(SYS_LSEEK, fd, offset, whence, 0);
     }
 
-    /** fcntl(2) with an integer argument; returns its result or {@code -errno}. */
     /** setpriority(PRIO_PROCESS, tid, nice) for one thread; returns 0 or {@code -errno}. */
     public static int trySetThreadNice(long tid, int nice) {
         return (int) sys(SYS_SETPRIORITY, PRIO_PROCESS, tid, nice, 0);
     }
 
+    /** fcntl(2) with an integer argument; returns its result or {@code -errno}. */
     public static int tryFcntl(int fd, int cmd, long arg) {
         return (int) sys(SYS_FCNTL, fd, cmd, arg, 0);
     }

@@ -757,28 +757,34 @@ public final class JhvImg {
         return 0;
     }
 
-    /** An image of a backing chain: its file, format, and depth below the top (the top is 0). */
+    /** An image of a backing chain: its file, format (null: probed), and depth below the top (the top is 0). */
     private record Layer(Path path, String format, int depth) { }
 
-    /** The layer of {@code top}'s chain that {@code name} (as given, or relative to the top's directory) is. */
-    private static Layer findInChain(Path file, Qcow2Image top, String name) throws IOException, UsageException {
-        Path wanted = Path.of(name);
-        Path backing = resolve(file, top.backingFileName());
-        String format = top.backingFormat();
-        for (int depth = 1; backing != null && depth <= 64; depth++) {
-            if (sameFile(backing, wanted) || sameFile(backing, resolve(file, name))) {
-                return new Layer(backing, format, depth);
+    /** The images of an open image's backing chain, top first, with their files as the chain names them. */
+    private static List<Layer> chain(Path file, BlockDevice top) {
+        var layers = new ArrayList<Layer>();
+        Path p = file;
+        String format = null;
+        BlockDevice d = top;
+        for (int depth = 0; d != null; depth++) {
+            layers.add(new Layer(p, format, depth));
+            if (d instanceof Qcow2Image q && q.backing() != null) {
+                p = resolve(p, q.backingFileName());
+                format = q.backingFormat();
+                d = q.backing();
+            } else {
+                d = null;
             }
-            Path next = null;
-            String nextFormat = null;
-            try (var dev = BlockImages.open(backing, format, true)) {
-                if (dev instanceof Qcow2Image q && q.backingFileName() != null) {
-                    next = resolve(backing, q.backingFileName());
-                    nextFormat = q.backingFormat();
-                }
+        }
+        return layers;
+    }
+
+    /** The layer below {@code top} that {@code name} (as given, or relative to the top's directory) is. */
+    private static Layer findInChain(Path file, Qcow2Image top, String name) throws UsageException {
+        for (Layer l : chain(file, top)) {
+            if (l.depth() > 0 && (sameFile(l.path(), Path.of(name)) || sameFile(l.path(), resolve(file, name)))) {
+                return l;
             }
-            backing = next;
-            format = nextFormat;
         }
         throw new UsageException("Did not find '" + name + "' in the backing chain of '" + file + "'");
     }
@@ -855,16 +861,8 @@ public final class JhvImg {
         if (!output.equals("human") && !output.equals("json")) throw new UsageException("--output must be used with human or json as argument.");
         try (var dev = BlockImages.open(file, a.get("-f"), true)) {
             var names = new ArrayList<String>();
-            BlockDevice d = dev;
-            Path p = file;
-            while (d != null) {
-                names.add(p.toString());
-                if (d instanceof Qcow2Image q && q.backing() != null) {
-                    p = resolve(p, q.backingFileName());
-                    d = q.backing();
-                } else {
-                    d = null;
-                }
+            for (Layer l : chain(file, dev)) {
+                names.add(l.path().toString());
             }
             long size = dev.size();
             long pos = 0;
