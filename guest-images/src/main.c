@@ -227,6 +227,9 @@ void bsp_main(void)
     u32 tc = timer_from_cpuid();
     if (!tc)
         calibrate_begin();
+    /* Rank 0 before any AP can check in: the BSP runs workload(0), so an AP must never draw rank 0 too
+       (it did after a reset, when APs came up before the BSP took its rank: two CPUs read COM1). */
+    percpu[0].rank = __atomic_fetch_add(&cpus_up, 1, __ATOMIC_SEQ_CST);
     start_aps(self);                        /* APs wake up while the PIT counts */
     if (!tc)
         tc = calibrate_end();
@@ -234,7 +237,6 @@ void bsp_main(void)
         tc = 1000000000 / 16 / hz;
     timer_count = tc;
     lapic_timer_start();
-    percpu[0].rank = __atomic_fetch_add(&cpus_up, 1, __ATOMIC_SEQ_CST);
 
     /* Wait for every MADT CPU to check in; retry the SIPI once, give up after ~5 s. */
     u64 t0 = ticks();
