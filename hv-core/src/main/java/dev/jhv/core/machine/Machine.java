@@ -9,6 +9,7 @@ import dev.jhv.core.kvm.KvmIoctls;
 import dev.jhv.core.kvm.KvmVcpu;
 import dev.jhv.core.kvm.KvmVm;
 import dev.jhv.core.memory.GuestMemory;
+import dev.jhv.core.memory.HostMemory;
 import dev.jhv.core.memory.RamAllocator;
 import dev.jhv.core.sys.SysCallException;
 import dev.jhv.core.trace.StartupTrace;
@@ -59,13 +60,17 @@ public final class Machine implements MachineControl, AutoCloseable {
     /** A stop (false) or cont (true) given during inmigrate, which overrides -S when the load ends; or null. */
     private Boolean incomingAutostart;
     private final Object stateLock = new Object();
+    private final MachineOperations operations = new MachineOperations();
+    /** Why the guest may not run: a loadvm that failed part-way left a state no guest should run from; or null. */
+    private String brokenState;
     private int[] msrIndices;
     private final List<StateSection<?>> stateSections = new CopyOnWriteArrayList<>();
     private BootProgram bootProgram;
     private List<CpuState> powerOnCpuStates;
     private byte[][] powerOnIrqchips;
     private byte[] powerOnPit;
-    private RunState state = RunState.PRELAUNCH;
+    /** Written under stateLock; read without it, so that "info status" answers while a load holds the lock. */
+    private volatile RunState state = RunState.PRELAUNCH;
     private Thread control;
 
     private Machine(MachineConfig config, Kvm kvm, KvmVm vm, List<RamRange> ranges) {
@@ -132,6 +137,7 @@ public final class Machine implements MachineControl, AutoCloseable {
                 throw new MachineException(String.format(
                         "Number of SMP CPUs requested (%d) exceeds max CPUs supported by machine 'pc' (%d)", cpus, max));
             }
+            HostMemory.checkGuestRam("pc.ram", ranges.stream().mapToLong(RamRange::size).sum());
             Machine m = new Machine(config, kvm, vm, ranges);
             Topology topo = m.topology();
             for (int i = 0; i < cpus; i++) {
@@ -367,12 +373,28 @@ public final class Machine implements MachineControl, AutoCloseable {
 
     /** Loads state into the parked machine (loadvm): vCPUs parked in restore-vm, the previous state after. */
     public void withStateRestore(Runnable load) {
+        withStateRestore(load, null);
+    }
+
+    /**
+     * As {@link #withStateRestore(Runnable)}; if the load fails and {@code brokenIfFails} is not null, the guest
+     * stays paused in restore-vm (as QEMU leaves it) and {@code cont} is refused with that text until a load
+     * succeeds or a reset: a part-loaded guest must not run.
+     */
+    public void withStateRestore(Runnable load, String brokenIfFails) {
         synchronized (stateLock) {
             RunState before = enterSaveState(RunState.RESTORE_VM);
+            boolean loaded = false;
             try {
                 load.run();
+                loaded = true;
+                brokenState = null;
             } finally {
-                leaveSaveState(before == RunState.RESTORE_VM ? RunState.PAUSED : before);
+                if (loaded || brokenIfFails == null) {
+                    leaveSaveState(before == RunState.RESTORE_VM ? RunState.PAUSED : before);
+                } else {
+                    brokenState = brokenIfFails;
+                }
             }
         }
     }
@@ -387,6 +409,8 @@ public final class Machine implements MachineControl, AutoCloseable {
             }
             try {
                 handle(r);
+            } catch (MachineOperations.MachineEndedException e) {
+                return; // quitting: what the guest asked for no longer matters
             } catch (RuntimeException e) {
                 LOG.log(System.Logger.Level.ERROR, "machine control failed", e);
                 System.err.println("jhv: " + e.getMessage());
@@ -410,7 +434,8 @@ public final class Machine implements MachineControl, AutoCloseable {
                     exitStatus.complete(0);
                 } else {
                     LOG.log(System.Logger.Level.DEBUG, "system reset ({0})", why);
-                    reset();
+                    // after a save under way, never into the middle of it
+                    operations.operation(this::reset);
                 }
             }
             case Request.Failure(String message) -> {
@@ -447,6 +472,7 @@ public final class Machine implements MachineControl, AutoCloseable {
                 h.run();
             }
             bootProgram.load(this);
+            brokenState = null;
             // The boot program set the BSP's registers again; the rest of its state is the power-on state.
             if (before == RunState.RUNNING) {
                 for (Vcpu v : vcpus) {
@@ -476,25 +502,32 @@ public final class Machine implements MachineControl, AutoCloseable {
 
     @Override
     public RunState runState() {
-        synchronized (stateLock) {
-            return state;
-        }
+        return state;
     }
 
     @Override
     public void stop() {
-        synchronized (stateLock) {
-            if (state == RunState.RUNNING) {
-                pauseVcpus(RunState.PAUSED);
-            } else if (state == RunState.INMIGRATE) {
-                incomingAutostart = false; // stays paused once loaded
+        operations.access(() -> {
+            synchronized (stateLock) {
+                if (state == RunState.RUNNING) {
+                    pauseVcpus(RunState.PAUSED);
+                } else if (state == RunState.INMIGRATE) {
+                    incomingAutostart = false; // stays paused once loaded
+                }
             }
-        }
+        });
     }
 
     @Override
     public void cont() {
+        operations.access(this::contLocked);
+    }
+
+    private void contLocked() {
         synchronized (stateLock) {
+            if (brokenState != null && state != RunState.INMIGRATE && state != RunState.RUNNING) {
+                throw new IllegalStateException(brokenState);
+            }
             switch (state) {
                 case RUNNING -> { }
                 case SHUTDOWN, INTERNAL_ERROR -> throw new IllegalStateException(
@@ -520,13 +553,16 @@ public final class Machine implements MachineControl, AutoCloseable {
             exitStatus.complete(0); // as QEMU: with -no-reboot every reset ends the process
             return;
         }
-        synchronized (stateLock) {
-            boolean wasStopped = state == RunState.SHUTDOWN || state == RunState.INTERNAL_ERROR;
-            reset();
-            if (wasStopped) {
-                setState(RunState.PAUSED);
+        operations.operation(() -> {
+            synchronized (stateLock) {
+                boolean wasStopped = state == RunState.SHUTDOWN || state == RunState.INTERNAL_ERROR
+                        || brokenState != null;
+                reset();
+                if (wasStopped) {
+                    setState(RunState.PAUSED);
+                }
             }
-        }
+        });
     }
 
     /** Runs a callback with all vCPUs parked, restoring the previous run state after. */
@@ -558,16 +594,37 @@ public final class Machine implements MachineControl, AutoCloseable {
     @Override
     public void systemPowerdown() {
         requireNotIncoming(); // the button's event would be lost under the loaded PM state
-        powerButton.run();
+        operations.operation(powerButton); // not into a save's device state
     }
 
+    /** Ends the machine: a save or load under way finishes first (a migration is cancelled), as in QEMU. */
     @Override
     public void quit() {
+        operations.beginEnd();
         exitStatus.complete(0);
+    }
+
+    /** The lock that orders state operations with each other and with the end of the machine. */
+    public MachineOperations operations() {
+        return operations;
+    }
+
+    /**
+     * Marks the guest state as unfit to run (a load that failed part-way), or fit again (null): {@code cont} is
+     * refused with {@code why} until a load succeeds or the machine is reset.
+     */
+    public void setBrokenState(String why) {
+        synchronized (stateLock) {
+            brokenState = why;
+        }
     }
 
     @Override
     public List<CpuInfo> cpus() {
+        return operations.access(this::readCpus);
+    }
+
+    private List<CpuInfo> readCpus() {
         List<CpuInfo> out = new ArrayList<>();
         synchronized (stateLock) {
             boolean running = state == RunState.RUNNING;
@@ -594,9 +651,19 @@ public final class Machine implements MachineControl, AutoCloseable {
         listeners.add(listener);
     }
 
-    /** Stops the vCPU threads and releases KVM and RAM. */
+    /** How long the end of a machine waits for a save or load under way before it leaves RAM to the exit. */
+    public static final long END_TIMEOUT_MS = 60_000;
+
+    /**
+     * Stops the vCPU threads and releases KVM and RAM, once no operation uses them; if one still does after
+     * {@link #END_TIMEOUT_MS}, they are left for the process's exit to release.
+     */
     @Override
     public void close() {
+        if (!operations.end(END_TIMEOUT_MS)) {
+            System.err.println("jhv: a save or load did not finish; leaving guest memory to the process exit");
+            return;
+        }
         for (Vcpu v : vcpus) {
             v.stop();
         }

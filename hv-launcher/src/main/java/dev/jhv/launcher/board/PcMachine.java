@@ -186,7 +186,7 @@ public final class PcMachine implements MachineHandle {
         if (c.loadvm() != null) {
             machine.startIncoming(boot);
             try {
-                snapshots().load(c.loadvm());
+                snapshots().loadAtStart(c.loadvm());
             } catch (RuntimeException e) {
                 throw new LauncherException(e.getMessage());
             }
@@ -207,6 +207,11 @@ public final class PcMachine implements MachineHandle {
 
     @Override
     public void close() {
+        // a save, load or migration under way ends first: it reads the RAM and writes the drives closed below
+        if (!machine.operations().end(Machine.END_TIMEOUT_MS)) {
+            System.err.println("jhv: a save or load did not finish; leaving the machine to the process exit");
+            return;
+        }
         IncomingMigration loading;
         synchronized (this) {
             loading = incoming;

@@ -3,7 +3,6 @@ package dev.jhv.launcher.migration;
 import dev.jhv.core.sys.Libc;
 import dev.jhv.core.sys.SysCallException;
 import java.io.File;
-import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -45,7 +44,9 @@ final class ExecPipe {
         try {
             Process p = shell(cmd).redirectInput(procFd(fds[0])).redirectOutput(ProcessBuilder.Redirect.DISCARD)
                     .start();
-            OutputStream out = new FileOutputStream(procFd(fds[1]));
+            // a channel, so that a cancel (interrupting the writer) ends a write the command is not reading
+            OutputStream out = Channels.newOutputStream(FileChannel.open(procFd(fds[1]).toPath(),
+                    StandardOpenOption.WRITE));
             return new Started(p, null, out);
         } finally {
             Libc.close(fds[0]);

@@ -25,6 +25,16 @@ public final class Migration {
     public void migrate(Machine m, String uriText) {
         m.requireNotIncoming();
         MigrationUri uri = MigrationUri.parse(uriText);
+        Thread self = Thread.currentThread();
+        // a quit cancels it: the interrupt closes the channel, the save fails and the source resumes
+        m.operations().migration(self::interrupt, () -> {
+            save(m, uri);
+            return null;
+        });
+        Thread.interrupted(); // a cancel that came as the save ended must not reach the monitor's next command
+    }
+
+    private void save(Machine m, MigrationUri uri) {
         status.begin(m.memory().totalSize());
         RunState before = m.enterSaveState(RunState.FINISH_MIGRATE);
         long start = System.nanoTime();

@@ -77,10 +77,19 @@ abstract sealed class MigrationChannel implements AutoCloseable permits Migratio
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IOException("interrupted waiting for the exec: command");
+            endCommand(); // cancelled: what it started must not outlive the migration
+            throw new IOException("migration cancelled");
         }
         if (process.exitValue() != 0) {
             throw new CommandFailed(process.exitValue());
+        }
+    }
+
+    /** Ends the exec: command and what it started (a shell's children would keep running). */
+    protected void endCommand() {
+        if (process != null) {
+            process.descendants().forEach(ProcessHandle::destroy);
+            process.destroy();
         }
     }
 
@@ -103,6 +112,9 @@ abstract sealed class MigrationChannel implements AutoCloseable permits Migratio
         public void close() throws IOException {
             try {
                 stream.close();
+            } catch (IOException e) {
+                endCommand(); // the stream is broken: nothing the command still waits for will come
+                throw e;
             } finally {
                 awaitCommand();
             }
@@ -139,10 +151,7 @@ abstract sealed class MigrationChannel implements AutoCloseable permits Migratio
         @Override
         public void close() throws IOException {
             stream.close();
-            if (process != null) {
-                process.descendants().forEach(ProcessHandle::destroy);
-                process.destroy();
-            }
+            endCommand();
         }
     }
 }

@@ -39,8 +39,12 @@ public final class MachineState {
 
     /** The registry a stream of this machine is written from or loaded into. */
     public static SaveStateRegistry registry(Machine m) {
+        return registry(m, new RamStateEntry(ramBlocks(m)));
+    }
+
+    private static SaveStateRegistry registry(Machine m, RamStateEntry ram) {
         SaveStateRegistry reg = new SaveStateRegistry();
-        reg.register(new RamStateEntry(ramBlocks(m)));
+        reg.register(ram);
         for (StateSection<?> s : m.stateSections()) {
             register(reg, s);
         }
@@ -75,6 +79,17 @@ public final class MachineState {
      *
      * @throws dev.jhv.migration.stream.MigrationException naming the section, field and offset of a problem
      */
+    /**
+     * Reads a whole stream as {@link #load} would and checks it against this machine (configuration, RAM blocks and
+     * page checksums, every device section and its description) without changing the machine.
+     *
+     * @throws dev.jhv.migration.stream.MigrationException naming the first problem, as {@link #load} would
+     */
+    public static MigrationStreamReader.Result check(Machine m, InputStream in) {
+        SaveStateRegistry reg = registry(m, RamStateEntry.checking(ramBlocks(m)));
+        return new MigrationStreamReader(in, reg, configuration(m, reg)).check();
+    }
+
     public static MigrationStreamReader.Result load(Machine m, InputStream in) {
         SaveStateRegistry reg = registry(m);
         return new MigrationStreamReader(in, reg, configuration(m, reg)).load();

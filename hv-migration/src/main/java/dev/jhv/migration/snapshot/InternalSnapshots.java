@@ -47,9 +47,16 @@ public final class InternalSnapshots {
         return out;
     }
 
-    /** savevm [tag]: returns the tag used (QEMU's vm-YYYYMMDDHHMMSS when none is given). */
+    /**
+     * savevm [tag]: returns the tag used (QEMU's vm-YYYYMMDDHHMMSS when none is given). One state operation at a
+     * time: a save or load under way is waited for, a running migration refuses it.
+     */
     public String save(String tagOrNull) {
         machine.requireNotIncoming();
+        return machine.operations().operation(() -> saveNow(tagOrNull));
+    }
+
+    private String saveNow(String tagOrNull) {
         List<Qcow2Image> images = snapshotImages();
         String tag = tagOrNull == null || tagOrNull.isBlank()
                 ? "vm-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMddHHmmss")) : tagOrNull;
@@ -83,8 +90,22 @@ public final class InternalSnapshots {
         }
     }
 
-    /** loadvm tag: reverts every snapshot drive and loads the machine state saved with it. */
+    /**
+     * loadvm tag: reverts every snapshot drive and loads the machine state saved with it. The saved state is read
+     * and checked whole first, so a damaged or mismatched one is refused with the machine and its drives as they
+     * were; a load that still fails part-way leaves the guest paused, and {@code cont} refused, until a load
+     * succeeds or a reset.
+     */
     public void load(String tag) {
+        machine.operations().operation(() -> loadNow(tag, true));
+    }
+
+    /** -loadvm at start-up: the machine has not run, and a failure ends jhv, so the stream is read once. */
+    public void loadAtStart(String tag) {
+        machine.operations().operation(() -> loadNow(tag, false));
+    }
+
+    private void loadNow(String tag, boolean checkFirst) {
         List<Qcow2Image> images = snapshotImages();
         Snapshot state;
         try {
@@ -98,6 +119,14 @@ public final class InternalSnapshots {
         if (state.vmStateSize() == 0) {
             throw new SnapshotException("Snapshot '" + tag + "' has no machine state (it is a disk-only snapshot)");
         }
+        if (checkFirst) {
+            try (InputStream in = new VmStateInputStream(images.getFirst(), tag, state.vmStateSize())) {
+                MachineState.check(machine, in);
+            } catch (IOException | RuntimeException e) {
+                throw new SnapshotException("Error while loading snapshot '" + tag + "': " + message(e)
+                        + " (nothing was loaded)", e);
+            }
+        }
         try {
             machine.withStateRestore(() -> {
                 try (InputStream in = new VmStateInputStream(images.getFirst(), tag, state.vmStateSize())) {
@@ -108,7 +137,8 @@ public final class InternalSnapshots {
                 } catch (IOException e) {
                     throw new SnapshotException("Error while loading snapshot '" + tag + "': " + message(e), e);
                 }
-            });
+            }, "loadvm '" + tag + "' failed part-way: the guest's state is incomplete; load a snapshot or reset "
+                    + "the machine (system_reset)");
         } catch (SnapshotException e) {
             throw e;
         } catch (RuntimeException e) {
@@ -118,6 +148,10 @@ public final class InternalSnapshots {
 
     /** delvm tag. */
     public void delete(String tag) {
+        machine.operations().operation(() -> deleteNow(tag));
+    }
+
+    private void deleteNow(String tag) {
         List<Qcow2Image> images = snapshotImages();
         boolean any = false;
         try {
@@ -138,6 +172,10 @@ public final class InternalSnapshots {
 
     /** The snapshots present on every snapshot drive, with the first drive's figures (info snapshots). */
     public List<Snapshot> list() {
+        return machine.operations().access(this::listNow);
+    }
+
+    private List<Snapshot> listNow() {
         List<Qcow2Image> images = snapshotImages();
         List<Snapshot> out = new ArrayList<>();
         for (Snapshot s : images.getFirst().snapshots()) {

@@ -58,8 +58,20 @@ public final class MigrationStreamReader {
      * @throws MigrationException naming the offset, section and field of the first problem
      */
     public Result load() {
+        return read(true);
+    }
+
+    /**
+     * Reads and checks the whole stream as {@link #load} does but applies no device state (RAM is written only by
+     * entries that write: give a registry of {@link RamStateEntry#checking} to leave the machine untouched).
+     */
+    public Result check() {
+        return read(false);
+    }
+
+    private Result read(boolean apply) {
         try {
-            return doLoad();
+            return doLoad(apply);
         } catch (MigrationException e) {
             // what went wrong after a damaged device section is most likely more of the same damage
             if (damage != null && e != damage.error() && e.getCause() != damage.error()) {
@@ -79,7 +91,7 @@ public final class MigrationStreamReader {
         }
     }
 
-    private Result doLoad() {
+    private Result doLoad(boolean apply) {
         long magic = in.u32("header");
         if (magic != StreamFormat.MAGIC) {
             throw error(0, String.format("not a jhv migration stream (magic 0x%08x, expected 0x%08x \"JHVM\")",
@@ -202,7 +214,9 @@ public final class MigrationStreamReader {
                         + "differ from this build's:\n  - " + String.join("\n  - ", diffs));
             }
         }
-        commit(staged);
+        if (apply) {
+            commit(staged);
+        }
         return new Result(source, in.offset(), staged.size(), iterativeSections);
     }
 

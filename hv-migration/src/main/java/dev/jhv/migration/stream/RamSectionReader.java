@@ -49,8 +49,17 @@ public final class RamSectionReader {
 
     /** @param destination the blocks to fill, or null to only parse and count */
     public RamSectionReader(List<RamBlock> destination) {
+        this(destination, true);
+    }
+
+    /**
+     * @param destination the blocks the stream must match, or null to only parse and count
+     * @param write       false: check every record against {@code destination} (block list, offsets, page CRCs)
+     *                    without writing guest memory, so a damaged stream can be refused before a load begins
+     */
+    public RamSectionReader(List<RamBlock> destination, boolean write) {
         this.destination = destination == null ? null : List.copyOf(destination);
-        if (destination != null) {
+        if (destination != null && write) {
             for (RamBlock b : destination) {
                 targets.put(b.name(), new Target(b.segment(), new PageResidency(b.segment()),
                         new RamPrefaulter(b.segment(), b.name())));

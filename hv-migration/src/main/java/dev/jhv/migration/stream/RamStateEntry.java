@@ -28,6 +28,8 @@ public final class RamStateEntry implements IterativeStateEntry {
     private final long[][] pending; // per block, bit i of word i/64 = page i (KVM's dirty-log layout)
     private long pendingCount;
     private RamSectionReader reader;
+    /** False for an entry that only checks what it loads (see {@link #checking}). */
+    private boolean writes = true;
     private int blockCursor;
     private long pageCursor;
 
@@ -47,6 +49,13 @@ public final class RamStateEntry implements IterativeStateEntry {
             pending[i] = new long[(int) ((pages(i) + 63) / 64)];
         }
         markAllDirty();
+    }
+
+    /** An entry whose load checks the stream's RAM against {@code blocks} and writes nothing. */
+    public static RamStateEntry checking(List<RamBlock> blocks) {
+        RamStateEntry e = new RamStateEntry(blocks);
+        e.writes = false;
+        return e;
     }
 
     private long pages(int block) {
@@ -193,7 +202,7 @@ public final class RamStateEntry implements IterativeStateEntry {
     @Override
     public void load(VMStateInput in, SectionType type, int streamVersion) {
         if (type == SectionType.START) {
-            reader = new RamSectionReader(blocks);
+            reader = new RamSectionReader(blocks, writes);
         } else if (reader == null) {
             throw new MigrationException("RAM " + type + " section before its START");
         }
