@@ -13,8 +13,8 @@ import java.nio.file.Path;
  * vmlinux through its PVH entry note; the format is recognised by content, not by name.
  */
 public final class KernelLoader {
-    /** Largest kernel or initrd read into memory (Java arrays stop at 2 GiB; real ones are far smaller). */
-    static final long MAX_FILE = 1L << 30;
+    /** Largest kernel or initrd read into memory: it must fit the heap (512 MiB, scripts/jvm-memory-options). */
+    static final long MAX_FILE = 256L << 20;
 
     private KernelLoader() { }
 
@@ -52,7 +52,18 @@ public final class KernelLoader {
                 throw new BootException(what + " file '" + path + "' is too large (" + (size >> 20)
                         + " MiB; at most " + (MAX_FILE >> 20) + " MiB)");
             }
-            return Files.readAllBytes(path);
+            // a device or a pipe (/dev/zero) has no size and may never end
+            if (!Files.isRegularFile(path)) {
+                throw new BootException("could not load " + what + " file '" + path + "': not a regular file");
+            }
+            try (var in = Files.newInputStream(path)) {
+                byte[] data = in.readNBytes((int) size + 1); // bounded even if the file grows meanwhile
+                if (data.length > size) {
+                    throw new BootException("could not load " + what + " file '" + path
+                            + "': it grew while it was read");
+                }
+                return data;
+            }
         } catch (NoSuchFileException e) {
             throw new BootException("could not open " + what + " file '" + path + "': No such file or directory", e);
         } catch (AccessDeniedException e) {

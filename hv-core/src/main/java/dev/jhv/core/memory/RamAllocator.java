@@ -21,7 +21,8 @@ public final class RamAllocator {
             ram = Libc.mmap(bytes, Libc.PROT_READ | Libc.PROT_WRITE,
                     Libc.MAP_SHARED | Libc.MAP_ANONYMOUS | Libc.MAP_NORESERVE, -1, 0);
         } catch (SysCallException e) {
-            throw new GuestMemoryException("cannot map " + (bytes >> 20) + " MiB of guest RAM: " + e.getMessage());
+            String why = e.errno() == dev.jhv.core.sys.Errno.ENOMEM ? "Cannot allocate memory" : e.getMessage();
+            throw new GuestMemoryException(HostMemory.mapFailure("pc.ram", bytes, why));
         }
         // a kernel built without THP refuses the advice (EINVAL): the RAM works the same with small pages
         Libc.tryMadvise(ram, Libc.MADV_HUGEPAGE);

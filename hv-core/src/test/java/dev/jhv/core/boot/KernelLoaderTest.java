@@ -226,6 +226,10 @@ class KernelLoaderTest {
         }
         assertThatThrownBy(() -> KernelLoader.load(huge, null, "", mem, map, 0))
                 .isInstanceOf(BootException.class).hasMessageContaining("disk.img").hasMessageContaining("too large");
+        // a device has no size and never ends: refused at once, not read until the heap runs out
+        assertThatThrownBy(() -> KernelLoader.load(Path.of("/dev/zero"), null, "", mem, map, 0))
+                .isInstanceOf(BootException.class).hasMessage("could not load kernel file '/dev/zero': "
+                        + "not a regular file");
         Path truncated = file("trunc", java.util.Arrays.copyOf(TestImages.defaultBzImage(), 0x400));
         assertThatThrownBy(() -> KernelLoader.load(truncated, null, "", mem, map, 0))
                 .isInstanceOf(BootException.class).hasMessageContaining("trunc");

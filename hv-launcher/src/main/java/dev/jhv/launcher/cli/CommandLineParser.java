@@ -268,8 +268,13 @@ public final class CommandLineParser {
                 }
             }
             var drives = new ArrayList<Drive>();
+            var driveIds = new java.util.HashSet<String>();
             for (String d : values("-drive")) {
-                drives.add(checked("-drive", d, () -> drive(d)));
+                Drive drive = checked("-drive", d, () -> drive(d));
+                if (drive.id() != null && !driveIds.add(drive.id())) {
+                    throw UsageException.forOption("-drive", d, "Duplicate ID '" + drive.id() + "' for drive");
+                }
+                drives.add(drive);
             }
             String image = pr.matchedPositionalValue(0, null);
             if (image != null) {

@@ -259,6 +259,9 @@ class CommandLineParserTest {
         assertThat(error("-drive", "format=raw")).endsWith(": a drive needs file=");
         assertThat(error(disk.toString(), disk.toString())).isEqualTo(
                 disk + ": only one disk image may be given (use -drive for more)");
+        // as QEMU: the second -drive with an id already taken is named
+        assertThat(error("-drive", "file=" + disk + ",if=none,id=d0", "-drive", "file=" + disk + ",if=none,id=d0"))
+                .isEqualTo("-drive file=" + disk + ",if=none,id=d0: Duplicate ID 'd0' for drive");
     }
 
     @Test
