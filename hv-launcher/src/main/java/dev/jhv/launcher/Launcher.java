@@ -202,6 +202,7 @@ public final class Launcher {
             opened.addAll(monitorDevices);
             StartupTrace.mark("machine built");
             machine = m;
+            ProcessSignals.onTerminate(quit);
             m.registerCommands(commands);
             try {
                 if (muxMonitor != null) {
@@ -223,6 +224,7 @@ public final class Launcher {
                 return 1;
             } finally {
                 m.close();
+                ProcessSignals.onTerminate(null);
             }
         } finally {
             for (int i = opened.size() - 1; i >= 0; i--) {

@@ -14,6 +14,7 @@ public final class Main {
     private Main() { }
 
     public static void main(String[] args) {
+        ProcessSignals.install(System.err);
         // fd 0 and 1 unbuffered: the serial console must not sit in a buffer
         run(args, new FileInputStream(FileDescriptor.in), new FileOutputStream(FileDescriptor.out), System.err,
                 true, new DefaultMachineFactory(), System::exit);

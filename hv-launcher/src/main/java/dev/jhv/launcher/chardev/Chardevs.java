@@ -31,10 +31,13 @@ public final class Chardevs {
         return switch (spec) {
             case ChardevSpec.None n -> null;
             case ChardevSpec.Null n -> new NullChardev();
-            case ChardevSpec.Stdio s -> new StdioChardev(in, out, rawTerminal);
+            case ChardevSpec.Stdio s -> new StdioChardev(in, out, rawTerminal, true);
             case ChardevSpec.File f -> new FileChardev(f.path());
             case ChardevSpec.Unix u -> SocketChardev.open(u, err);
             case ChardevSpec.Tcp t -> SocketChardev.open(t, err);
+            // as QEMU's mon:stdio (and -nographic): Ctrl-C goes to the guest, Ctrl-A x quits
+            case ChardevSpec.Mon(ChardevSpec.Stdio s) -> new MuxChardev(new StdioChardev(in, out, rawTerminal, false),
+                    quit);
             case ChardevSpec.Mon m -> new MuxChardev(open(m.inner(), quit), quit);
         };
     }

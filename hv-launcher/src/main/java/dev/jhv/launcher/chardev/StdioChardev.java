@@ -15,12 +15,15 @@ final class StdioChardev extends Chardev {
     private final Object readyLock = new Object();
     private boolean ready;
 
-    /** Streams are given so tests can use pipes; {@code raw}: switch a terminal on stdin to raw mode. */
-    StdioChardev(InputStream in, OutputStream out, boolean raw) {
+    /**
+     * Streams are given so tests can use pipes; {@code raw}: switch a terminal on stdin to raw mode;
+     * {@code signals}: Ctrl-C and the other signal keys stay signals (false: they reach the guest as bytes).
+     */
+    StdioChardev(InputStream in, OutputStream out, boolean raw, boolean signals) {
         super(true);
         this.in = in;
         this.out = out;
-        this.terminal = raw ? TerminalMode.enterRawIfTerminal() : null;
+        this.terminal = raw ? TerminalMode.enterRawIfTerminal(signals) : null;
     }
 
     @Override

@@ -9,7 +9,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The controlling terminal switched to raw mode (keys go to the guest as typed, no echo) and back.
- * Like QEMU's stdio chardev it keeps output processing (\n to \r\n) and signals (Ctrl-C ends jhv).
+ * Like QEMU's stdio chardev it keeps output processing (\n to \r\n), and signals (Ctrl-C ends jhv) unless
+ * the terminal is shared with the monitor (mon:stdio, -nographic), where Ctrl-C is the guest's.
  * Uses stty(1) on /dev/tty: no native code, and nothing is spawned when stdin is not a terminal.
  */
 final class TerminalMode {
@@ -35,12 +36,12 @@ final class TerminalMode {
     }
 
     /** Puts the terminal in raw mode if stdin is one; null if not (or if stty failed). */
-    static TerminalMode enterRawIfTerminal() {
+    static TerminalMode enterRawIfTerminal(boolean signals) {
         if (!stdinIsTerminal()) {
             return null;
         }
         try {
-            var p = new ProcessBuilder("sh", "-c", "stty -g && stty raw -echo opost isig")
+            var p = new ProcessBuilder("sh", "-c", "stty -g && stty raw -echo opost " + (signals ? "isig" : "-isig"))
                     .redirectInput(new File("/dev/tty"))
                     .redirectError(ProcessBuilder.Redirect.DISCARD)
                     .start();

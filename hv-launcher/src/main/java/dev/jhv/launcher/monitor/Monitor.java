@@ -25,6 +25,12 @@ public final class Monitor implements CharFrontend, Chardev.Listener {
 
     private enum Escape { NONE, ESC, CSI }
 
+    /** The longest command line, as QEMU's readline: what is typed past it is dropped. */
+    static final int MAX_LINE = 4095;
+    /** Input taken but not yet processed: past this the chardev holds back (a long command, a flood). */
+    static final int MAX_QUEUED = 64 * 1024;
+    private final AtomicInteger queued = new AtomicInteger();
+
     private final Chardev chardev;
     private final CommandTable commands;
     private final MonitorContext context;
@@ -103,13 +109,22 @@ public final class Monitor implements CharFrontend, Chardev.Listener {
 
     @Override
     public int canReceive() {
-        return 4096;
+        return Math.max(0, MAX_QUEUED - queued.get());
     }
 
     @Override
     public void receive(byte[] data, int offset, int length) {
         byte[] copy = Arrays.copyOfRange(data, offset, offset + length);
-        executor.execute(() -> input(copy));
+        queued.addAndGet(length);
+        executor.execute(() -> {
+            try {
+                input(copy);
+            } finally {
+                if (queued.addAndGet(-copy.length) + copy.length >= MAX_QUEUED) {
+                    chardev.frontendReady(); // it held back: there is room again
+                }
+            }
+        });
     }
 
     private synchronized void input(byte[] data) {
@@ -147,7 +162,7 @@ public final class Monitor implements CharFrontend, Chardev.Listener {
             case 0x7f, 0x08 -> backspace();
             case 0x1b -> escape = Escape.ESC;
             default -> {
-                if ((b & 0xff) >= 0x20) {
+                if ((b & 0xff) >= 0x20 && line.size() < MAX_LINE) {
                     line.write(b);
                     raw(new byte[] {b});
                 }

@@ -35,7 +35,7 @@ class MuxChardevTest {
         var stdin = new PipedInputStream(keyboard, 4096);
         screen = new Output();
         quit = new CountDownLatch(1);
-        mux = new MuxChardev(new StdioChardev(stdin, screen, false), quit::countDown);
+        mux = new MuxChardev(new StdioChardev(stdin, screen, false, false), quit::countDown);
         serialPort = mux.addPort();
         Chardev monitorPort = mux.addPort();
         uart = new RecordingFrontend(64);

@@ -18,7 +18,7 @@ class StdioChardevTest {
     void inputWaitsForRoomAndArrivesInOrder() throws Exception {
         var keyboard = new PipedOutputStream();
         var screen = new Output();
-        var dev = new StdioChardev(new PipedInputStream(keyboard), screen, false);
+        var dev = new StdioChardev(new PipedInputStream(keyboard), screen, false, true);
         var uart = new RecordingFrontend(2);
         dev.attach(uart);
         dev.start();
@@ -40,7 +40,7 @@ class StdioChardevTest {
     @Test
     void inputThreadIsNamedAndDaemon() throws Exception {
         var keyboard = new PipedOutputStream();
-        var dev = new StdioChardev(new PipedInputStream(keyboard), new Output(), false);
+        var dev = new StdioChardev(new PipedInputStream(keyboard), new Output(), false, true);
         dev.start();
         var t = Thread.getAllStackTraces().keySet().stream()
                 .filter(x -> x.getName().equals("chardev-stdio-in")).findFirst();
@@ -53,7 +53,7 @@ class StdioChardevTest {
     void pipedStdinIsNoTerminal() {
         // surefire runs tests with stdin from a pipe or /dev/null: raw mode must not be attempted
         assertThat(TerminalMode.stdinIsTerminal()).isFalse();
-        assertThat(TerminalMode.enterRawIfTerminal()).isNull();
+        assertThat(TerminalMode.enterRawIfTerminal(true)).isNull();
     }
 
     @Test
