@@ -43,6 +43,11 @@ public final class JhvProcess implements AutoCloseable {
         return new JhvProcess(pb.start());
     }
 
+    /** A command that runs ./jhv itself (script(1) giving it a terminal, say), collected the same way. */
+    public static JhvProcess wrapped(List<String> cmd) throws IOException {
+        return new JhvProcess(new ProcessBuilder(cmd).directory(ROOT.toFile()).start());
+    }
+
     /** The standard arguments for booting the test guest: bzImage, no display, serial on stdio. */
     public static List<String> guestArgs(String append, String... more) {
         List<String> a = new ArrayList<>(List.of("-kernel", TESTOS.toString(), "-append", append,
