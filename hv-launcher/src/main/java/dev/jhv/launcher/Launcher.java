@@ -85,7 +85,10 @@ public final class Launcher {
             Thread.currentThread().interrupt();
             return 1;
         } catch (LauncherException e) {
-            return fail(e.getMessage());
+            // written for people, and may say more on a second line (QEMU's "Is another process using the image")
+            err.println("jhv: " + e.getMessage());
+            err.flush();
+            return 1;
         } catch (RuntimeException | LinkageError e) {
             // a bug or a broken install still gets one line; the trace is in the debug log
             LOG.log(System.Logger.Level.DEBUG, "jhv failed", e);

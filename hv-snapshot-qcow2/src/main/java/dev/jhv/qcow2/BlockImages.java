@@ -1,6 +1,7 @@
 package dev.jhv.qcow2;
 
 import dev.jhv.core.block.BlockDevice;
+import dev.jhv.core.block.ImageLock;
 import dev.jhv.core.block.RawFileBlockDevice;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -12,17 +13,31 @@ import java.nio.file.StandardOpenOption;
 public final class BlockImages {
     private BlockImages() {}
 
+    /** Opened as a guest's disk would be ({@link ImageLock.Access#device}). */
     public static BlockDevice open(Path path, String formatOrNull, boolean readOnly) throws IOException {
-        return open(path, formatOrNull, readOnly, 0);
+        return open(path, formatOrNull, ImageLock.Access.device(!readOnly), 0);
     }
 
-    static BlockDevice open(Path path, String format, boolean readOnly, int depth) throws IOException {
+    /** Opened in {@code access}'s role: its locks, its backing files' role; writable when it holds write. */
+    public static BlockDevice open(Path path, String formatOrNull, ImageLock.Access access) throws IOException {
+        return open(path, formatOrNull, access, 0);
+    }
+
+    static BlockDevice open(Path path, String format, ImageLock.Access access, int depth) throws IOException {
         String fmt = format == null || format.isEmpty() ? probe(path) : format;
         return switch (fmt) {
-            case "qcow2" -> Qcow2Image.open(path, readOnly, depth);
-            case "raw" -> new RawFileBlockDevice(path, readOnly);
+            case "qcow2" -> Qcow2Image.open(path, access, depth);
+            case "raw" -> openRaw(path, access);
             default -> throw new Qcow2Exception("Unknown image format '" + fmt + "' for " + path);
         };
+    }
+
+    private static RawFileBlockDevice openRaw(Path path, ImageLock.Access access) throws IOException {
+        try {
+            return new RawFileBlockDevice(path, access);
+        } catch (ImageLock.ConflictException e) {
+            throw new Qcow2Exception("Could not open '" + path + "': " + e.getMessage(), e);
+        }
     }
 
     /** "qcow2" if the file starts with the qcow2 magic, else "raw". */

@@ -1,6 +1,7 @@
 package dev.jhv.qcow2;
 
 import dev.jhv.core.block.BlockDevice;
+import dev.jhv.core.block.ImageLock;
 import dev.jhv.qcow2.cluster.L2Cache;
 import dev.jhv.qcow2.cluster.L2Entry;
 import dev.jhv.qcow2.format.Features;
@@ -87,22 +88,28 @@ public final class Qcow2Image implements BlockDevice {
 
     // ---------------------------------------------------------------- open / create
 
+    /** Opened as a guest's disk would be ({@link ImageLock.Access#device}). */
     public static Qcow2Image open(Path path, boolean readOnly) throws IOException {
-        return open(path, readOnly, 0);
+        return open(path, ImageLock.Access.device(!readOnly), 0);
     }
 
-    static Qcow2Image open(Path path, boolean readOnly, int depth) throws IOException {
+    /** Opened in {@code access}'s role (locks, and its backing files' role); writable when it holds write. */
+    public static Qcow2Image open(Path path, ImageLock.Access access) throws IOException {
+        return open(path, access, 0);
+    }
+
+    static Qcow2Image open(Path path, ImageLock.Access access, int depth) throws IOException {
         if (depth > MAX_BACKING_DEPTH) {
             throw new Qcow2Exception(path + ": backing chain deeper than " + MAX_BACKING_DEPTH + " (a loop?)");
         }
         ImageFile f;
         try {
-            f = new ImageFile(path, readOnly);
+            f = new ImageFile(path, access);
         } catch (IOException e) {
             throw new Qcow2Exception("Could not open '" + path + "': " + e.getMessage(), e);
         }
         try {
-            return new Qcow2Image(f, readOnly, depth);
+            return new Qcow2Image(f, access, depth);
         } catch (Qcow2Exception e) {
             f.close();
             throw e;
@@ -139,8 +146,10 @@ public final class Qcow2Image implements BlockDevice {
         h.refcountTableOffset = cs;
         h.refcountTableClusters = 1;
         byte[] hdr = h.encode(true);
-        Files.write(path, new byte[0], StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
-        try (var f = new ImageFile(path, false)) {
+        // the old contents go only once the lock is ours: an image in use elsewhere stays intact
+        Files.newByteChannel(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE).close();
+        try (var f = lockedForCreate(path)) {
+            f.truncate(0);
             var head = ByteBuffer.allocate(3 * cs);
             head.put(hdr);
             head.putLong(cs, 2L * cs);
@@ -157,6 +166,14 @@ public final class Qcow2Image implements BlockDevice {
         } catch (IOException | RuntimeException e) {
             img.close();
             throw e;
+        }
+    }
+
+    private static ImageFile lockedForCreate(Path path) throws IOException {
+        try {
+            return new ImageFile(path, ImageLock.Access.writer());
+        } catch (ImageLock.ConflictException e) {
+            throw new Qcow2Exception(path + ": " + e.getMessage(), e);
         }
     }
 
@@ -180,9 +197,9 @@ public final class Qcow2Image implements BlockDevice {
         return (int) ((size + perL2 - 1) / perL2);
     }
 
-    private Qcow2Image(ImageFile f, boolean readOnly, int depth) throws IOException {
+    private Qcow2Image(ImageFile f, ImageLock.Access access, int depth) throws IOException {
         this.file = f;
-        this.readOnly = readOnly;
+        this.readOnly = !access.writes();
         String name = f.name();
         var h = Qcow2Header.read(f);
         this.header = h;
@@ -234,10 +251,18 @@ public final class Qcow2Image implements BlockDevice {
         // Backing chain.
         BlockDevice b = null;
         if (h.backingFile != null) {
-            Path bp = f.path().toAbsolutePath().getParent() == null ? Path.of(h.backingFile)
-                    : f.path().toAbsolutePath().getParent().resolve(h.backingFile);
+            // relative to the image's directory as given, so that messages name it as QEMU's do
+            Path bp = f.path().getParent() == null ? Path.of(h.backingFile) : f.path().getParent().resolve(h.backingFile);
             try {
-                b = BlockImages.open(bp, h.backingFormat, true, depth + 1);
+                b = BlockImages.open(bp, h.backingFormat, access.backing(), depth + 1);
+            } catch (ImageLock.ConflictException e) {
+                throw new Qcow2Exception("Could not open '" + name + "': Could not open backing file: " + e.getMessage(), e);
+            } catch (Qcow2Exception e) {
+                if (e.getCause() instanceof ImageLock.ConflictException c) {
+                    throw new Qcow2Exception("Could not open '" + name + "': Could not open backing file: "
+                            + c.getMessage(), c);
+                }
+                throw new Qcow2Exception(name + ": could not open backing file: " + e.getMessage(), e);
             } catch (IOException e) {
                 throw new Qcow2Exception(name + ": could not open backing file: " + e.getMessage(), e);
             }

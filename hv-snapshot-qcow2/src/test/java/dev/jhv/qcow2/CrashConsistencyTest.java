@@ -32,7 +32,7 @@ class CrashConsistencyTest {
             Qcow2Image.create(p, Qcow2Image.CreateOptions.of(8 << 20).withClusterSize(cs)
                     .withLazyRefcounts(round % 4 == 3)).close();
             var pb = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"),
-                    "-cp", System.getProperty("java.class.path"), "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                    "-cp", System.getProperty("java.class.path"), "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
                     "dev.jhv.qcow2.CrashWriter", p.toString(), Long.toString(round * 7919L))
                     .redirectErrorStream(true);
             var proc = pb.start();

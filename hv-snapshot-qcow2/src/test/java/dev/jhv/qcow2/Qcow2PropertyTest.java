@@ -142,7 +142,8 @@ class Qcow2PropertyTest {
         try (var img = Qcow2Image.create(p, Qcow2Image.CreateOptions.of(1 << 20).withLazyRefcounts(true))) {
             img.write(0, ByteBuffer.wrap(new byte[] {1}));
             assertThat(img.isDirty()).isTrue();
-            try (var ro = Qcow2Image.open(p, true)) {
+            // a second opener must share write (as qemu-img -U) while the image is open for writing
+            try (var ro = Qcow2Image.open(p, dev.jhv.core.block.ImageLock.Access.reader().forceShared())) {
                 assertThat(ro.isDirty()).isTrue();
             }
         }

@@ -36,6 +36,7 @@ final class Qemu {
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
+        cmd.add("--enable-native-access=ALL-UNNAMED");
         cmd.add("-XX:+UseSerialGC");
         cmd.add("-XX:TieredStopAtLevel=1");
         cmd.add("dev.jhv.qcow2.tool.JhvImg");

@@ -14,14 +14,27 @@ public final class RawFileBlockDevice implements BlockDevice {
     private final Path path;
     private final FileChannel channel;
     private final boolean readOnly;
+    private final ImageLock lock;
     private static final int UNOPENED = -2;
     private int seekFd = UNOPENED;
 
+    /** Opened as a guest's disk would be ({@link ImageLock.Access#device}). */
     public RawFileBlockDevice(Path path, boolean readOnly) throws IOException {
+        this(path, ImageLock.Access.device(!readOnly));
+    }
+
+    /** Writable when {@code access} holds write; locked for {@code access} while open. */
+    public RawFileBlockDevice(Path path, ImageLock.Access access) throws IOException {
         this.path = path;
-        this.readOnly = readOnly;
+        this.readOnly = !access.writes();
         this.channel = readOnly ? FileChannel.open(path, StandardOpenOption.READ)
                 : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        try {
+            this.lock = ImageLock.acquire(path, access);
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
+        }
     }
 
     @Override
@@ -151,6 +164,10 @@ public final class RawFileBlockDevice implements BlockDevice {
             }
             seekFd = -1;
         }
-        channel.close();
+        try {
+            channel.close();
+        } finally {
+            lock.close();
+        }
     }
 }

@@ -34,8 +34,15 @@ public record MachineConfig(
     /** -device isa-debug-exit,iobase=…,iosize=… */
     public record IsaDebugExit(int iobase, int iosize) { }
 
-    /** -drive file=…,format=…,if=…,id=…,readonly=… (and the positional disk image). */
-    public record Drive(Path file, String format, String iface, String id, boolean readOnly) { }
+    /**
+     * -drive file=…,format=…,if=…,id=…,readonly=… (and the positional disk image); {@code option} is how the
+     * command line gave it ({@code -drive file=…} as typed, or the image's name), for messages that quote it.
+     */
+    public record Drive(Path file, String format, String iface, String id, boolean readOnly, String option) {
+        public Drive(Path file, String format, String iface, String id, boolean readOnly) {
+            this(file, format, iface, id, readOnly, file.toString());
+        }
+    }
 
     public MachineConfig {
         debugExits = List.copyOf(debugExits);

@@ -41,6 +41,27 @@ public final class Libc {
     public static final int SEEK_HOLE = 4;
     public static final int F_SETPIPE_SZ = 1031;
     public static final int F_GETPIPE_SZ = 1032;
+    /** Open-file-description locks: owned by the open file, not the process, so closing another fd keeps them. */
+    public static final int F_OFD_GETLK = 36;
+    public static final int F_OFD_SETLK = 37;
+    public static final short F_RDLCK = 0;
+    public static final short F_WRLCK = 1;
+    public static final short F_UNLCK = 2;
+    private static final short SEEK_SET = 0;
+
+    /** struct flock on x86-64: offsets 0, 2, 8, 16, 24; 32 bytes with the tail padding. */
+    public static final StructLayout FLOCK = MemoryLayout.structLayout(
+            ValueLayout.JAVA_SHORT.withName("l_type"),
+            ValueLayout.JAVA_SHORT.withName("l_whence"),
+            MemoryLayout.paddingLayout(4),
+            JAVA_LONG.withName("l_start"),
+            JAVA_LONG.withName("l_len"),
+            JAVA_INT.withName("l_pid"),
+            MemoryLayout.paddingLayout(4));
+    private static final VarHandle FLOCK_TYPE = FLOCK.varHandle(MemoryLayout.PathElement.groupElement("l_type"));
+    private static final VarHandle FLOCK_WHENCE = FLOCK.varHandle(MemoryLayout.PathElement.groupElement("l_whence"));
+    private static final VarHandle FLOCK_START = FLOCK.varHandle(MemoryLayout.PathElement.groupElement("l_start"));
+    private static final VarHandle FLOCK_LEN = FLOCK.varHandle(MemoryLayout.PathElement.groupElement("l_len"));
     /** glibc's sigset_t is 1024 bits. */
     public static final long SIGSET_BYTES = 128;
 
@@ -232,6 +253,43 @@ public final class Libc {
     /** fcntl(2) with an integer argument; returns its result or {@code -errno}. */
     public static int tryFcntl(int fd, int cmd, long arg) {
         return (int) sys(SYS_FCNTL, fd, cmd, arg, 0);
+    }
+
+    /** fcntl(2) with a pointer argument (struct flock); returns its result or {@code -errno}. */
+    public static int tryFcntl(int fd, int cmd, MemorySegment arg) {
+        return (int) sys(SYS_FCNTL, fd, cmd, addr(arg), 0);
+    }
+
+    /**
+     * Sets ({@code F_RDLCK}, {@code F_WRLCK}) or drops ({@code F_UNLCK}) an OFD lock on {@code [start, start+len)}
+     * without waiting; returns 0 or {@code -errno} (EAGAIN: another open file holds a conflicting lock).
+     */
+    public static int tryOfdSetLock(int fd, short type, long start, long len) {
+        try (Arena a = Arena.ofConfined()) {
+            return tryFcntl(fd, F_OFD_SETLK, flock(a, type, start, len));
+        }
+    }
+
+    /**
+     * Which lock another open file description holds that would conflict with a lock of {@code type} on
+     * {@code [start, start+len)}: {@code F_RDLCK}, {@code F_WRLCK}, {@code F_UNLCK} for none, or {@code -errno}.
+     * This description's own locks never conflict with it.
+     */
+    public static int tryOfdGetLock(int fd, short type, long start, long len) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment fl = flock(a, type, start, len);
+            int rc = tryFcntl(fd, F_OFD_GETLK, fl);
+            return rc < 0 ? rc : (short) FLOCK_TYPE.get(fl, 0L);
+        }
+    }
+
+    private static MemorySegment flock(Arena a, short type, long start, long len) {
+        MemorySegment fl = a.allocate(FLOCK);
+        FLOCK_TYPE.set(fl, 0L, type);
+        FLOCK_WHENCE.set(fl, 0L, SEEK_SET);
+        FLOCK_START.set(fl, 0L, start);
+        FLOCK_LEN.set(fl, 0L, len);
+        return fl;   // l_pid stays 0: OFD locks require it
     }
 
     public static int eventfd(int initval, int flags) {

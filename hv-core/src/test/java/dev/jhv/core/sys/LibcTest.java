@@ -73,4 +73,35 @@ class LibcTest {
             Libc.close(fds[1]);
         }
     }
+
+    @Test
+    void structFlockHasTheKernelsLayout() {
+        // offsetof/sizeof from a C program on x86-64 glibc: 0, 2, 8, 16, 24; 32
+        assertThat(Libc.FLOCK.byteOffset(java.lang.foreign.MemoryLayout.PathElement.groupElement("l_type"))).isZero();
+        assertThat(Libc.FLOCK.byteOffset(java.lang.foreign.MemoryLayout.PathElement.groupElement("l_whence"))).isEqualTo(2);
+        assertThat(Libc.FLOCK.byteOffset(java.lang.foreign.MemoryLayout.PathElement.groupElement("l_start"))).isEqualTo(8);
+        assertThat(Libc.FLOCK.byteOffset(java.lang.foreign.MemoryLayout.PathElement.groupElement("l_len"))).isEqualTo(16);
+        assertThat(Libc.FLOCK.byteOffset(java.lang.foreign.MemoryLayout.PathElement.groupElement("l_pid"))).isEqualTo(24);
+        assertThat(Libc.FLOCK.byteSize()).isEqualTo(32);
+    }
+
+    @Test
+    void ofdLocksOfOneOpenFileDoNotConflictWithItselfButWithAnother() throws Exception {
+        var f = java.nio.file.Files.createTempFile("jhv-lock", ".img");
+        int a = Libc.open(f.toString(), Libc.O_RDONLY | Libc.O_CLOEXEC);
+        int b = Libc.open(f.toString(), Libc.O_RDONLY | Libc.O_CLOEXEC);
+        try {
+            assertThat(Libc.tryOfdSetLock(a, Libc.F_RDLCK, 100, 1)).isZero();
+            assertThat(Libc.tryOfdGetLock(a, Libc.F_WRLCK, 100, 1)).as("its own lock").isEqualTo(Libc.F_UNLCK);
+            assertThat(Libc.tryOfdGetLock(b, Libc.F_WRLCK, 100, 1)).isEqualTo(Libc.F_RDLCK);
+            assertThat(Libc.tryOfdGetLock(b, Libc.F_WRLCK, 101, 1)).isEqualTo(Libc.F_UNLCK);
+            assertThat(Libc.tryOfdSetLock(a, Libc.F_UNLCK, 100, 1)).isZero();
+            assertThat(Libc.tryOfdGetLock(b, Libc.F_WRLCK, 100, 1)).isEqualTo(Libc.F_UNLCK);
+            assertThat(Libc.tryOfdSetLock(-1, Libc.F_RDLCK, 100, 1)).isEqualTo(-9);   // EBADF
+        } finally {
+            Libc.close(a);
+            Libc.close(b);
+            java.nio.file.Files.delete(f);
+        }
+    }
 }

@@ -278,7 +278,7 @@ public final class CommandLineParser {
             }
             String image = pr.matchedPositionalValue(0, null);
             if (image != null) {
-                drives.add(0, new Drive(openable(image, image, false), null, "ide", null, false));
+                drives.add(0, new Drive(openable(image, image, false), null, "ide", null, false, image));
             }
 
             String incoming = value("-incoming");
@@ -480,7 +480,7 @@ public final class CommandLineParser {
             }
             boolean readOnly = Boolean.TRUE.equals(ro) || Boolean.TRUE.equals(ro2);
             Path path = openableOrThrow(file, readOnly);
-            return new Drive(path, format, iface == null ? "ide" : iface, id, readOnly);
+            return new Drive(path, format, iface == null ? "ide" : iface, id, readOnly, "-drive " + text);
         }
 
         /** A disk image (positional): "img: Could not open 'img': No such file or directory". */

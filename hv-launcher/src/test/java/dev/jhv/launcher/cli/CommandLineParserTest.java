@@ -240,9 +240,10 @@ class CommandLineParserTest {
                 .machine();
         assertThat(m.drives()).containsExactly(
                 new MachineConfig.Drive(disk, null, "ide", null, false),
-                new MachineConfig.Drive(disk, "qcow2", "virtio", "d0", true));
+                new MachineConfig.Drive(disk, "qcow2", "virtio", "d0", true,
+                        "-drive file=" + disk + ",format=qcow2,if=virtio,id=d0,readonly=on"));
         assertThat(parse("-drive", "file=" + disk).machine().drives())
-                .containsExactly(new MachineConfig.Drive(disk, null, "ide", null, false));
+                .containsExactly(new MachineConfig.Drive(disk, null, "ide", null, false, "-drive file=" + disk));
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.jhv.qcow2.format;
 
+import dev.jhv.core.block.ImageLock;
 import dev.jhv.qcow2.Qcow2Exception;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -12,12 +13,25 @@ public final class ImageFile implements AutoCloseable {
     private final Path path;
     private final FileChannel channel;
     private final boolean readOnly;
+    private final ImageLock lock;
 
+    /** Opened for a guest's disk ({@link ImageLock.Access#device}). */
     public ImageFile(Path path, boolean readOnly) throws IOException {
+        this(path, ImageLock.Access.device(!readOnly));
+    }
+
+    /** Writable when {@code access} holds write; the file is locked for a qcow2 image in that role while open. */
+    public ImageFile(Path path, ImageLock.Access access) throws IOException {
         this.path = path;
-        this.readOnly = readOnly;
+        this.readOnly = !access.writes();
         this.channel = readOnly ? FileChannel.open(path, StandardOpenOption.READ)
                 : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        try {
+            this.lock = ImageLock.acquire(path, access.qcow2File());
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
+        }
     }
 
     public Path path() {
@@ -102,6 +116,10 @@ public final class ImageFile implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        channel.close();
+        try {
+            channel.close();
+        } finally {
+            lock.close();
+        }
     }
 }

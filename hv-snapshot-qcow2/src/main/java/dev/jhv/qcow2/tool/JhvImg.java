@@ -1,6 +1,8 @@
 package dev.jhv.qcow2.tool;
 
 import dev.jhv.core.block.BlockDevice;
+import dev.jhv.core.block.ImageLock;
+import dev.jhv.core.block.ImageLock.Access;
 import dev.jhv.core.block.RawFileBlockDevice;
 import dev.jhv.qcow2.BlockImages;
 import dev.jhv.qcow2.BlockStatus;
@@ -172,6 +174,19 @@ public final class JhvImg {
         return a.pos().getFirst();
     }
 
+    /** -U / --force-share: lets others in, and only for a read-only open (as qemu-img). */
+    static boolean forceShare(Args a) {
+        return a.has("-U") || a.has("--force-share");
+    }
+
+    static Access access(Args a, Path file, Access role) throws UsageException {
+        if (!forceShare(a)) return role;
+        if (role.writes()) {
+            throw new UsageException("Could not open '" + file + "': force-share=on can only be used with read-only images");
+        }
+        return role.forceShared();
+    }
+
     /** Human sizes as qemu prints them: three significant digits and a binary unit. */
     static String humanSize(long v) {
         String[] units = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
@@ -201,7 +216,7 @@ public final class JhvImg {
         if (size == null) {
             if (backing == null) throw new UsageException("Image creation needs a size parameter");
             Path bp = file.toAbsolutePath().getParent().resolve(backing);
-            try (var b = BlockImages.open(bp, backingFmt, true)) {
+            try (var b = BlockImages.open(bp, backingFmt, Access.inspector())) {
                 size = b.size();
                 if (backingFmt == null) backingFmt = BlockImages.probe(bp);
             }
@@ -212,11 +227,7 @@ public final class JhvImg {
             case "raw" -> {
                 if (backing != null) throw new UsageException("Backing file not supported for file format 'raw'");
                 if (!a.has("-q")) out.println("Formatting '" + file + "', fmt=raw size=" + size);
-                try (var ch = java.nio.channels.FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                        StandardOpenOption.TRUNCATE_EXISTING)) {
-                    ch.truncate(0);
-                    if (size > 0) ch.write(ByteBuffer.allocate(1), size - 1);
-                }
+                createRaw(file, size);
             }
             case "qcow2" -> {
                 var co = qcow2Options(o, size).withBacking(backing, backingFmt);
@@ -232,6 +243,23 @@ public final class JhvImg {
             default -> throw new UsageException("Unknown file format '" + fmt + "'");
         }
         return 0;
+    }
+
+    /** An empty raw file of {@code size} bytes; an image in use elsewhere is refused before it is truncated. */
+    static void createRaw(Path file, long size) throws IOException {
+        try (var ch = java.nio.channels.FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+             var lock = lockForCreate(file)) {
+            ch.truncate(0);
+            if (size > 0) ch.write(ByteBuffer.allocate(1), size - 1);
+        }
+    }
+
+    private static ImageLock lockForCreate(Path file) throws IOException {
+        try {
+            return ImageLock.acquire(file, Access.writer());
+        } catch (ImageLock.ConflictException e) {
+            throw new Qcow2Exception(file + ": " + e.getMessage(), e);
+        }
     }
 
     static Qcow2Image.CreateOptions qcow2Options(Map<String, String> o, long size) throws UsageException {
@@ -287,8 +315,9 @@ public final class JhvImg {
         Path p = file;
         String fmt = a.get("-f");
         int depth = 0;
+        Access role = access(a, file, Access.inspector());
         while (p != null && depth++ < 64) {
-            try (var dev = BlockImages.open(p, fmt, true)) {
+            try (var dev = BlockImages.open(p, fmt, role)) {
                 var m = infoMap(p, dev);
                 chain.add(m);
                 if (!a.has("--backing-chain") || !(dev instanceof Qcow2Image q) || q.backingFileName() == null) break;
@@ -433,7 +462,8 @@ public final class JhvImg {
         }
         CheckResult r;
         CheckResult first = null;
-        try (var img = Qcow2Image.open(file, repair == ImageChecker.Repair.NONE)) {
+        Access role = access(a, file, repair == ImageChecker.Repair.NONE ? Access.reader() : Access.writer());
+        try (var img = Qcow2Image.open(file, role)) {
             r = img.check(repair);
             if (repair != ImageChecker.Repair.NONE && (r.leaksFixed() > 0 || r.corruptionsFixed() > 0)) {
                 first = r;
@@ -497,12 +527,12 @@ public final class JhvImg {
     // ---------------------------------------------------------------- snapshot
 
     int snapshot(List<String> argv) throws Exception {
-        var a = parse(argv, Set.of("-c", "-a", "-d", "-f"), Set.of("-l", "-q", "-U"));
+        var a = parse(argv, Set.of("-c", "-a", "-d", "-f"), Set.of("-l", "-q", "-U", "--force-share"));
         Path file = Path.of(oneFile(a, "snapshot"));
         int actions = (a.has("-l") ? 1 : 0) + (a.has("-c") ? 1 : 0) + (a.has("-a") ? 1 : 0) + (a.has("-d") ? 1 : 0);
         if (actions > 1) throw new UsageException("Cannot mix '-l', '-a', '-c', '-d'");
         boolean list = actions == 0 || a.has("-l");
-        try (var img = openQcow2(file, list)) {
+        try (var img = openQcow2(file, access(a, file, list ? Access.reader() : Access.writer()))) {
             if (list) {
                 if (img.snapshots().isEmpty()) return 0;
                 out.println("Snapshot list:");
@@ -529,18 +559,18 @@ public final class JhvImg {
         return 0;
     }
 
-    static Qcow2Image openQcow2(Path file, boolean readOnly) throws IOException, UsageException {
+    static Qcow2Image openQcow2(Path file, Access access) throws IOException, UsageException {
         if (!BlockImages.probe(file).equals("qcow2")) {
             throw new UsageException("'" + file + "': this operation needs a qcow2 image");
         }
-        return Qcow2Image.open(file, readOnly);
+        return Qcow2Image.open(file, access);
     }
 
     // ---------------------------------------------------------------- convert
 
     int convert(List<String> argv) throws Exception {
         var a = parse(argv, Set.of("-f", "-O", "-o", "-t", "-T", "-m", "-B", "-F"),
-                Set.of("-c", "-p", "-q", "-n", "-U", "-W"));
+                Set.of("-c", "-p", "-q", "-n", "-U", "--force-share", "-W"));
         if (a.pos().size() != 2) throw new UsageException("Expecting one input and one output file name");
         Path in = Path.of(a.pos().get(0));
         Path outFile = Path.of(a.pos().get(1));
@@ -553,7 +583,9 @@ public final class JhvImg {
         if (backing != null && !outFmt.equals("qcow2")) {
             throw new UsageException("Backing file not supported for file format '" + outFmt + "'");
         }
-        try (var src = BlockImages.open(in, a.get("-f"), true)) {
+        // nobody may change the source while it is copied (qemu-img convert's lock), unless -U
+        Access srcRole = access(a, in, Access.reader().unsharing(ImageLock.Permission.WRITE, ImageLock.Permission.RESIZE));
+        try (var src = BlockImages.open(in, a.get("-f"), srcRole)) {
             long size = src.size();
             BlockDevice dst;
             if (outFmt.equals("qcow2")) {
@@ -567,11 +599,8 @@ public final class JhvImg {
                 }
                 dst = Qcow2Image.create(outFile, co);
             } else if (outFmt.equals("raw")) {
-                try (var ch = java.nio.channels.FileChannel.open(outFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                        StandardOpenOption.TRUNCATE_EXISTING)) {
-                    if (size > 0) ch.write(ByteBuffer.allocate(1), size - 1);
-                }
-                dst = new RawFileBlockDevice(outFile, false);
+                createRaw(outFile, size);
+                dst = BlockImages.open(outFile, "raw", Access.writer());
             } else {
                 throw new UsageException("Unknown file format '" + outFmt + "'");
             }
@@ -685,11 +714,11 @@ public final class JhvImg {
     // ---------------------------------------------------------------- resize
 
     int resize(List<String> argv) throws Exception {
-        var a = parse(argv, Set.of("-f", "--object", "--preallocation"), Set.of("-q", "--shrink", "-U"));
+        var a = parse(argv, Set.of("-f", "--object", "--preallocation"), Set.of("-q", "--shrink"));
         if (a.pos().size() != 2) throw new UsageException("Expecting image file name and size");
         Path file = Path.of(a.pos().get(0));
         String s = a.pos().get(1);
-        try (var dev = BlockImages.open(file, a.get("-f"), false)) {
+        try (var dev = BlockImages.open(file, a.get("-f"), Access.writer())) {
             long cur = dev.size();
             long size = s.startsWith("+") ? cur + parseSize(s.substring(1))
                     : s.startsWith("-") ? cur - parseSize(s.substring(1)) : parseSize(s);
@@ -713,13 +742,17 @@ public final class JhvImg {
         var a = parse(argv, Set.of("-f", "-t", "-b", "-r"), Set.of("-d", "-p", "-q"));
         Path file = Path.of(oneFile(a, "commit"));
         String baseArg = a.get("-b");
-        try (var top = openQcow2(file, true)) {
+        // the chain shares everything with this process's own writable open of the base below; that open keeps
+        // others from writing the base meanwhile
+        Access topRole = Access.reader().unsharing(ImageLock.Permission.WRITE, ImageLock.Permission.RESIZE)
+                .withChain(Access.reader().sharingAll());
+        try (var top = openQcow2(file, topRole)) {
             if (top.backingFileName() == null) throw new UsageException("Image does not have a backing file");
             // the layer the data goes into: the immediate backing file, or -b's, anywhere down the chain
             Layer base = baseArg == null
                     ? new Layer(resolve(file, top.backingFileName()), top.backingFormat(), 1)
                     : findInChain(file, top, baseArg);
-            try (var dst = BlockImages.open(base.path(), base.format(), false)) {
+            try (var dst = BlockImages.open(base.path(), base.format(), Access.writer())) {
                 long size = Math.min(top.size(), dst.size());
                 var progress = new Progress(out, a.has("-p"));
                 long pos = 0;
@@ -749,7 +782,7 @@ public final class JhvImg {
         }
         // as qemu-img: -b implies -d, since the images between the top and the base no longer read correctly
         if (!a.has("-d") && baseArg == null) {
-            try (var top = Qcow2Image.open(file, false)) {
+            try (var top = Qcow2Image.open(file, Access.writer())) {
                 top.makeEmpty();
             }
         }
@@ -800,7 +833,7 @@ public final class JhvImg {
     // ---------------------------------------------------------------- rebase
 
     int rebase(List<String> argv) throws Exception {
-        var a = parse(argv, Set.of("-f", "-b", "-F", "-t", "-T"), Set.of("-u", "-p", "-q", "-U"));
+        var a = parse(argv, Set.of("-f", "-b", "-F", "-t", "-T"), Set.of("-u", "-p", "-q", "-U", "--force-share"));
         Path file = Path.of(oneFile(a, "rebase"));
         if (!a.has("-b")) throw new UsageException("Must specify backing file (-b) or use unsafe mode (-u)");
         String nb = a.get("-b");
@@ -811,9 +844,11 @@ public final class JhvImg {
         } else if (nbFmt == null && !a.has("-u")) {
             nbFmt = BlockImages.probe(resolve(file, nb));
         }
-        try (var top = openQcow2(file, false)) {
+        // -U lets others in on the backing files only: the image itself is written
+        Access backingRole = forceShare(a) ? Access.reader().forceShared() : Access.backingFile();
+        try (var top = openQcow2(file, Access.writer().withChain(backingRole))) {
             if (!a.has("-u")) {
-                BlockDevice newBacking = nb == null ? null : BlockImages.open(resolve(file, nb), nbFmt, true);
+                BlockDevice newBacking = nb == null ? null : BlockImages.open(resolve(file, nb), nbFmt, backingRole);
                 try {
                     var progress = new Progress(out, a.has("-p"));
                     long size = top.size();
@@ -859,7 +894,7 @@ public final class JhvImg {
         Path file = Path.of(oneFile(a, "map"));
         String output = a.get("--output", "human");
         if (!output.equals("human") && !output.equals("json")) throw new UsageException("--output must be used with human or json as argument.");
-        try (var dev = BlockImages.open(file, a.get("-f"), true)) {
+        try (var dev = BlockImages.open(file, a.get("-f"), access(a, file, Access.reader()))) {
             var names = new ArrayList<String>();
             for (Layer l : chain(file, dev)) {
                 names.add(l.path().toString());
@@ -921,7 +956,7 @@ public final class JhvImg {
 
     int bench(List<String> argv) throws Exception {
         var a = parse(argv, Set.of("-c", "-d", "-f", "-o", "-s", "-S", "-t", "-i", "--pattern", "--flush-interval"),
-                Set.of("-n", "-q", "-w", "-U", "--no-drain"));
+                Set.of("-n", "-q", "-w", "-U", "--force-share", "--no-drain"));
         Path file = Path.of(oneFile(a, "bench"));
         long count = Long.parseLong(a.get("-c", "75000"));
         int depth = Integer.parseInt(a.get("-d", "64"));
@@ -931,7 +966,7 @@ public final class JhvImg {
         boolean write = a.has("-w");
         byte pattern = (byte) Integer.parseInt(a.get("--pattern", "0"));
         long flushInterval = Long.parseLong(a.get("--flush-interval", "0"));
-        try (var dev = BlockImages.open(file, a.get("-f"), !write)) {
+        try (var dev = BlockImages.open(file, a.get("-f"), access(a, file, write ? Access.writer() : Access.reader()))) {
             long size = dev.size();
             if (size < bufSize) throw new UsageException("Image is smaller than the request size");
             if (!a.has("-q")) {
