@@ -176,7 +176,7 @@ public final class VMStateDescription<T> {
             throw e;
         } catch (RuntimeException e) {
             restore(state, before);
-            throw new VMStateException(null, -1, name(), -1, "the device refused the state: " + e, null, e);
+            throw new VMStateException(null, -1, name(), -1, "the device refused the state: " + reason(e), null, e);
         }
     }
 
@@ -210,7 +210,7 @@ public final class VMStateDescription<T> {
                 } catch (VMStateException e) {
                     throw e;
                 } catch (RuntimeException e) {
-                    throw new VMStateException(null, -1, fp, -1, "the device refused the value: " + e, null, e);
+                    throw new VMStateException(null, -1, fp, -1, "the device refused the value: " + reason(e), null, e);
                 }
             }
         }
@@ -794,5 +794,10 @@ public final class VMStateDescription<T> {
     @Override
     public String toString() {
         return "VMStateDescription[" + name() + " v" + version() + "]";
+    }
+
+    /** A device's refusal in words: its message, or what kind of failure it was when it gave none. */
+    private static String reason(RuntimeException e) {
+        return e.getMessage() != null ? e.getMessage() : "an internal error (" + e.getClass().getSimpleName() + ")";
     }
 }

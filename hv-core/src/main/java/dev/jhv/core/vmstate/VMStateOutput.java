@@ -68,7 +68,7 @@ public final class VMStateOutput {
         try {
             out.write(b, off, len);
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw new UncheckedIOException(e.getMessage(), e); // the message, not the class name, reaches the monitor
         }
         offset += len;
     }
@@ -108,7 +108,7 @@ public final class VMStateOutput {
         try {
             out.flush();
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw new UncheckedIOException(e.getMessage(), e); // the message, not the class name, reaches the monitor
         }
     }
 }

@@ -65,7 +65,8 @@ public final class TrainingRun {
         FutureTask<Integer> run = start(with(machine, "-monitor", "stdio", "-serial",
                 "unix:" + serial + ",server,nowait"), monitorIn);
         try (SocketChannel console = connect(serial, run)) {
-            awaitText(console, "DIRTY cpu=0 pass=1");
+            // both CPUs' shares written: the stream then holds the whole 64 MiB region
+            awaitText(console, "DIRTY cpu=0 pass=1", "DIRTY cpu=1 pass=1");
         }
         monitor.write(("info status\nstop\nsavevm train\nloadvm train\nmigrate \"exec:cat > " + stream + "\"\nquit\n")
                 .getBytes(StandardCharsets.UTF_8));
@@ -138,14 +139,14 @@ public final class TrainingRun {
         return awaitText(monitor, "(qemu) ");
     }
 
-    /** Reads until {@code text} has arrived (blocking reads; the run's bound is the caller's). */
-    private static String awaitText(SocketChannel c, String text) throws IOException {
+    /** Reads until every one of {@code texts} has arrived, in any order (blocking reads; the caller bounds the run). */
+    private static String awaitText(SocketChannel c, String... texts) throws IOException {
         var sb = new StringBuilder();
         ByteBuffer buf = ByteBuffer.allocate(4096);
-        while (sb.indexOf(text) < 0) {
+        while (java.util.Arrays.stream(texts).anyMatch(t -> sb.indexOf(t) < 0)) {
             buf.clear();
             if (c.read(buf) < 0) {
-                throw new IOException("the socket closed before '" + text + "'");
+                throw new IOException("the socket closed before '" + String.join("', '", texts) + "'");
             }
             sb.append(new String(buf.array(), 0, buf.position(), StandardCharsets.UTF_8));
         }

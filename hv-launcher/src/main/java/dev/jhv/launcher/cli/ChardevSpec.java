@@ -70,7 +70,7 @@ public sealed interface ChardevSpec {
                 if (rest.isEmpty()) {
                     throw new IllegalArgumentException("chardev: file: no filename given");
                 }
-                yield new File(Path.of(rest));
+                yield new File(dev.jhv.core.sys.HostPaths.of(rest));
             }
             case "unix" -> {
                 var kv = KeyValueList.parse(rest, "path", Set.of("server", "wait"));
@@ -81,7 +81,7 @@ public sealed interface ChardevSpec {
                 boolean server = bool(kv, "server", false);
                 boolean wait = bool(kv, "wait", true);
                 kv.rejectUnknown("");
-                yield new Unix(Path.of(path), server, wait);
+                yield new Unix(dev.jhv.core.sys.HostPaths.of(path), server, wait);
             }
             case "tcp" -> {
                 var kv = KeyValueList.parse(rest, "addr", Set.of("server", "wait", "delay"));

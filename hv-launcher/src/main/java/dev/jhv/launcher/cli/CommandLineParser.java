@@ -493,7 +493,7 @@ public final class CommandLineParser {
         }
 
         private static Path openableOrThrow(String file, boolean readOnly) {
-            Path p = Path.of(file);
+            Path p = dev.jhv.core.sys.HostPaths.of(file);
             String problem = openProblem(p, readOnly);
             if (problem != null) {
                 throw new IllegalArgumentException("Could not open '" + file + "': " + problem);
@@ -503,7 +503,12 @@ public final class CommandLineParser {
 
         /** A kernel or initrd: QEMU's "could not open kernel file '/x': No such file or directory". */
         private static Path readable(String option, String file, String what) {
-            Path p = Path.of(file);
+            Path p;
+            try {
+                p = dev.jhv.core.sys.HostPaths.of(file);
+            } catch (IllegalArgumentException e) {
+                throw UsageException.forOption(option, file, e.getMessage());
+            }
             String problem = openProblem(p, true);
             if (problem != null) {
                 throw UsageException.forOption(option, file, what + " '" + file + "': " + problem);

@@ -27,7 +27,7 @@ public sealed interface MigrationUri {
             if (p.isEmpty()) {
                 throw new IllegalArgumentException("file: needs a path");
             }
-            return new File(Path.of(p));
+            return new File(dev.jhv.core.sys.HostPaths.of(p));
         }
         int colon = u.indexOf(':');
         String scheme = colon > 0 ? u.substring(0, colon) : u;

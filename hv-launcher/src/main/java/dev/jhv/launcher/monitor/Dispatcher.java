@@ -45,8 +45,10 @@ final class Dispatcher {
                  | UnsupportedOperationException e) {
             ctx.println("Error: " + e.getMessage());
         } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, "monitor command '" + line.strip() + "' failed", e);
-            ctx.println("Error: " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
+            // a bug: one line for the person at the monitor, the trace only in the debug log
+            LOG.log(System.Logger.Level.DEBUG, "monitor command '" + line.strip() + "' failed", e);
+            ctx.println("Error: " + (e.getMessage() == null ? "internal error in '" + cmd.name() + "'"
+                    : e.getMessage()));
         }
     }
 
