@@ -97,6 +97,22 @@ class ConcurrentMonitorIT {
         assertThat(SnapshotIT.run("qemu-img", "check", disk.toString())).contains("No errors were found");
     }
 
+    /** SIGTERM takes quit's path: the save under way is finished, not torn, and jhv says why it ends. */
+    @Test
+    void sigtermDuringASaveFinishesItThenExits() throws Exception {
+        Path disk;
+        try (Vm vm = boot()) {
+            disk = vm.disk();
+            vm.a().send("savevm during-term");
+            assertThat(awaitStatus(vm.b(), "save-vm", 2000)).as("savevm seen under way").isTrue();
+            new ProcessBuilder("kill", "-TERM", Long.toString(vm.jhv().pid())).start().waitFor();
+            assertThat(vm.jhv().awaitExit(BOOT)).isZero();
+            assertThat(vm.jhv().stderr()).contains("jhv: terminating on signal 15");
+        }
+        assertThat(SnapshotIT.run("qemu-img", "snapshot", "-l", disk.toString())).contains("during-term");
+        assertThat(SnapshotIT.run("qemu-img", "check", disk.toString())).contains("No errors were found");
+    }
+
     @Test
     void quitWhileAnotherMonitorLoadsExitsZero() throws Exception {
         List<Path> before = crashLogs();
