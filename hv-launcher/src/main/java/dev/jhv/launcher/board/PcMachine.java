@@ -15,10 +15,10 @@ import dev.jhv.launcher.LauncherException;
 import dev.jhv.launcher.MachineHandle;
 
 import dev.jhv.core.block.Drive;
-import dev.jhv.launcher.migration.IncomingMigration;
+import dev.jhv.migration.control.IncomingMigration;
 import dev.jhv.launcher.migration.InfoMigrateCommand;
 import dev.jhv.launcher.migration.MigrateCommand;
-import dev.jhv.launcher.migration.Migration;
+import dev.jhv.migration.control.Migration;
 import dev.jhv.launcher.monitor.CommandTable;
 import dev.jhv.launcher.snapshot.SnapshotCommands;
 import dev.jhv.migration.snapshot.InternalSnapshots;

@@ -1,5 +1,6 @@
 package dev.jhv.launcher.migration;
 
+import dev.jhv.migration.control.Migration;
 import dev.jhv.core.machine.Machine;
 import dev.jhv.launcher.monitor.Args;
 import dev.jhv.launcher.monitor.MonitorCommand;

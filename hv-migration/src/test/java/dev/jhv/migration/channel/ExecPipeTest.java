@@ -1,4 +1,4 @@
-package dev.jhv.launcher.migration;
+package dev.jhv.migration.channel;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

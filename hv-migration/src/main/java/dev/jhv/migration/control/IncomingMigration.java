@@ -1,4 +1,4 @@
-package dev.jhv.launcher.migration;
+package dev.jhv.migration.control;
 
 import dev.jhv.core.machine.Machine;
 import dev.jhv.core.trace.StartupTrace;

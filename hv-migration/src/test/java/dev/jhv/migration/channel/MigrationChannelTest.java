@@ -1,4 +1,6 @@
-package dev.jhv.launcher.migration;
+package dev.jhv.migration.channel;
+
+import dev.jhv.migration.control.Migration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

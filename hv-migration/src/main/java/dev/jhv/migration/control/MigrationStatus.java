@@ -1,4 +1,4 @@
-package dev.jhv.launcher.migration;
+package dev.jhv.migration.control;
 
 /** The last migration's outcome and figures, for "info migrate". */
 public final class MigrationStatus {

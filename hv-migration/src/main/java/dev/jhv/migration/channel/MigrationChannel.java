@@ -1,4 +1,4 @@
-package dev.jhv.launcher.migration;
+package dev.jhv.migration.channel;
 
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -14,9 +14,9 @@ import java.nio.file.StandardOpenOption;
 import java.util.concurrent.TimeUnit;
 
 /** Opens the byte pipe a migration URI names; closing it waits for an exec command and checks its status. */
-abstract sealed class MigrationChannel implements AutoCloseable permits MigrationChannel.Out, MigrationChannel.In {
+public abstract sealed class MigrationChannel implements AutoCloseable permits MigrationChannel.Out, MigrationChannel.In {
 
-    static Out openOutgoing(MigrationUri uri) throws IOException {
+    public static Out openOutgoing(MigrationUri uri) throws IOException {
         return switch (uri) {
             case MigrationUri.File(var path) -> new Out(new BufferedOutputStream(opened(path, () ->
                     Files.newOutputStream(path, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
@@ -28,7 +28,7 @@ abstract sealed class MigrationChannel implements AutoCloseable permits Migratio
         };
     }
 
-    static In openIncoming(MigrationUri uri) throws IOException {
+    public static In openIncoming(MigrationUri uri) throws IOException {
         return switch (uri) {
             case MigrationUri.File(var path) -> new In(opened(path, () -> Files.newInputStream(path)), null);
             case MigrationUri.Exec(var cmd) -> {
@@ -94,14 +94,14 @@ abstract sealed class MigrationChannel implements AutoCloseable permits Migratio
     }
 
     /** The exec: command ended with a non-zero status: the cause of whatever else went wrong with its pipe. */
-    static final class CommandFailed extends IOException {
+    public static final class CommandFailed extends IOException {
         CommandFailed(int status) {
             super("the exec: command exited with status " + status);
         }
     }
 
-    static final class Out extends MigrationChannel {
-        final OutputStream stream;
+    public static final class Out extends MigrationChannel {
+        public final OutputStream stream;
 
         Out(OutputStream stream, Process process) {
             super(process);
@@ -121,8 +121,8 @@ abstract sealed class MigrationChannel implements AutoCloseable permits Migratio
         }
     }
 
-    static final class In extends MigrationChannel {
-        final InputStream stream;
+    public static final class In extends MigrationChannel {
+        public final InputStream stream;
 
         In(InputStream stream, Process process) {
             super(process);
@@ -133,7 +133,7 @@ abstract sealed class MigrationChannel implements AutoCloseable permits Migratio
          * "the exec: command exited with status N" if the command has ended with a non-zero status, or ends so
          * within a moment (its pipe closes just before it exits); null otherwise.
          */
-        String commandFailure() {
+        public String commandFailure() {
             if (process == null) {
                 return null;
             }

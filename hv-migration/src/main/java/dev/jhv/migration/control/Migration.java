@@ -1,10 +1,12 @@
-package dev.jhv.launcher.migration;
+package dev.jhv.migration.control;
 
 import dev.jhv.core.machine.Machine;
 import dev.jhv.core.machine.RunState;
 import dev.jhv.core.trace.StartupTrace;
 import dev.jhv.migration.machine.MachineState;
 import dev.jhv.migration.stream.MigrationException;
+import dev.jhv.migration.channel.MigrationChannel;
+import dev.jhv.migration.channel.MigrationUri;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -56,7 +58,7 @@ public final class Migration {
      * Why a migration failed, in a line for the monitor: an exec: command that failed is the cause (a broken pipe is
      * only how jhv noticed), an I/O error says what the system said.
      */
-    static String reason(Exception e) {
+    public static String reason(Exception e) {
         Throwable t = e instanceof UncheckedIOException u && u.getCause() != null ? u.getCause() : e;
         String what = t.getMessage() == null ? t.toString() : t.getMessage();
         for (Throwable s : e.getSuppressed()) {

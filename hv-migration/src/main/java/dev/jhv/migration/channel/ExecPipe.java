@@ -1,4 +1,4 @@
-package dev.jhv.launcher.migration;
+package dev.jhv.migration.channel;
 
 import dev.jhv.core.sys.Libc;
 import dev.jhv.core.sys.SysCallException;
