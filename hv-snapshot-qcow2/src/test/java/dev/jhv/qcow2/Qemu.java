@@ -13,6 +13,15 @@ final class Qemu {
 
     record Result(int exit, String out) {}
 
+    /** Skips the calling test, saying why, where the reference qemu-img is not installed. */
+    static void assumeQemuImg() {
+        boolean found = false;
+        for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin").split(":")) {
+            found |= java.nio.file.Files.isExecutable(Path.of(dir, "qemu-img"));
+        }
+        org.junit.jupiter.api.Assumptions.assumeTrue(found, "qemu-img is not installed (apt-get install qemu-utils)");
+    }
+
     static Result run(String... cmd) throws IOException, InterruptedException {
         var pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         var p = pb.start();

@@ -444,7 +444,7 @@ public final class JhvImg {
             var m = new java.util.LinkedHashMap<String, Object>();
             m.put("image-end-offset", r.imageEndOffset());
             m.put("total-clusters", r.totalClusters());
-            m.put("check-errors", 0L);
+            m.put("check-errors", (long) r.checkErrors());
             if (r.leaks() > 0) m.put("leaks", (long) r.leaks());
             if (r.corruptions() > 0) m.put("corruptions", (long) r.corruptions());
             if (first != null && first.leaksFixed() > 0) m.put("leaks-fixed", (long) first.leaksFixed());
@@ -475,6 +475,9 @@ public final class JhvImg {
                     out.println("\n" + r.leaks() + " leaked clusters were found on the image.");
                     out.println("This means waste of disk space, but no harm to data.");
                 }
+                if (r.checkErrors() > 0) {
+                    out.println("\n" + r.checkErrors() + " internal errors have occurred during the check.");
+                }
             }
             if (r.totalClusters() > 0) {
                 out.printf(Locale.ROOT, "%d/%d = %s%% allocated, %s%% fragmented, %s%% compressed clusters%n",
@@ -484,6 +487,7 @@ public final class JhvImg {
             }
             out.println("Image end offset: " + r.imageEndOffset());
         }
+        if (r.checkErrors() > 0) return 1;
         if (r.corruptions() > 0) return 2;
         if (r.leaks() > 0) return 3;
         return 0;
