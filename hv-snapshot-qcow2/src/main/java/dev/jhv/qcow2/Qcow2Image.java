@@ -264,6 +264,7 @@ public final class Qcow2Image implements BlockDevice {
                     + "; 'jhv-img check' lists what is wrong");
         }
         this.l2cache = new L2Cache(f, clusterSize, CACHE_BYTES);
+        refs.guard(this::metadataAt);
         // Backing chain.
         BlockDevice b = null;
         if (h.backingFile != null) {
@@ -355,6 +356,25 @@ public final class Qcow2Image implements BlockDevice {
                 }
             }
         }
+    }
+
+    /** The metadata of this image (other than refcounts) kept in a cluster, or null. */
+    private String metadataAt(long cluster) {
+        long off = cluster << clusterBits;
+        if (off >= l1Offset && off < l1Offset + 8L * l1.length) return "the active L1 table";
+        for (int i = 0; i < l1.length; i++) {
+            if ((l1[i] & L2Entry.OFFSET_MASK) == off) return "the L2 table of active L1 entry " + i;
+        }
+        if (!snapshots.isEmpty() && off >= (header.snapshotsOffset & -(long) clusterSize)
+                && off < header.snapshotsOffset + snapshotTableLength) {
+            return "the snapshot table";
+        }
+        for (var s : snapshots) {
+            if (s.l1Size() > 0 && off >= (s.l1Offset() & -(long) clusterSize) && off < s.l1Offset() + 8L * s.l1Size()) {
+                return "the L1 table of snapshot " + s.id();
+            }
+        }
+        return null;
     }
 
     long roundUp(long v) {
@@ -1031,7 +1051,7 @@ public final class Qcow2Image implements BlockDevice {
             checkRange(pos, dst.remaining(), sn.vmStateSize());
             long perL2 = 1L << (clusterBits + l2Bits);
             long base = (long) l1EntriesFor(sn.diskSize(), clusterBits) * perL2;
-            long[] sl1 = snapshotL1(sn, "read the vm state of snapshot '" + idOrName + "'");
+            long[] sl1 = snapshotL1(sn);
             readAt(sl1, base + pos, dst);
         } finally {
             lock.readLock().unlock();
@@ -1047,9 +1067,9 @@ public final class Qcow2Image implements BlockDevice {
         }
     }
 
-    private long[] snapshotL1(Snapshot sn, String op) throws IOException {
+    private long[] snapshotL1(Snapshot sn) throws IOException {
         String bad = snapshotL1Problem(sn, file.length());
-        if (bad != null) throw refuse(op, bad);
+        if (bad != null) throw refuse(bad);
         return sn.l1Size() == 0 ? new long[0] : readL1(sn.l1Offset(), sn.l1Size(), "L1 table of snapshot " + sn.id());
     }
 
@@ -1080,7 +1100,7 @@ public final class Qcow2Image implements BlockDevice {
                 }
             }
             String id = Long.toString(max + 1);
-            checkUpdatable("create snapshot '" + name + "'", l1, l1Offset, "active L1 table");
+            checkUpdatable(l1, l1Offset, "active L1 table");
             long copyOff = 0;
             if (l1.length > 0) {
                 int clusters = (int) (roundUp(8L * l1.length) >>> clusterBits);
@@ -1117,24 +1137,27 @@ public final class Qcow2Image implements BlockDevice {
      * reserved bits set, misaligned or out-of-file offsets (copying them on would spread the
      * damage into the snapshot, or write refcounts through a bad refcount table). Under the lock.
      */
-    private void checkUpdatable(String op, long[] l1t, long l1Off, String what) throws IOException {
+    private void checkUpdatable(long[] l1t, long l1Off, String what) throws IOException {
         long fileLen = file.length();
         for (int i = 0; i < refs.table().length; i++) {
             long raw = refs.rawEntry(i);
             if ((raw & 0x1ff) != 0) {
-                throw refuse(op, "refcount table entry " + i + " (at offset 0x" + Long.toHexString(refs.tableOffset() + 8L * i)
+                throw refuse("refcount table entry " + i + " (at offset 0x" + Long.toHexString(refs.tableOffset() + 8L * i)
                         + ") has reserved bits set: 0x" + Long.toHexString(raw));
             }
         }
         for (int i = 0; i < l1t.length; i++) {
             long e = l1t[i];
             String entry = what + " entry " + i + " (at offset 0x" + Long.toHexString(l1Off + 8L * i) + ")";
-            if ((e & L1_RESERVED) != 0) throw refuse(op, entry + " has reserved bits set: 0x" + Long.toHexString(e));
+            if ((e & L1_RESERVED) != 0) throw refuse(entry + " has reserved bits set: 0x" + Long.toHexString(e));
             long off = e & L2Entry.OFFSET_MASK;
             if (off == 0) continue;
             if ((off & (clusterSize - 1)) != 0 || off + clusterSize > roundUp(fileLen)) {
-                throw refuse(op, entry + " points to L2 table offset 0x" + Long.toHexString(off)
+                throw refuse(entry + " points to L2 table offset 0x" + Long.toHexString(off)
                         + ", which is not a cluster of the file");
+            }
+            if (refs.get(off >>> clusterBits) == 0) {
+                throw refuse(entry + " points to the L2 table at offset 0x" + Long.toHexString(off) + ", whose refcount is 0");
             }
             long[] t = l2Table(off);
             for (int j = 0; j < t.length; j++) {
@@ -1142,20 +1165,23 @@ public final class Qcow2Image implements BlockDevice {
                 String l2e = "L2 table at offset 0x" + Long.toHexString(off) + " entry " + j + " (at offset 0x"
                         + Long.toHexString(off + 8L * j) + ")";
                 if ((x & L2Entry.COMPRESSED) != 0) {
-                    if ((x & L2Entry.COPIED) != 0) throw refuse(op, l2e + " is compressed and has the COPIED flag set: 0x" + Long.toHexString(x));
+                    if ((x & L2Entry.COPIED) != 0) throw refuse(l2e + " is compressed and has the COPIED flag set: 0x" + Long.toHexString(x));
                     continue;
                 }
-                if ((x & L2_RESERVED) != 0) throw refuse(op, l2e + " has reserved bits set: 0x" + Long.toHexString(x));
-                if ((L2Entry.offset(x) & (clusterSize - 1)) != 0) {
-                    throw refuse(op, l2e + " points to unaligned data offset 0x" + Long.toHexString(L2Entry.offset(x)));
+                if ((x & L2_RESERVED) != 0) throw refuse(l2e + " has reserved bits set: 0x" + Long.toHexString(x));
+                long host = L2Entry.offset(x);
+                if ((host & (clusterSize - 1)) != 0) {
+                    throw refuse(l2e + " points to unaligned data offset 0x" + Long.toHexString(host));
+                }
+                if (host != 0 && refs.get(host >>> clusterBits) == 0) {
+                    throw refuse(l2e + " points to the data cluster at offset 0x" + Long.toHexString(host) + ", whose refcount is 0");
                 }
             }
         }
     }
 
-    private Qcow2Exception refuse(String op, String why) {
-        return new Qcow2Exception(file.name() + ": cannot " + op + ": the image is damaged: " + why
-                + "; 'jhv-img check' lists what is wrong");
+    private Qcow2Exception refuse(String why) {
+        return new Qcow2Exception(file.name() + ": the image is damaged: " + why + "; 'jhv-img check' lists what is wrong");
     }
 
     /** Reverts the disk to a snapshot. */
@@ -1164,10 +1190,9 @@ public final class Qcow2Image implements BlockDevice {
         lock.writeLock().lock();
         try {
             var sn = find(idOrName);
-            String op = "apply snapshot '" + idOrName + "'";
-            long[] sl1 = snapshotL1(sn, op);
-            checkUpdatable(op, l1, l1Offset, "active L1 table");
-            checkUpdatable(op, sl1, sn.l1Offset(), "L1 table of snapshot " + sn.id());
+            long[] sl1 = snapshotL1(sn);
+            checkUpdatable(l1, l1Offset, "active L1 table");
+            checkUpdatable(sl1, sn.l1Offset(), "L1 table of snapshot " + sn.id());
             if (sl1.length > l1.length) growL1(sl1.length, true);
             addTreeRefs(sl1, 1);
             long[] old = l1.clone();
@@ -1193,10 +1218,9 @@ public final class Qcow2Image implements BlockDevice {
         lock.writeLock().lock();
         try {
             var sn = find(idOrName);
-            String op = "delete snapshot '" + idOrName + "'";
-            long[] sl1 = snapshotL1(sn, op);
-            checkUpdatable(op, l1, l1Offset, "active L1 table");
-            checkUpdatable(op, sl1, sn.l1Offset(), "L1 table of snapshot " + sn.id());
+            long[] sl1 = snapshotL1(sn);
+            checkUpdatable(l1, l1Offset, "active L1 table");
+            checkUpdatable(sl1, sn.l1Offset(), "L1 table of snapshot " + sn.id());
             var list = new ArrayList<>(snapshots);
             list.remove(sn);
             writeSnapshotTable(list);

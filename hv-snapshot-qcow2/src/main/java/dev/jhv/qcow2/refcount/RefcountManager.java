@@ -227,6 +227,33 @@ public final class RefcountManager {
     private long reserveNext, reserveEnd;
     private static final int RESERVE = 32;
 
+    private java.util.function.LongFunction<String> metadata = c -> null;
+
+    /** Names the metadata the image keeps in a cluster (null: none), so that allocation never hands it out. */
+    public void guard(java.util.function.LongFunction<String> metadataAt) {
+        this.metadata = metadataAt;
+    }
+
+    /** What metadata lives in a cluster, or null. */
+    private String metadataAt(long c) {
+        if (c == 0) return "the header";
+        long tableFirst = tableOffset >> clusterBits;
+        if (c >= tableFirst && c < tableFirst + tableClusters) return "the refcount table";
+        long off = c << clusterBits;
+        for (int i = 0; i < table.length; i++) if (table[i] == off) return "refcount block " + i;
+        return metadata.apply(c);
+    }
+
+    /** A free cluster that holds metadata: its refcount is wrong, and writing there would destroy the metadata. */
+    private void refuseIfMetadata(long c) throws Qcow2Exception {
+        String what = metadataAt(c);
+        if (what != null) {
+            throw new Qcow2Exception(file.name() + ": the image is damaged: cluster " + c + " (offset 0x"
+                    + Long.toHexString(c << clusterBits) + ") holds " + what
+                    + " but its refcount is 0; 'jhv-img check' lists what is wrong");
+        }
+    }
+
     /** Gives the reserved clusters back (before a check, a flush, a close). */
     public void releaseReserve() throws IOException {
         while (reserveNext < reserveEnd) set(reserveNext++, 0);
@@ -240,7 +267,7 @@ public final class RefcountManager {
         long bi = first / entriesPerBlock;
         long limit = Math.min(first + RESERVE, (bi + 1) * entriesPerBlock);
         long end = first + 1;
-        while (end < limit && get(end) == 0) end++;
+        while (end < limit && get(end) == 0 && metadataAt(end) == null) end++;
         if (end > first + 1) {
             long blockOff = table[(int) bi];
             byte[] b = block(blockOff);
@@ -275,6 +302,7 @@ public final class RefcountManager {
                     start = c + 1;
                 }
             }
+            for (long c = start; c < start + n; c++) refuseIfMetadata(c);
             if (claimRun(start, n)) return start << clusterBits;
         }
     }
@@ -363,6 +391,7 @@ public final class RefcountManager {
         if (home == 0 || home >= tableFirst && home < tableFirst + tableClusters) {
             throw new Qcow2Exception(file.name() + ": refcount block " + bi + " is missing where metadata lives (image corrupt)");
         }
+        refuseIfMetadata(home);
         byte[] b = new byte[clusterSize];
         setEntry(b, (int) (home - first), 1);
         long off = home << clusterBits;

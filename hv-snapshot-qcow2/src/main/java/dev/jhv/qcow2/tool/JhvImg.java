@@ -515,7 +515,11 @@ public final class JhvImg {
                     out.println(snapshotRow(s.id(), s.name(), s.vmStateSize(), s.dateSec(), s.vmClockNs(), s.icount()));
                 }
             } else if (a.has("-c")) {
-                img.createSnapshot(a.get("-c"), 0, 0);
+                try {
+                    img.createSnapshot(a.get("-c"), 0, 0);
+                } catch (Qcow2Exception e) {
+                    throw new UsageException("Could not create snapshot '" + a.get("-c") + "': " + e.getMessage());
+                }
             } else if (a.has("-a")) {
                 try {
                     img.applySnapshot(a.get("-a"));
