@@ -108,7 +108,7 @@ public final class Qcow2Image implements BlockDevice {
         try {
             f = new ImageFile(path, readOnly);
         } catch (IOException e) {
-            throw new Qcow2Exception("Could not open '" + path + "': " + e.getMessage(), e);
+            throw new Qcow2Exception("Could not open '" + path + "': " + Qcow2Exception.reason(e), e);
         }
         try {
             return new Qcow2Image(f, readOnly, depth);
@@ -117,7 +117,8 @@ public final class Qcow2Image implements BlockDevice {
             throw e;
         } catch (IOException | RuntimeException e) {
             f.close();
-            throw new Qcow2Exception(path + ": cannot open qcow2 image: " + e, e);
+            throw new Qcow2Exception(path + ": cannot open qcow2 image: "
+                    + (e instanceof IOException io ? Qcow2Exception.reason(io) : String.valueOf(e.getMessage())), e);
         }
     }
 
@@ -273,7 +274,7 @@ public final class Qcow2Image implements BlockDevice {
             try {
                 b = BlockImages.open(bp, h.backingFormat, true, depth + 1);
             } catch (IOException e) {
-                throw new Qcow2Exception(name + ": could not open backing file: " + e.getMessage(), e);
+                throw new Qcow2Exception(name + ": Could not open backing file: " + e.getMessage(), e);
             }
         }
         this.backing = b;

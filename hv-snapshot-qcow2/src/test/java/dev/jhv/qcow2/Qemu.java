@@ -13,13 +13,17 @@ final class Qemu {
 
     record Result(int exit, String out) {}
 
+    /** Whether the reference qemu-img is on the PATH. */
+    static boolean available() {
+        for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin").split(":")) {
+            if (java.nio.file.Files.isExecutable(Path.of(dir, "qemu-img"))) return true;
+        }
+        return false;
+    }
+
     /** Skips the calling test, saying why, where the reference qemu-img is not installed. */
     static void assumeQemuImg() {
-        boolean found = false;
-        for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin").split(":")) {
-            found |= java.nio.file.Files.isExecutable(Path.of(dir, "qemu-img"));
-        }
-        org.junit.jupiter.api.Assumptions.assumeTrue(found, "qemu-img is not installed (apt-get install qemu-utils)");
+        org.junit.jupiter.api.Assumptions.assumeTrue(available(), "qemu-img is not installed (apt-get install qemu-utils)");
     }
 
     static Result run(String... cmd) throws IOException, InterruptedException {

@@ -48,6 +48,12 @@ public final class JhvImg {
 
     public static int run(String[] args, PrintStream out, PrintStream err) {
         try {
+            for (String s : args) {
+                // the JVM decoded a byte that is not UTF-8 into U+FFFD: the file it names cannot be reached
+                if (s.indexOf('\uFFFD') >= 0) {
+                    throw new UsageException("'" + s + "': the name is not valid UTF-8; jhv-img can only open files whose names are");
+                }
+            }
             if (args.length == 0) throw new UsageException("Not enough arguments\nTry 'jhv-img --help' for more information");
             var rest = List.of(args).subList(1, args.length);
             var tool = new JhvImg(out);
@@ -68,9 +74,23 @@ public final class JhvImg {
                 }
                 default -> throw new UsageException("Command not found: " + args[0]);
             };
-        } catch (UsageException | IOException e) {
+        } catch (UsageException e) {
             out.flush();
             err.println("jhv-img: " + e.getMessage());
+            return 1;
+        } catch (java.nio.file.FileSystemException e) {
+            // the JDK's message is only the file name: say which file and why, as qemu-img does
+            out.flush();
+            err.println("jhv-img: Could not open '" + e.getFile() + "': " + Qcow2Exception.reason(e));
+            return 1;
+        } catch (IOException e) {
+            out.flush();
+            err.println("jhv-img: " + Qcow2Exception.reason(e));
+            return 1;
+        } catch (java.nio.file.InvalidPathException e) {
+            out.flush();
+            err.println("jhv-img: '" + e.getInput() + "': the name cannot be written in this system's character set"
+                    + " (a UTF-8 locale can)");
             return 1;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -78,7 +98,7 @@ public final class JhvImg {
             return 1;
         } catch (Exception e) {
             out.flush();
-            err.println("jhv-img: internal error: " + e);
+            err.println("jhv-img: internal error: " + (e.getMessage() != null ? e.getMessage() : "no details"));
             return 1;
         }
     }
