@@ -53,6 +53,15 @@ public final class Qcow2Image implements BlockDevice {
     long[] l1;
     long l1Offset;
     List<Snapshot> snapshots;
+    /** Bytes the snapshot table takes on disk, as read or last written. */
+    long snapshotTableLength;
+    /** Entries of the snapshot table that qemu-img check would call corrupt, as found at open. */
+    List<String> snapshotProblems = List.of();
+    /**
+     * Metadata that points where it cannot: a read-only image opens anyway (reads through it fail
+     * where they meet it, and check reports it); a writable one is refused.
+     */
+    final List<String> damage = new ArrayList<>();
     private boolean markedDirty;
     private long compressedCluster = -1;
     private int compressedUsed;
@@ -106,7 +115,7 @@ public final class Qcow2Image implements BlockDevice {
         try {
             f = new ImageFile(path, access);
         } catch (IOException e) {
-            throw new Qcow2Exception("Could not open '" + path + "': " + e.getMessage(), e);
+            throw new Qcow2Exception("Could not open '" + path + "': " + Qcow2Exception.reason(e), e);
         }
         try {
             return new Qcow2Image(f, access, depth);
@@ -115,7 +124,8 @@ public final class Qcow2Image implements BlockDevice {
             throw e;
         } catch (IOException | RuntimeException e) {
             f.close();
-            throw new Qcow2Exception(path + ": cannot open qcow2 image: " + e, e);
+            throw new Qcow2Exception(path + ": cannot open qcow2 image: "
+                    + (e instanceof IOException io ? Qcow2Exception.reason(io) : String.valueOf(e.getMessage())), e);
         }
     }
 
@@ -243,11 +253,36 @@ public final class Qcow2Image implements BlockDevice {
         if (h.l1Size > 0 && (l1Offset <= 0 || (l1Offset & (clusterSize - 1)) != 0)) {
             throw new Qcow2Exception(name + ": L1 table offset " + l1Offset + " is invalid");
         }
-        this.l1 = h.l1Size == 0 ? new long[0] : readL1(l1Offset, h.l1Size, "active L1 table");
+        this.l1 = h.l1Size == 0 ? new long[0] : readTable(l1Offset, h.l1Size, "active L1 table");
+        for (int i = 0; i < l1.length; i++) {
+            long off = l1[i] & L2Entry.OFFSET_MASK;
+            if ((off & (clusterSize - 1)) != 0) {
+                damage.add("active L1 table entry " + i + " (at offset 0x" + Long.toHexString(l1Offset + 8L * i)
+                        + ") points to L2 table offset 0x" + Long.toHexString(off) + ", which is not cluster aligned");
+            }
+        }
         this.refs = new RefcountManager(f, h, (int) Math.max(16, CACHE_BYTES / clusterSize));
-        this.snapshots = SnapshotTable.read(f, h, fileLen);
+        damage.addAll(refs.damage());
+        var table = SnapshotTable.read(f, h);
+        this.snapshots = table.snapshots();
+        this.snapshotTableLength = table.length();
+        this.snapshotProblems = table.problems();
+        if (h.nbSnapshots > 0 && h.snapshotsOffset + snapshotTableLength > roundUp(fileLen)) {
+            damage.add("the snapshot table (offset 0x" + Long.toHexString(h.snapshotsOffset) + ", " + snapshotTableLength
+                    + " bytes) extends past the end of the file");
+        }
+        for (int i = 0; i < snapshots.size(); i++) {
+            String bad = snapshotL1Problem(snapshots.get(i), fileLen);
+            if (bad != null) damage.add("snapshot table entry " + i + ": " + bad);
+        }
         checkOverlaps(h);
+        if (!readOnly && !damage.isEmpty()) {
+            throw new Qcow2Exception(name + ": the image is damaged: " + damage.getFirst()
+                    + (damage.size() > 1 ? " (and " + (damage.size() - 1) + " more)" : "")
+                    + "; 'jhv-img check' lists what is wrong");
+        }
         this.l2cache = new L2Cache(f, clusterSize, CACHE_BYTES);
+        refs.guard(this::metadataAt);
         // Backing chain.
         BlockDevice b = null;
         if (h.backingFile != null) {
@@ -264,7 +299,7 @@ public final class Qcow2Image implements BlockDevice {
                 }
                 throw new Qcow2Exception(name + ": could not open backing file: " + e.getMessage(), e);
             } catch (IOException e) {
-                throw new Qcow2Exception(name + ": could not open backing file: " + e.getMessage(), e);
+                throw new Qcow2Exception(name + ": Could not open backing file: " + e.getMessage(), e);
             }
         }
         this.backing = b;
@@ -287,21 +322,47 @@ public final class Qcow2Image implements BlockDevice {
         }
     }
 
-    long[] readL1(long offset, int entries, String what) throws IOException {
+    /** An L1 table as stored, unchecked. */
+    long[] readTable(long offset, int entries, String what) throws IOException {
         var bb = ByteBuffer.wrap(file.readMeta(offset, entries * 8, what));
         long[] t = new long[entries];
+        for (int i = 0; i < entries; i++) t[i] = bb.getLong();
+        return t;
+    }
+
+    /** An L1 table to follow: every entry must point to an aligned L2 table. */
+    long[] readL1(long offset, int entries, String what) throws IOException {
+        if ((offset & (clusterSize - 1)) != 0) {
+            throw new Qcow2Exception(file.name() + ": " + what + " at offset 0x" + Long.toHexString(offset) + " is not cluster aligned");
+        }
+        long[] t = readTable(offset, entries, what);
         for (int i = 0; i < entries; i++) {
-            long e = bb.getLong();
-            long off = e & L2Entry.OFFSET_MASK;
+            long off = t[i] & L2Entry.OFFSET_MASK;
             if ((off & (clusterSize - 1)) != 0) {
-                throw new Qcow2Exception(file.name() + ": " + what + " entry " + i + " points to unaligned offset " + off);
+                throw new Qcow2Exception(file.name() + ": " + what + " entry " + i + " (at offset 0x"
+                        + Long.toHexString(offset + 8L * i) + ") points to unaligned L2 table offset 0x" + Long.toHexString(off));
             }
-            t[i] = e;
         }
         return t;
     }
 
-    private void checkOverlaps(Qcow2Header h) throws Qcow2Exception {
+    /** Why a snapshot's L1 table cannot be used, or null. */
+    String snapshotL1Problem(Snapshot s, long fileLen) {
+        String at = "snapshot " + s.id() + " ('" + s.name() + "') ";
+        if (s.l1Size() < 0 || (long) s.l1Size() * 8 > Qcow2Header.MAX_L1_BYTES) {
+            return at + "has an L1 table of " + Integer.toUnsignedString(s.l1Size()) + " entries, more than qcow2 allows";
+        }
+        if (s.l1Size() == 0) return null;
+        if (s.l1Offset() <= 0 || (s.l1Offset() & (clusterSize - 1)) != 0) {
+            return at + "has its L1 table at offset 0x" + Long.toHexString(s.l1Offset()) + ", which is not cluster aligned";
+        }
+        if (s.l1Offset() + 8L * s.l1Size() > roundUp(fileLen) || s.l1Offset() + 8L * s.l1Size() < 0) {
+            return at + "has its L1 table at offset 0x" + Long.toHexString(s.l1Offset()) + ", past the end of the file";
+        }
+        return null;
+    }
+
+    private void checkOverlaps(Qcow2Header h) {
         record Area(String what, long start, long end) {}
         var areas = new ArrayList<Area>();
         areas.add(new Area("header", 0, clusterSize));
@@ -309,18 +370,37 @@ public final class Qcow2Image implements BlockDevice {
         areas.add(new Area("refcount table", refs.tableOffset(),
                 refs.tableOffset() + ((long) refs.tableClusters() << clusterBits)));
         if (!snapshots.isEmpty()) {
-            areas.add(new Area("snapshot table", h.snapshotsOffset,
-                    roundUp(h.snapshotsOffset + SnapshotTable.encode(snapshots).length)));
+            areas.add(new Area("snapshot table", h.snapshotsOffset, roundUp(h.snapshotsOffset + snapshotTableLength)));
         }
         for (int i = 0; i < areas.size(); i++) {
             for (int j = i + 1; j < areas.size(); j++) {
                 var a = areas.get(i);
                 var b = areas.get(j);
                 if (a.start() < b.end() && b.start() < a.end()) {
-                    throw new Qcow2Exception(file.name() + ": metadata overlap: " + a.what() + " and " + b.what());
+                    damage.add("metadata overlap: the " + a.what() + " (offset 0x" + Long.toHexString(a.start())
+                            + ") and the " + b.what() + " (offset 0x" + Long.toHexString(b.start()) + ") share clusters");
                 }
             }
         }
+    }
+
+    /** The metadata of this image (other than refcounts) kept in a cluster, or null. */
+    private String metadataAt(long cluster) {
+        long off = cluster << clusterBits;
+        if (off >= l1Offset && off < l1Offset + 8L * l1.length) return "the active L1 table";
+        for (int i = 0; i < l1.length; i++) {
+            if ((l1[i] & L2Entry.OFFSET_MASK) == off) return "the L2 table of active L1 entry " + i;
+        }
+        if (!snapshots.isEmpty() && off >= (header.snapshotsOffset & -(long) clusterSize)
+                && off < header.snapshotsOffset + snapshotTableLength) {
+            return "the snapshot table";
+        }
+        for (var s : snapshots) {
+            if (s.l1Size() > 0 && off >= (s.l1Offset() & -(long) clusterSize) && off < s.l1Offset() + 8L * s.l1Size()) {
+                return "the L1 table of snapshot " + s.id();
+            }
+        }
+        return null;
     }
 
     long roundUp(long v) {
@@ -997,7 +1077,7 @@ public final class Qcow2Image implements BlockDevice {
             checkRange(pos, dst.remaining(), sn.vmStateSize());
             long perL2 = 1L << (clusterBits + l2Bits);
             long base = (long) l1EntriesFor(sn.diskSize(), clusterBits) * perL2;
-            long[] sl1 = readL1(sn.l1Offset(), sn.l1Size(), "snapshot L1 table");
+            long[] sl1 = snapshotL1(sn);
             readAt(sl1, base + pos, dst);
         } finally {
             lock.readLock().unlock();
@@ -1011,6 +1091,12 @@ public final class Qcow2Image implements BlockDevice {
         } finally {
             lock.readLock().unlock();
         }
+    }
+
+    private long[] snapshotL1(Snapshot sn) throws IOException {
+        String bad = snapshotL1Problem(sn, file.length());
+        if (bad != null) throw refuse(bad);
+        return sn.l1Size() == 0 ? new long[0] : readL1(sn.l1Offset(), sn.l1Size(), "L1 table of snapshot " + sn.id());
     }
 
     private Snapshot find(String idOrName) throws Qcow2Exception {
@@ -1040,6 +1126,7 @@ public final class Qcow2Image implements BlockDevice {
                 }
             }
             String id = Long.toString(max + 1);
+            checkUpdatable(l1, l1Offset, "active L1 table");
             long copyOff = 0;
             if (l1.length > 0) {
                 int clusters = (int) (roundUp(8L * l1.length) >>> clusterBits);
@@ -1068,13 +1155,70 @@ public final class Qcow2Image implements BlockDevice {
         }
     }
 
+    static final long L1_RESERVED = 0x7f00_0000_0000_01ffL;
+    static final long L2_RESERVED = 0x3f00_0000_0000_01feL;
+
+    /**
+     * Refuses a snapshot operation on tables it would copy or rewrite that are already damaged:
+     * reserved bits set, misaligned or out-of-file offsets (copying them on would spread the
+     * damage into the snapshot, or write refcounts through a bad refcount table). Under the lock.
+     */
+    private void checkUpdatable(long[] l1t, long l1Off, String what) throws IOException {
+        long fileLen = file.length();
+        for (int i = 0; i < refs.table().length; i++) {
+            long raw = refs.rawEntry(i);
+            if ((raw & 0x1ff) != 0) {
+                throw refuse("refcount table entry " + i + " (at offset 0x" + Long.toHexString(refs.tableOffset() + 8L * i)
+                        + ") has reserved bits set: 0x" + Long.toHexString(raw));
+            }
+        }
+        for (int i = 0; i < l1t.length; i++) {
+            long e = l1t[i];
+            String entry = what + " entry " + i + " (at offset 0x" + Long.toHexString(l1Off + 8L * i) + ")";
+            if ((e & L1_RESERVED) != 0) throw refuse(entry + " has reserved bits set: 0x" + Long.toHexString(e));
+            long off = e & L2Entry.OFFSET_MASK;
+            if (off == 0) continue;
+            if ((off & (clusterSize - 1)) != 0 || off + clusterSize > roundUp(fileLen)) {
+                throw refuse(entry + " points to L2 table offset 0x" + Long.toHexString(off)
+                        + ", which is not a cluster of the file");
+            }
+            if (refs.get(off >>> clusterBits) == 0) {
+                throw refuse(entry + " points to the L2 table at offset 0x" + Long.toHexString(off) + ", whose refcount is 0");
+            }
+            long[] t = l2Table(off);
+            for (int j = 0; j < t.length; j++) {
+                long x = t[j];
+                String l2e = "L2 table at offset 0x" + Long.toHexString(off) + " entry " + j + " (at offset 0x"
+                        + Long.toHexString(off + 8L * j) + ")";
+                if ((x & L2Entry.COMPRESSED) != 0) {
+                    if ((x & L2Entry.COPIED) != 0) throw refuse(l2e + " is compressed and has the COPIED flag set: 0x" + Long.toHexString(x));
+                    continue;
+                }
+                if ((x & L2_RESERVED) != 0) throw refuse(l2e + " has reserved bits set: 0x" + Long.toHexString(x));
+                long host = L2Entry.offset(x);
+                if ((host & (clusterSize - 1)) != 0) {
+                    throw refuse(l2e + " points to unaligned data offset 0x" + Long.toHexString(host));
+                }
+                if (host != 0 && refs.get(host >>> clusterBits) == 0) {
+                    throw refuse(l2e + " points to the data cluster at offset 0x" + Long.toHexString(host) + ", whose refcount is 0");
+                }
+            }
+        }
+    }
+
+    private Qcow2Exception refuse(String why) {
+        return new Qcow2Exception(file.name() + ": the image is damaged: " + why + "; 'jhv-img check' lists what is wrong");
+    }
+
     /** Reverts the disk to a snapshot. */
     public void applySnapshot(String idOrName) throws IOException {
         checkWritable();
         lock.writeLock().lock();
         try {
             var sn = find(idOrName);
-            long[] sl1 = readL1(sn.l1Offset(), sn.l1Size(), "snapshot L1 table");
+            long[] sl1 = snapshotL1(sn);
+            checkUpdatable(l1, l1Offset, "active L1 table");
+            checkUpdatable(sl1, sn.l1Offset(), "L1 table of snapshot " + sn.id());
             if (sl1.length > l1.length) growL1(sl1.length, true);
             addTreeRefs(sl1, 1);
             long[] old = l1.clone();
@@ -1100,10 +1244,12 @@ public final class Qcow2Image implements BlockDevice {
         lock.writeLock().lock();
         try {
             var sn = find(idOrName);
+            long[] sl1 = snapshotL1(sn);
+            checkUpdatable(l1, l1Offset, "active L1 table");
+            checkUpdatable(sl1, sn.l1Offset(), "L1 table of snapshot " + sn.id());
             var list = new ArrayList<>(snapshots);
             list.remove(sn);
             writeSnapshotTable(list);
-            long[] sl1 = readL1(sn.l1Offset(), sn.l1Size(), "snapshot L1 table");
             addTreeRefs(sl1, -1);
             if (sn.l1Size() > 0) refs.addRange(sn.l1Offset(), 8L * sn.l1Size(), -1);
             l2cache.clear();
@@ -1115,7 +1261,7 @@ public final class Qcow2Image implements BlockDevice {
 
     private void writeSnapshotTable(List<Snapshot> list) throws IOException {
         long oldOff = header.snapshotsOffset;
-        int oldLen = snapshots.isEmpty() ? 0 : SnapshotTable.encode(snapshots).length;
+        long oldLen = snapshots.isEmpty() ? 0 : snapshotTableLength;
         byte[] data = SnapshotTable.encode(list);
         long off = 0;
         if (!list.isEmpty()) {
@@ -1126,6 +1272,8 @@ public final class Qcow2Image implements BlockDevice {
         header.nbSnapshots = list.size();
         header.snapshotsOffset = off;
         snapshots = list;
+        snapshotTableLength = data.length;
+        snapshotProblems = List.of();
         if (oldLen > 0) refs.addRange(oldOff, oldLen, -1);
     }
 

@@ -13,6 +13,19 @@ final class Qemu {
 
     record Result(int exit, String out) {}
 
+    /** Whether the reference qemu-img is on the PATH. */
+    static boolean available() {
+        for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin").split(":")) {
+            if (java.nio.file.Files.isExecutable(Path.of(dir, "qemu-img"))) return true;
+        }
+        return false;
+    }
+
+    /** Skips the calling test, saying why, where the reference qemu-img is not installed. */
+    static void assumeQemuImg() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(available(), "qemu-img is not installed (apt-get install qemu-utils)");
+    }
+
     static Result run(String... cmd) throws IOException, InterruptedException {
         var pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         var p = pb.start();

@@ -21,6 +21,9 @@ public final class RefcountManager {
     private final long maxRefcount;
     private final int entriesPerBlock;
     private long[] table;
+    /** The table's entries as stored, reserved bits included (the checker reports those). */
+    private long[] rawTable;
+    private final java.util.List<String> damage = new java.util.ArrayList<>();
     private long tableOffset;
     private int tableClusters;
     private final Map<Long, byte[]> blocks;
@@ -45,14 +48,21 @@ public final class RefcountManager {
         this.tableClusters = h.refcountTableClusters;
         var b = ByteBuffer.wrap(file.readMeta(tableOffset, (int) tableBytes, "refcount table"));
         this.table = new long[(int) (tableBytes / 8)];
+        this.rawTable = new long[table.length];
         long fileLen = file.length();
         for (int i = 0; i < table.length; i++) {
-            long e = b.getLong() & ~0x1ffL;
-            if (e != 0 && ((e & (clusterSize - 1)) != 0 || e + clusterSize > roundUp(fileLen))) {
-                throw new Qcow2Exception(file.name() + ": refcount block " + i + " at offset " + e
-                        + " is unaligned or outside the file");
-            }
+            long raw = b.getLong();
+            long e = raw & ~0x1ffL;
+            rawTable[i] = raw;
             table[i] = e;
+            // Kept for reading (qemu opens such images too); writing through them is refused.
+            if ((e & (clusterSize - 1)) != 0) {
+                damage.add("refcount table entry " + i + " (at offset 0x" + Long.toHexString(tableOffset + 8L * i)
+                        + ") points to refcount block offset 0x" + Long.toHexString(e) + ", which is not cluster aligned");
+            } else if (e != 0 && e + clusterSize > roundUp(fileLen)) {
+                damage.add("refcount table entry " + i + " (at offset 0x" + Long.toHexString(tableOffset + 8L * i)
+                        + ") points to refcount block offset 0x" + Long.toHexString(e) + ", past the end of the file");
+            }
         }
         this.blocks = new LinkedHashMap<>(16, 0.75f, true) {
             @Override
@@ -85,6 +95,17 @@ public final class RefcountManager {
         return table;
     }
 
+    /** Entry i of the table as stored on disk, reserved bits included. */
+    public long rawEntry(int i) {
+        // an entry written since (a new block) no longer has the stored bits
+        return rawTable == null || i >= rawTable.length || (rawTable[i] & ~0x1ffL) != table[i] ? table[i] : rawTable[i];
+    }
+
+    /** Table entries that point where no refcount block can be: unusable for writing. */
+    public java.util.List<String> damage() {
+        return java.util.List.copyOf(damage);
+    }
+
     public int entriesPerBlock() {
         return entriesPerBlock;
     }
@@ -100,7 +121,14 @@ public final class RefcountManager {
     private byte[] block(long blockOffset) throws IOException {
         byte[] b = blocks.get(blockOffset);
         if (b == null) {
-            b = file.readMeta(blockOffset, clusterSize, "refcount block");
+            if ((blockOffset & (clusterSize - 1)) != 0) {
+                throw new Qcow2Exception(file.name() + ": refcount block at offset 0x" + Long.toHexString(blockOffset)
+                        + " is not cluster aligned (refcount table entry corrupted)");
+            }
+            // A block past the end of the file reads as zeroes, as qemu reads it.
+            var bb = ByteBuffer.allocate(clusterSize);
+            file.readPadded(blockOffset, bb);
+            b = bb.array();
             blocks.put(blockOffset, b);
         }
         return b;
@@ -199,6 +227,33 @@ public final class RefcountManager {
     private long reserveNext, reserveEnd;
     private static final int RESERVE = 32;
 
+    private java.util.function.LongFunction<String> metadata = c -> null;
+
+    /** Names the metadata the image keeps in a cluster (null: none), so that allocation never hands it out. */
+    public void guard(java.util.function.LongFunction<String> metadataAt) {
+        this.metadata = metadataAt;
+    }
+
+    /** What metadata lives in a cluster, or null. */
+    private String metadataAt(long c) {
+        if (c == 0) return "the header";
+        long tableFirst = tableOffset >> clusterBits;
+        if (c >= tableFirst && c < tableFirst + tableClusters) return "the refcount table";
+        long off = c << clusterBits;
+        for (int i = 0; i < table.length; i++) if (table[i] == off) return "refcount block " + i;
+        return metadata.apply(c);
+    }
+
+    /** A free cluster that holds metadata: its refcount is wrong, and writing there would destroy the metadata. */
+    private void refuseIfMetadata(long c) throws Qcow2Exception {
+        String what = metadataAt(c);
+        if (what != null) {
+            throw new Qcow2Exception(file.name() + ": the image is damaged: cluster " + c + " (offset 0x"
+                    + Long.toHexString(c << clusterBits) + ") holds " + what
+                    + " but its refcount is 0; 'jhv-img check' lists what is wrong");
+        }
+    }
+
     /** Gives the reserved clusters back (before a check, a flush, a close). */
     public void releaseReserve() throws IOException {
         while (reserveNext < reserveEnd) set(reserveNext++, 0);
@@ -212,7 +267,7 @@ public final class RefcountManager {
         long bi = first / entriesPerBlock;
         long limit = Math.min(first + RESERVE, (bi + 1) * entriesPerBlock);
         long end = first + 1;
-        while (end < limit && get(end) == 0) end++;
+        while (end < limit && get(end) == 0 && metadataAt(end) == null) end++;
         if (end > first + 1) {
             long blockOff = table[(int) bi];
             byte[] b = block(blockOff);
@@ -247,6 +302,7 @@ public final class RefcountManager {
                     start = c + 1;
                 }
             }
+            for (long c = start; c < start + n; c++) refuseIfMetadata(c);
             if (claimRun(start, n)) return start << clusterBits;
         }
     }
@@ -335,6 +391,7 @@ public final class RefcountManager {
         if (home == 0 || home >= tableFirst && home < tableFirst + tableClusters) {
             throw new Qcow2Exception(file.name() + ": refcount block " + bi + " is missing where metadata lives (image corrupt)");
         }
+        refuseIfMetadata(home);
         byte[] b = new byte[clusterSize];
         setEntry(b, (int) (home - first), 1);
         long off = home << clusterBits;
@@ -408,6 +465,7 @@ public final class RefcountManager {
             long oldOffset = tableOffset;
             int oldClusters = tableClusters;
             table = nt;
+            rawTable = null;
             tableOffset = e << clusterBits;
             tableClusters = (int) tClusters;
             file.write(Qcow2Header.OFF_REFTABLE, ByteBuffer.allocate(12).putLong(tableOffset).putInt(tableClusters).flip());

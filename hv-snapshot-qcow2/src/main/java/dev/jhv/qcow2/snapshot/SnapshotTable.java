@@ -16,58 +16,72 @@ public final class SnapshotTable {
     public static final int MAX_TABLE_BYTES = 64 << 20;
     static final int EXTRA_SIZE = 24;
 
-    public static List<Snapshot> read(ImageFile f, Qcow2Header h, long fileLength) throws IOException {
+    /**
+     * The table as read: its entries, its length in bytes, and what is wrong with entries that can
+     * still be read (qemu-img check counts those as corruptions but opens the image).
+     */
+    public record Parsed(List<Snapshot> snapshots, long length, List<String> problems) {}
+
+    /**
+     * Reads the table; bytes past the end of the file read as zeroes, as qemu reads them. Only what
+     * makes the table unreadable is refused here (too many entries, a misaligned table, too much
+     * extra data); entries pointing to bad places are the caller's to judge.
+     */
+    public static Parsed read(ImageFile f, Qcow2Header h) throws IOException {
         var list = new ArrayList<Snapshot>();
+        var problems = new ArrayList<String>();
         int n = h.nbSnapshots;
-        if (n == 0) return list;
+        if (n == 0) return new Parsed(list, 0, problems);
         if (n < 0 || n > Qcow2Header.MAX_SNAPSHOTS) {
-            throw new Qcow2Exception(f.name() + ": too many snapshots (" + Integer.toUnsignedString(n) + ")");
+            throw new Qcow2Exception(f.name() + ": snapshot table too large (" + Integer.toUnsignedString(n) + " snapshots)");
         }
         long off = h.snapshotsOffset;
-        if (off <= 0 || (off & (h.clusterSize() - 1)) != 0 || off >= fileLength) {
-            throw new Qcow2Exception(f.name() + ": snapshot table offset " + off + " is invalid");
+        if (off < 0 || (off & (h.clusterSize() - 1)) != 0) {
+            throw new Qcow2Exception(f.name() + ": snapshot table offset 0x" + Long.toHexString(off) + " is invalid");
         }
-        int len = (int) Math.min(fileLength - off, MAX_TABLE_BYTES);
-        var b = ByteBuffer.wrap(f.readMeta(off, len, "snapshot table"));
-        int p = 0;
+        long p = 0;
         for (int i = 0; i < n; i++) {
-            if (p + 40 > len) throw new Qcow2Exception(f.name() + ": snapshot table is truncated");
-            long l1 = b.getLong(p);
-            int l1Size = b.getInt(p + 8);
-            int idLen = b.getShort(p + 12) & 0xffff;
-            int nameLen = b.getShort(p + 14) & 0xffff;
-            long dateSec = b.getInt(p + 16) & 0xffffffffL;
-            long dateNsec = b.getInt(p + 20) & 0xffffffffL;
-            long clock = b.getLong(p + 24);
-            long vmState = b.getInt(p + 32) & 0xffffffffL;
-            long extraLen = b.getInt(p + 36) & 0xffffffffL;
-            if (extraLen > 1024 || p + 40 + extraLen + idLen + nameLen > len) {
-                throw new Qcow2Exception(f.name() + ": snapshot table entry " + i + " is too long");
+            var b = padded(f, off + p, 40);
+            long l1 = b.getLong(0);
+            int l1Size = b.getInt(8);
+            int idLen = b.getShort(12) & 0xffff;
+            int nameLen = b.getShort(14) & 0xffff;
+            long dateSec = b.getInt(16) & 0xffffffffL;
+            long dateNsec = b.getInt(20) & 0xffffffffL;
+            long clock = b.getLong(24);
+            long vmState = b.getInt(32) & 0xffffffffL;
+            long extraLen = b.getInt(36) & 0xffffffffL;
+            if (extraLen > 1024) {
+                throw new Qcow2Exception(f.name() + ": snapshot table entry " + i + " at offset 0x" + Long.toHexString(off + p)
+                        + " has too much extra data (" + extraLen + " bytes)");
             }
+            var rest = padded(f, off + p + 40, (int) extraLen + idLen + nameLen);
             var extra = new byte[(int) extraLen];
-            b.get(p + 40, extra);
+            rest.get(0, extra);
             var xb = ByteBuffer.wrap(extra);
             long diskSize = h.size;
             long icount = 0;
             if (extraLen >= 8) vmState = xb.getLong(0);
             if (extraLen >= 16) diskSize = xb.getLong(8);
             if (extraLen >= 24) icount = xb.getLong(16);
-            int q = p + 40 + (int) extraLen;
-            String id = new String(extra(b, q, idLen), StandardCharsets.UTF_8);
-            String name = new String(extra(b, q + idLen, nameLen), StandardCharsets.UTF_8);
-            if (l1Size < 0 || (long) l1Size * 8 > Qcow2Header.MAX_L1_BYTES) {
-                throw new Qcow2Exception(f.name() + ": snapshot '" + name + "' has an invalid L1 size");
+            // Version 3 makes the large vm-state size and the disk size mandatory.
+            if (h.version >= 3 && extraLen < 16) {
+                problems.add("snapshot table entry " + i + " at offset 0x" + Long.toHexString(off + p)
+                        + " is incomplete (" + extraLen + " bytes of extra data, version 3 needs 16)");
             }
-            if (l1Size > 0 && (l1 <= 0 || (l1 & (h.clusterSize() - 1)) != 0 || l1 + 8L * l1Size > fileLength)) {
-                throw new Qcow2Exception(f.name() + ": snapshot '" + name + "' has its L1 table outside the file");
-            }
-            if (vmState < 0 || diskSize < 0) {
-                throw new Qcow2Exception(f.name() + ": snapshot '" + name + "' has invalid sizes");
-            }
+            String id = new String(extra(rest, (int) extraLen, idLen), StandardCharsets.UTF_8);
+            String name = new String(extra(rest, (int) extraLen + idLen, nameLen), StandardCharsets.UTF_8);
             list.add(new Snapshot(l1, l1Size, id, name, dateSec, dateNsec, clock, vmState, diskSize, icount, extra));
-            p = (q + idLen + nameLen + 7) & ~7;
+            p = (p + 40 + extraLen + idLen + nameLen + 7) & ~7L;
+            if (p > MAX_TABLE_BYTES) throw new Qcow2Exception(f.name() + ": snapshot table too large (" + p + " bytes)");
         }
-        return list;
+        return new Parsed(list, p, problems);
+    }
+
+    private static ByteBuffer padded(ImageFile f, long at, int len) throws IOException {
+        var b = ByteBuffer.allocate(len);
+        f.readPadded(at, b);
+        return b.clear();
     }
 
     private static byte[] extra(ByteBuffer b, int at, int len) {

@@ -50,6 +50,12 @@ public final class JhvImg {
 
     public static int run(String[] args, PrintStream out, PrintStream err) {
         try {
+            for (String s : args) {
+                // the JVM decoded a byte that is not UTF-8 into U+FFFD: the file it names cannot be reached
+                if (s.indexOf('\uFFFD') >= 0) {
+                    throw new UsageException("'" + s + "': the name is not valid UTF-8; jhv-img can only open files whose names are");
+                }
+            }
             if (args.length == 0) throw new UsageException("Not enough arguments\nTry 'jhv-img --help' for more information");
             var rest = List.of(args).subList(1, args.length);
             var tool = new JhvImg(out);
@@ -70,9 +76,23 @@ public final class JhvImg {
                 }
                 default -> throw new UsageException("Command not found: " + args[0]);
             };
-        } catch (UsageException | IOException e) {
+        } catch (UsageException e) {
             out.flush();
             err.println("jhv-img: " + e.getMessage());
+            return 1;
+        } catch (java.nio.file.FileSystemException e) {
+            // the JDK's message is only the file name: say which file and why, as qemu-img does
+            out.flush();
+            err.println("jhv-img: Could not open '" + e.getFile() + "': " + Qcow2Exception.reason(e));
+            return 1;
+        } catch (IOException e) {
+            out.flush();
+            err.println("jhv-img: " + Qcow2Exception.reason(e));
+            return 1;
+        } catch (java.nio.file.InvalidPathException e) {
+            out.flush();
+            err.println("jhv-img: '" + e.getInput() + "': the name cannot be written in this system's character set"
+                    + " (a UTF-8 locale can)");
             return 1;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -80,7 +100,7 @@ public final class JhvImg {
             return 1;
         } catch (Exception e) {
             out.flush();
-            err.println("jhv-img: internal error: " + e);
+            err.println("jhv-img: internal error: " + (e.getMessage() != null ? e.getMessage() : "no details"));
             return 1;
         }
     }
@@ -474,7 +494,7 @@ public final class JhvImg {
             var m = new java.util.LinkedHashMap<String, Object>();
             m.put("image-end-offset", r.imageEndOffset());
             m.put("total-clusters", r.totalClusters());
-            m.put("check-errors", 0L);
+            m.put("check-errors", (long) r.checkErrors());
             if (r.leaks() > 0) m.put("leaks", (long) r.leaks());
             if (r.corruptions() > 0) m.put("corruptions", (long) r.corruptions());
             if (first != null && first.leaksFixed() > 0) m.put("leaks-fixed", (long) first.leaksFixed());
@@ -505,6 +525,9 @@ public final class JhvImg {
                     out.println("\n" + r.leaks() + " leaked clusters were found on the image.");
                     out.println("This means waste of disk space, but no harm to data.");
                 }
+                if (r.checkErrors() > 0) {
+                    out.println("\n" + r.checkErrors() + " internal errors have occurred during the check.");
+                }
             }
             if (r.totalClusters() > 0) {
                 out.printf(Locale.ROOT, "%d/%d = %s%% allocated, %s%% fragmented, %s%% compressed clusters%n",
@@ -514,6 +537,7 @@ public final class JhvImg {
             }
             out.println("Image end offset: " + r.imageEndOffset());
         }
+        if (r.checkErrors() > 0) return 1;
         if (r.corruptions() > 0) return 2;
         if (r.leaks() > 0) return 3;
         return 0;
@@ -541,7 +565,11 @@ public final class JhvImg {
                     out.println(snapshotRow(s.id(), s.name(), s.vmStateSize(), s.dateSec(), s.vmClockNs(), s.icount()));
                 }
             } else if (a.has("-c")) {
-                img.createSnapshot(a.get("-c"), 0, 0);
+                try {
+                    img.createSnapshot(a.get("-c"), 0, 0);
+                } catch (Qcow2Exception e) {
+                    throw new UsageException("Could not create snapshot '" + a.get("-c") + "': " + e.getMessage());
+                }
             } else if (a.has("-a")) {
                 try {
                     img.applySnapshot(a.get("-a"));
