@@ -8,6 +8,7 @@ import dev.jhv.core.kvm.Kvm;
 import dev.jhv.core.kvm.KvmIoctls;
 import dev.jhv.core.kvm.KvmVcpu;
 import dev.jhv.core.kvm.KvmVm;
+import dev.jhv.core.memory.DirtyLog;
 import dev.jhv.core.memory.GuestMemory;
 import dev.jhv.core.memory.HostMemory;
 import dev.jhv.core.memory.RamAllocator;
@@ -50,6 +51,7 @@ public final class Machine implements MachineControl, AutoCloseable {
     private final KvmVm vm;
     private final List<MemorySegment> ram = new ArrayList<>();
     private final GuestMemory memory;
+    private final DirtyLog dirtyLog;
     private final IoBus io = new IoBus();
     private final MmioBus mmio = new MmioBus();
     private final List<Vcpu> vcpus = new ArrayList<>();
@@ -78,14 +80,20 @@ public final class Machine implements MachineControl, AutoCloseable {
         this.kvm = kvm;
         this.vm = vm;
         List<GuestMemory.Region> regions = new ArrayList<>();
+        List<DirtyLog.Slot> slots = new ArrayList<>();
         int slot = 0;
         for (RamRange r : ranges) {
             MemorySegment seg = RamAllocator.map(r.size());
             ram.add(seg);
-            vm.setUserMemoryRegion(slot++, 0, r.gpa(), seg);
-            regions.add(new GuestMemory.Region(r.gpa(), seg));
+            var region = new GuestMemory.Region(r.gpa(), seg);
+            vm.setUserMemoryRegion(slot, 0, r.gpa(), seg);
+            slots.add(new DirtyLog.Slot(slot++, region));
+            regions.add(region);
         }
         this.memory = new GuestMemory(regions);
+        // in the memory's (address) order, as the log reports its bitmaps
+        slots.sort(java.util.Comparator.comparingLong(s -> s.region().gpa()));
+        this.dirtyLog = new DirtyLog(vm, memory, slots);
     }
 
     /**
@@ -251,6 +259,11 @@ public final class Machine implements MachineControl, AutoCloseable {
 
     public GuestMemory memory() {
         return memory;
+    }
+
+    /** The log of pages written since the last look, for migration (off until started). */
+    public DirtyLog dirtyLog() {
+        return dirtyLog;
     }
 
     public IoBus ioBus() {
@@ -673,6 +686,7 @@ public final class Machine implements MachineControl, AutoCloseable {
         for (Vcpu v : vcpus) {
             v.kvm().close();
         }
+        dirtyLog.close();
         vm.close();
         kvm.close();
         for (MemorySegment seg : ram) {

@@ -3,6 +3,7 @@ package dev.jhv.core.memory;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.Comparator;
 import java.util.List;
 
@@ -31,6 +32,8 @@ public class GuestMemory {
     private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;
 
     private final Region[] regions;
+    /** Per region, the pages the VMM wrote since the last take (bit i of word i/64 = page i); null: not tracking. */
+    private volatile AtomicLongArray[] written;
 
     public GuestMemory(List<Region> regions) {
         var sorted = new ArrayList<>(regions);
@@ -86,6 +89,7 @@ public class GuestMemory {
 
     public void write(long gpa, byte[] data, int off, int len) {
         MemorySegment.copy(data, off, slice(gpa, len), ValueLayout.JAVA_BYTE, 0, len);
+        markWritten(gpa, len);
     }
 
     public void read(long gpa, byte[] dst, int off, int len) {
@@ -100,6 +104,7 @@ public class GuestMemory {
 
     public void fill(long gpa, long len, byte value) {
         slice(gpa, len).fill(value);
+        markWritten(gpa, len);
     }
 
     public long readLong(long gpa) {
@@ -120,17 +125,75 @@ public class GuestMemory {
 
     public void writeLong(long gpa, long v) {
         slice(gpa, 8).set(LONG, 0, v);
+        markWritten(gpa, 8);
     }
 
     public void writeInt(long gpa, int v) {
         slice(gpa, 4).set(INT, 0, v);
+        markWritten(gpa, 4);
     }
 
     public void writeShort(long gpa, int v) {
         slice(gpa, 2).set(SHORT, 0, (short) v);
+        markWritten(gpa, 2);
     }
 
     public void writeByte(long gpa, int v) {
         slice(gpa, 1).set(ValueLayout.JAVA_BYTE, 0, (byte) v);
+        markWritten(gpa, 1);
     }
+
+    // ---- pages written by the VMM (device DMA, loaders), which KVM's dirty log does not see ----
+
+    /** Starts recording which pages the VMM writes through this object or reports with {@link #markWritten}. */
+    public void startWriteTracking() {
+        var w = new AtomicLongArray[regions.length];
+        for (int i = 0; i < regions.length; i++) {
+            w[i] = new AtomicLongArray((int) ((regions[i].size() / PAGE_SIZE + 63) / 64));
+        }
+        written = w;
+    }
+
+    public void stopWriteTracking() {
+        written = null;
+    }
+
+    /**
+     * Records that the VMM wrote [gpa, gpa+len) by other means than this object's writers (a DMA slice): devices
+     * call it after writing guest memory, so that a migration sends those pages again. Outside RAM: ignored.
+     */
+    public void markWritten(long gpa, long len) {
+        var w = written;
+        if (w == null || len <= 0) {
+            return;
+        }
+        for (int i = 0; i < regions.length; i++) {
+            Region r = regions[i];
+            if (r.contains(gpa, len)) {
+                long first = (gpa - r.gpa()) / PAGE_SIZE;
+                long last = (gpa - r.gpa() + len - 1) / PAGE_SIZE;
+                for (long p = first; p <= last; p++) {
+                    int word = (int) (p >>> 6);
+                    long bit = 1L << p;
+                    w[i].getAndUpdate(word, v -> v | bit);
+                }
+                return;
+            }
+        }
+    }
+
+    /** The pages the VMM wrote in region {@code index} (as {@link #regions()} lists them) since the last take. */
+    public long[] takeWritten(int index) {
+        var w = written;
+        long[] out = new long[(int) ((regions[index].size() / PAGE_SIZE + 63) / 64)];
+        if (w != null) {
+            for (int j = 0; j < out.length; j++) {
+                out[j] = w[index].getAndSet(j, 0);
+            }
+        }
+        return out;
+    }
+
+    /** The page size of the dirty log and of migration: 4 KiB. */
+    public static final long PAGE_SIZE = 4096;
 }
