@@ -297,9 +297,11 @@ public final class Qcow2Image implements BlockDevice {
                     throw new Qcow2Exception("Could not open '" + name + "': Could not open backing file: "
                             + c.getMessage(), c);
                 }
-                throw new Qcow2Exception(name + ": could not open backing file: " + e.getMessage(), e);
+                throw new Qcow2Exception("Could not open '" + name + "': Could not open backing file: "
+                        + e.getMessage(), e);
             } catch (IOException e) {
-                throw new Qcow2Exception(name + ": Could not open backing file: " + e.getMessage(), e);
+                throw new Qcow2Exception("Could not open '" + name + "': Could not open backing file: "
+                        + Qcow2Exception.reason(e), e);
             }
         }
         this.backing = b;
