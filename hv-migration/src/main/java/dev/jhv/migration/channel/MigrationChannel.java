@@ -1,6 +1,10 @@
 package dev.jhv.migration.channel;
 
 import java.io.BufferedOutputStream;
+import java.net.InetSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -18,6 +22,10 @@ public abstract sealed class MigrationChannel implements AutoCloseable permits M
 
     public static Out openOutgoing(MigrationUri uri) throws IOException {
         return switch (uri) {
+            case MigrationUri.Tcp t -> socketOut(connect(t, t.host().isEmpty() ? "localhost" : t.host()));
+            case MigrationUri.Unix u -> socketOut(connect(u));
+            case MigrationUri.Fd(int fd) -> new Out(new BufferedOutputStream(java.nio.channels.Channels.newOutputStream(
+                    java.nio.channels.FileChannel.open(inherited(fd), StandardOpenOption.WRITE)), 1 << 20), null);
             case MigrationUri.File(var path) -> new Out(new BufferedOutputStream(opened(path, () ->
                     Files.newOutputStream(path, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                             StandardOpenOption.WRITE)), 1 << 20), null);
@@ -28,8 +36,138 @@ public abstract sealed class MigrationChannel implements AutoCloseable permits M
         };
     }
 
+    /** The stream of a connected socket, with the destination's answers on the same connection. */
+    private static Out socketOut(SocketChannel sc) {
+        return new Out(new BufferedOutputStream(Channels.newOutputStream(sc), 1 << 16), null,
+                Channels.newInputStream(sc), sc);
+    }
+
+    private static SocketChannel connect(MigrationUri.Tcp t, String host) throws IOException {
+        var addr = new InetSocketAddress(host, t.port());
+        if (addr.isUnresolved()) {
+            throw new IOException("address resolution failed for " + host + ":" + t.port()
+                    + ": Name or service not known");
+        }
+        SocketChannel sc = SocketChannel.open();
+        try {
+            sc.socket().connect(addr, CONNECT_TIMEOUT_MS);
+            sc.setOption(java.net.StandardSocketOptions.TCP_NODELAY, true);
+            return sc;
+        } catch (IOException e) {
+            sc.close();
+            throw new IOException("Failed to connect to '" + host + ":" + t.port() + "': " + socketReason(e), e);
+        }
+    }
+
+    private static SocketChannel connect(MigrationUri.Unix u) throws IOException {
+        SocketChannel sc = SocketChannel.open(java.net.StandardProtocolFamily.UNIX);
+        try {
+            sc.connect(java.net.UnixDomainSocketAddress.of(u.path()));
+            return sc;
+        } catch (IOException e) {
+            sc.close();
+            throw new IOException("Failed to connect to '" + u.path() + "': " + socketReason(e), e);
+        }
+    }
+
+    /** strerror's words for a socket failure (Java's messages vary and sometimes name the class). */
+    static String socketReason(IOException e) {
+        return switch (e) {
+            case java.net.ConnectException c -> "Connection refused";
+            case java.net.SocketTimeoutException t -> "Connection timed out";
+            case java.net.NoRouteToHostException n -> "No route to host";
+            case java.net.BindException b -> "Address already in use";
+            default -> e.getMessage() != null ? e.getMessage() : "connection failed";
+        };
+    }
+
+    private static final int CONNECT_TIMEOUT_MS = 10_000;
+
+    private static Path inherited(int fd) throws IOException {
+        Path p = Path.of("/proc/self/fd/" + fd);
+        if (!Files.exists(p)) {
+            throw new IOException("fd:" + fd + ": Bad file descriptor (no such descriptor was inherited)");
+        }
+        return p;
+    }
+
+    /**
+     * A destination bound before anything else (so that a port in use is refused at start, as QEMU does) and
+     * accepting its one source later.
+     */
+    public static Listener listen(MigrationUri uri) throws IOException {
+        return switch (uri) {
+            case MigrationUri.Tcp t -> {
+                var server = ServerSocketChannel.open();
+                try {
+                    server.setOption(java.net.StandardSocketOptions.SO_REUSEADDR, true);
+                    server.bind(new InetSocketAddress(t.bindHost(), t.port()), 1);
+                } catch (IOException e) {
+                    server.close();
+                    throw new IOException("Failed to bind socket: " + socketReason(e), e);
+                }
+                yield new Listener(uri, server);
+            }
+            case MigrationUri.Unix u -> {
+                var server = ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX);
+                try {
+                    Files.deleteIfExists(u.path()); // a stale socket of an earlier run, as QEMU replaces it
+                    server.bind(java.net.UnixDomainSocketAddress.of(u.path()), 1);
+                } catch (IOException e) {
+                    server.close();
+                    throw new IOException("Failed to bind socket to " + u.path() + ": " + socketReason(e), e);
+                }
+                yield new Listener(uri, server);
+            }
+            default -> new Listener(uri, null);
+        };
+    }
+
+    /** A bound destination; {@link #accept} waits for the source (interruptible). */
+    public static final class Listener implements AutoCloseable {
+        private final MigrationUri uri;
+        private final ServerSocketChannel server;
+
+        Listener(MigrationUri uri, ServerSocketChannel server) {
+            this.uri = uri;
+            this.server = server;
+        }
+
+        public MigrationUri uri() {
+            return uri;
+        }
+
+        /** The port bound, for tcp: with port 0; -1 otherwise. */
+        public int localPort() throws IOException {
+            return server != null && server.getLocalAddress() instanceof InetSocketAddress a ? a.getPort() : -1;
+        }
+
+        public In accept() throws IOException {
+            if (server == null) {
+                return openIncoming(uri);
+            }
+            SocketChannel sc = server.accept();
+            server.close(); // one source, as QEMU
+            return new In(Channels.newInputStream(sc), null, Channels.newOutputStream(sc), sc);
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (server != null) {
+                server.close();
+                if (uri instanceof MigrationUri.Unix u) {
+                    Files.deleteIfExists(u.path());
+                }
+            }
+        }
+    }
+
     public static In openIncoming(MigrationUri uri) throws IOException {
         return switch (uri) {
+            case MigrationUri.Tcp t -> listen(t).accept();
+            case MigrationUri.Unix u -> listen(u).accept();
+            case MigrationUri.Fd(int fd) -> new In(java.nio.channels.Channels.newInputStream(
+                    java.nio.channels.FileChannel.open(inherited(fd), StandardOpenOption.READ)), null);
             case MigrationUri.File(var path) -> new In(opened(path, () -> Files.newInputStream(path)), null);
             case MigrationUri.Exec(var cmd) -> {
                 var started = ExecPipe.reading(cmd);
@@ -102,10 +240,31 @@ public abstract sealed class MigrationChannel implements AutoCloseable permits M
 
     public static final class Out extends MigrationChannel {
         public final OutputStream stream;
+        /** The destination's answers (sockets), or null. */
+        public final InputStream returnPath;
+        private final java.nio.channels.Channel connection;
 
         Out(OutputStream stream, Process process) {
+            this(stream, process, null, null);
+        }
+
+        Out(OutputStream stream, Process process, InputStream returnPath, java.nio.channels.Channel connection) {
             super(process);
             this.stream = stream;
+            this.returnPath = returnPath;
+            this.connection = connection;
+        }
+
+        /** Breaks the connection from another thread (cancel, a stall): blocked writes and reads fail at once. */
+        public void abort() {
+            try {
+                if (connection != null) {
+                    connection.close();
+                }
+            } catch (IOException e) {
+                // closing is all we wanted
+            }
+            endCommand();
         }
 
         @Override
@@ -123,10 +282,19 @@ public abstract sealed class MigrationChannel implements AutoCloseable permits M
 
     public static final class In extends MigrationChannel {
         public final InputStream stream;
+        /** Where the destination answers the source (sockets), or null. */
+        public final OutputStream returnPath;
+        private final java.nio.channels.Channel connection;
 
         In(InputStream stream, Process process) {
+            this(stream, process, null, null);
+        }
+
+        In(InputStream stream, Process process, OutputStream returnPath, java.nio.channels.Channel connection) {
             super(process);
             this.stream = stream;
+            this.returnPath = returnPath;
+            this.connection = connection;
         }
 
         /**
@@ -151,6 +319,9 @@ public abstract sealed class MigrationChannel implements AutoCloseable permits M
         @Override
         public void close() throws IOException {
             stream.close();
+            if (connection != null) {
+                connection.close();
+            }
             endCommand();
         }
     }
