@@ -27,7 +27,7 @@ public final class MachineOperations {
 
     /** Thrown when the machine has ended or is ending: what is refused then, in words for the monitor. */
     public static final class MachineEndedException extends IllegalStateException {
-        MachineEndedException() {
+        public MachineEndedException() {
             super("the machine is shutting down");
         }
     }

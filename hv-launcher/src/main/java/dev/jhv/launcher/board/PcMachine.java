@@ -18,6 +18,7 @@ import dev.jhv.core.block.Drive;
 import dev.jhv.migration.control.IncomingMigration;
 import dev.jhv.launcher.migration.InfoMigrateCommand;
 import dev.jhv.launcher.migration.MigrateCommand;
+import dev.jhv.launcher.migration.MigrationCommands;
 import dev.jhv.migration.control.Migration;
 import dev.jhv.launcher.monitor.CommandTable;
 import dev.jhv.launcher.snapshot.SnapshotCommands;
@@ -62,6 +63,12 @@ public final class PcMachine implements MachineHandle {
     public void registerCommands(CommandTable commands) {
         commands.register(new MigrateCommand(this::machine, migration));
         commands.registerInfo(new InfoMigrateCommand(migration));
+        for (var c : MigrationCommands.commands(migration, this::incomingFrom)) {
+            commands.register(c);
+        }
+        for (var c : MigrationCommands.infoCommands(migration)) {
+            commands.registerInfo(c);
+        }
         for (var c : SnapshotCommands.commands(this::snapshots)) {
             commands.register(c);
         }
@@ -164,11 +171,39 @@ public final class PcMachine implements MachineHandle {
     @Override
     public synchronized void startLoading() {
         String uri = machine.config().incoming();
-        if (uri != null && incoming == null) {
+        if (uri != null && incoming == null && machine.runState() == dev.jhv.core.machine.RunState.PRELAUNCH) {
             machine.startIncoming(boot);
-            incoming = new IncomingMigration(machine, uri, !machine.config().startPaused());
+            if (uri.equals("defer")) {
+                return; // migrate_incoming gives the URI
+            }
+            incoming = incomingMigration(uri);
             incoming.begin();
         }
+    }
+
+    private IncomingMigration incomingMigration(String uri) {
+        try {
+            return new IncomingMigration(machine, uri, !machine.config().startPaused());
+        } catch (RuntimeException e) {
+            throw new LauncherException("-incoming " + uri + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** migrate_incoming URI: the load a destination started with -incoming defer waits for. */
+    private synchronized void incomingFrom(String uri) {
+        if (!"defer".equals(machine.config().incoming())) {
+            throw new IllegalStateException("'-incoming' was not specified on the command line");
+        }
+        if (incoming != null) {
+            throw new IllegalStateException("The incoming migration has already been started");
+        }
+        try {
+            incoming = new IncomingMigration(machine, uri, !machine.config().startPaused());
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+        incoming.begin();
+        incoming.release();
     }
 
     /**
@@ -180,7 +215,11 @@ public final class PcMachine implements MachineHandle {
         MachineConfig c = machine.config();
         if (c.incoming() != null) {
             startLoading();
-            incoming.release();
+            synchronized (this) {
+                if (incoming != null) {
+                    incoming.release();
+                }
+            }
             return;
         }
         if (c.loadvm() != null) {

@@ -76,7 +76,7 @@ public final class CommandLineParser {
             new Opt("-S", null, "do not start the CPUs at start-up (use 'cont' in the monitor)", false),
             new Opt("-no-reboot", null, "exit instead of rebooting", false),
             new Opt("-no-shutdown", null, "stop (paused) instead of exiting when the guest powers off", false),
-            new Opt("-incoming", "uri", "wait for an incoming migration: exec:cmd or file:path (then run, or wait "
+            new Opt("-incoming", "uri", "wait for an incoming migration: tcp:host:port, unix:path, fd:n, exec:cmd, file:path or defer (then run, or wait "
                     + "for 'cont' with -S)", false),
             new Opt("-loadvm", "tag", "start from the internal snapshot 'tag' of the qcow2 drives", false));
 
@@ -282,9 +282,12 @@ public final class CommandLineParser {
             }
 
             String incoming = value("-incoming");
-            if (incoming != null && !incoming.startsWith("exec:") && !incoming.startsWith("file:")) {
-                throw new UsageException("-incoming " + incoming + ": unknown migration protocol (this build "
-                        + "supports exec:CMD and file:PATH)");
+            if (incoming != null && !incoming.equals("defer")) {
+                try {
+                    dev.jhv.migration.channel.MigrationUri.parse(incoming);
+                } catch (IllegalArgumentException e) {
+                    throw new UsageException("-incoming " + incoming + ": " + e.getMessage());
+                }
             }
             String loadvm = value("-loadvm");
             if (incoming != null && loadvm != null) {

@@ -11,7 +11,7 @@ import dev.jhv.launcher.monitor.Param;
 import java.util.List;
 import java.util.function.Supplier;
 
-/** migrate [-d] uri: sends the machine to a URI (exec:, file:). */
+/** migrate [-d] uri: a live migration to tcp:, unix:, fd:, exec: or file:; without -d it waits for the end. */
 public final class MigrateCommand implements MonitorCommand {
     private final Supplier<Machine> machine;
     private final Migration migration;
@@ -39,11 +39,12 @@ public final class MigrateCommand implements MonitorCommand {
     @Override
     public void run(MonitorContext ctx, Args args) {
         String line = args.get("[-d] uri").strip();
+        boolean detach = false;
         while (line.startsWith("-")) {
             int sp = line.indexOf(' ');
             String flag = sp < 0 ? line : line.substring(0, sp);
             switch (flag) {
-                case "-d" -> { } // the static save completes before the command returns either way
+                case "-d" -> detach = true;
                 case "-b", "-i" -> throw new MonitorException("migrate: " + flag
                         + ": block migration is not supported yet");
                 default -> throw new MonitorException("migrate: unknown option '" + flag + "'");
@@ -54,7 +55,7 @@ public final class MigrateCommand implements MonitorCommand {
             throw new MonitorException("migrate: missing URI");
         }
         try {
-            migration.migrate(machine.get(), line);
+            migration.migrate(machine.get(), line, detach);
         } catch (IllegalArgumentException | IllegalStateException e) {
             throw new MonitorException(e.getMessage());
         }

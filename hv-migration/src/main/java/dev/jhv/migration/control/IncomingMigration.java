@@ -18,6 +18,8 @@ public final class IncomingMigration {
 
     private final Machine machine;
     private final String uri;
+    /** Bound when made (a socket URI), so that a port in use is refused before anything runs. */
+    private final dev.jhv.migration.channel.MigrationChannel.Listener listener;
     private final boolean autostart;
     private final CountDownLatch released = new CountDownLatch(1);
     private volatile boolean cancelled;
@@ -27,6 +29,7 @@ public final class IncomingMigration {
     public IncomingMigration(Machine machine, String uri, boolean autostart) {
         this.machine = machine;
         this.uri = uri;
+        this.listener = Migration.listen(uri);
         this.autostart = autostart;
     }
 
@@ -44,7 +47,7 @@ public final class IncomingMigration {
 
     private void load() {
         try {
-            Migration.incoming(machine, uri);
+            Migration.incoming(machine, listener);
             released.await();
             if (!cancelled) {
                 machine.finishIncoming(autostart);
@@ -70,6 +73,11 @@ public final class IncomingMigration {
             t = loader;
         }
         cancelled = true;
+        try {
+            listener.close(); // a source that has not come yet is not waited for
+        } catch (java.io.IOException e) {
+            // nothing more to release
+        }
         if (t == null) {
             return true;
         }

@@ -1,56 +1,122 @@
 package dev.jhv.migration.control;
 
 import dev.jhv.core.machine.Machine;
-import dev.jhv.core.machine.RunState;
+import dev.jhv.core.machine.MachineOperations;
 import dev.jhv.core.trace.StartupTrace;
 import dev.jhv.migration.machine.MachineState;
 import dev.jhv.migration.stream.MigrationException;
 import dev.jhv.migration.channel.MigrationChannel;
 import dev.jhv.migration.channel.MigrationUri;
 
+import java.io.DataOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 
 /**
- * Outgoing and incoming migration of a whole machine through a {@link MigrationUri}. The outgoing side stops the
- * guest, writes everything, and leaves the source in postmigrate; if anything fails the source goes back to the
- * state it had, running or paused, with nothing lost.
+ * A machine's migrations: the outgoing one (live precopy on its own thread, see {@link LiveMigration}), its
+ * status, parameters and capabilities, and the loading of an incoming stream. The source never loses its guest:
+ * until the destination has acknowledged the whole stream, any failure or a cancel resumes it as it was.
  */
 public final class Migration {
     private final MigrationStatus status = new MigrationStatus();
+    private volatile MigrationParameters parameters = MigrationParameters.DEFAULTS;
+    private volatile MigrationCapabilities capabilities = MigrationCapabilities.NONE;
+    private LiveMigration running;
+    private Thread thread;
 
     public MigrationStatus status() {
         return status;
     }
 
-    /** Migrates the machine out; throws with a message for the monitor when it fails (the source then resumes). */
-    public void migrate(Machine m, String uriText) {
-        m.requireNotIncoming();
-        MigrationUri uri = MigrationUri.parse(uriText);
-        Thread self = Thread.currentThread();
-        // a quit cancels it: the interrupt closes the channel, the save fails and the source resumes
-        m.operations().migration(self::interrupt, () -> {
-            save(m, uri);
-            return null;
-        });
-        Thread.interrupted(); // a cancel that came as the save ended must not reach the monitor's next command
+    public MigrationParameters parameters() {
+        return parameters;
     }
 
-    private void save(Machine m, MigrationUri uri) {
-        status.begin(m.memory().totalSize());
-        RunState before = m.enterSaveState(RunState.FINISH_MIGRATE);
-        long start = System.nanoTime();
-        try (MigrationChannel.Out ch = MigrationChannel.openOutgoing(uri)) {
-            long bytes = MachineState.save(m, ch.stream);
-            ch.stream.flush();
-            ch.close();
-            status.completed(bytes, (System.nanoTime() - start) / 1_000_000);
-            m.leaveSaveState(RunState.POSTMIGRATE);
-        } catch (IOException | RuntimeException e) {
-            String why = reason(e);
-            status.failed(why);
-            m.leaveSaveState(before);
-            throw new IllegalStateException("migration failed: " + why, e);
+    public MigrationCapabilities capabilities() {
+        return capabilities;
+    }
+
+    /** Changes a parameter; a running migration sees the new value (bandwidth, downtime limit) at once. */
+    public synchronized void setParameters(MigrationParameters p) {
+        parameters = p;
+    }
+
+    /** Capabilities cannot change under a running migration, as in QEMU. */
+    public synchronized void setCapabilities(MigrationCapabilities c) {
+        if (status.state().running()) {
+            throw new IllegalStateException(MachineOperations.MIGRATION_ACTIVE);
+        }
+        capabilities = c;
+    }
+
+    /**
+     * Starts migrating the machine to {@code uriText} on the "migration" thread; with {@code detach} false, waits
+     * for the end and throws with the reason if it failed (QEMU's migrate without -d).
+     *
+     * @throws IllegalArgumentException for a bad URI, IllegalStateException if one already runs
+     */
+    public void migrate(Machine m, String uriText, boolean detach) {
+        m.requireNotIncoming();
+        MigrationUri uri = MigrationUri.parse(uriText);
+        Thread t;
+        synchronized (this) {
+            if (status.state().running() || m.operations().migrationActive()) {
+                throw new IllegalStateException(MachineOperations.MIGRATION_ACTIVE);
+            }
+            if (m.operations().ending()) {
+                throw new MachineOperations.MachineEndedException();
+            }
+            LiveMigration live = new LiveMigration(m, uri, this::parameters, status);
+            status.begin(m.memory().totalSize());
+            running = live;
+            t = Thread.ofPlatform().name("migration").daemon(true).unstarted(live::run);
+            thread = t;
+            t.start();
+        }
+        if (detach) {
+            return;
+        }
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        }
+        var info = status.info();
+        if (info.state() == MigrationStatus.State.FAILED) {
+            throw new IllegalStateException("migration failed: " + info.error());
+        }
+        if (info.state() == MigrationStatus.State.CANCELLED) {
+            throw new IllegalStateException("migration cancelled");
+        }
+    }
+
+    /** The old blocking form: migrate and wait. */
+    public void migrate(Machine m, String uriText) {
+        migrate(m, uriText, false);
+    }
+
+    /** migrate_cancel: a running migration stops and the source resumes; nothing running is not an error. */
+    public void cancel() {
+        LiveMigration live;
+        synchronized (this) {
+            live = status.state().running() ? running : null;
+        }
+        if (live != null) {
+            live.cancel();
+        }
+    }
+
+    /** Waits for the migration thread (tests, quit). */
+    public void awaitEnd(long millis) throws InterruptedException {
+        Thread t;
+        synchronized (this) {
+            t = thread;
+        }
+        if (t != null) {
+            t.join(millis);
         }
     }
 
@@ -59,36 +125,118 @@ public final class Migration {
      * only how jhv noticed), an I/O error says what the system said.
      */
     public static String reason(Exception e) {
-        Throwable t = e instanceof UncheckedIOException u && u.getCause() != null ? u.getCause() : e;
-        String what = t.getMessage() == null ? t.toString() : t.getMessage();
-        for (Throwable s : e.getSuppressed()) {
-            if (s instanceof MigrationChannel.CommandFailed failed) {
-                return failed.getMessage() + " (" + what + ")";
+        Throwable t = e;
+        if (e instanceof UncheckedIOException u && u.getCause() != null) {
+            // jhv's own wrappers carry a message for people; the JDK's default message is the cause's toString
+            boolean own = u.getMessage() != null && !u.getMessage().equals(u.getCause().toString());
+            t = own ? e : u.getCause();
+        }
+        String what = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+        for (Throwable x : new Throwable[] {e, e.getCause()}) {
+            if (x == null) {
+                continue;
+            }
+            for (Throwable s : x.getSuppressed()) {
+                if (s instanceof MigrationChannel.CommandFailed failed && !what.startsWith(failed.getMessage())) {
+                    return failed.getMessage() + " (" + what + ")";
+                }
             }
         }
         return what;
     }
 
-    /** Loads an incoming stream into a machine started with {@link Machine#startIncoming}. */
-    public static void incoming(Machine m, String uriText) {
+    /** Binds an incoming URI now (a port in use is refused at start, as QEMU does). */
+    public static MigrationChannel.Listener listen(String uriText) {
         MigrationUri uri = MigrationUri.parse(uriText);
-        try (MigrationChannel.In ch = MigrationChannel.openIncoming(uri)) {
+        try {
+            return MigrationChannel.listen(uri);
+        } catch (IOException e) {
+            throw new MigrationException(e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Loads an incoming stream into a machine started with {@link Machine#startIncoming}; over a socket, answers
+     * the source: acknowledged once the whole stream is loaded, or refused with the reason.
+     */
+    public static void incoming(Machine m, MigrationChannel.Listener listener) {
+        try (MigrationChannel.In ch = listener.accept()) {
             StartupTrace.mark("incoming: channel open");
             try {
                 MachineState.load(m, ch.stream);
-            } catch (MigrationException e) {
+            } catch (MigrationException | UncheckedIOException e) {
+                String why = e instanceof UncheckedIOException u ? reason(u) : e.getMessage();
                 // a command that failed explains a stream that ended (or never began)
                 String failed = ch.commandFailure();
-                if (failed != null) {
-                    throw new MigrationException(failed + "; " + e.getMessage(), e);
-                }
-                throw e;
+                MigrationException error = new MigrationException(failed != null ? failed + "; " + why : why, e);
+                answer(ch.returnPath, error.getMessage());
+                drain(ch);
+                throw error;
             }
+            answer(ch.returnPath, null);
             StartupTrace.mark("incoming: state loaded");
         } catch (IOException e) {
             throw new MigrationException("load of migration failed: " + e.getMessage(), e);
         } catch (MigrationException e) {
             throw new MigrationException("load of migration failed: " + e.getMessage(), e);
+        } finally {
+            try {
+                listener.close();
+            } catch (IOException e) {
+                // the socket file is left; nothing else depends on it
+            }
+        }
+    }
+
+    public static void incoming(Machine m, String uriText) {
+        incoming(m, listen(uriText));
+    }
+
+    /**
+     * After a refusal, reads on (bounded) until the source hangs up: closing with unread data would reset the
+     * connection, and a reset can drop the refusal before the source reads it.
+     */
+    private static void drain(MigrationChannel.In ch) {
+        if (ch.returnPath == null) {
+            return;
+        }
+        Thread closer = Thread.ofPlatform().name("migration-drain").daemon(true).start(() -> {
+            try {
+                Thread.sleep(5000); // the bound of the drain, not a synchronisation
+                ch.close();
+            } catch (InterruptedException | IOException e) {
+                // drained in time, or closed already
+            }
+        });
+        try {
+            ch.stream.transferTo(java.io.OutputStream.nullOutputStream());
+        } catch (IOException e) {
+            // the source hung up or the bound closed it
+        } finally {
+            closer.interrupt();
+        }
+    }
+
+    /** The destination's word on the return path: acknowledged (null) or refused with the reason. */
+    private static void answer(OutputStream returnPath, String refusal) {
+        if (returnPath == null) {
+            return;
+        }
+        try {
+            DataOutputStream d = new DataOutputStream(returnPath);
+            d.writeInt(LiveMigration.ACK_MAGIC);
+            if (refusal == null) {
+                d.writeByte(0);
+            } else {
+                byte[] why = refusal.getBytes(StandardCharsets.UTF_8);
+                int len = Math.min(why.length, 60_000);
+                d.writeByte(1);
+                d.writeShort(len);
+                d.write(why, 0, len);
+            }
+            d.flush();
+        } catch (IOException e) {
+            // the source is gone: it resumes by itself when it sees the connection drop
         }
     }
 }

@@ -1,58 +1,138 @@
 package dev.jhv.migration.control;
 
-/** The last migration's outcome and figures, for "info migrate". */
+/**
+ * The current or last outgoing migration's state and figures, written by the migration thread and read by the
+ * monitors ({@link #info()} gives a consistent snapshot).
+ */
 public final class MigrationStatus {
-    public enum State { NONE, SETUP, ACTIVE, COMPLETED, FAILED }
+    /** QEMU's migration states (the ones jhv passes through). */
+    public enum State {
+        NONE, SETUP, ACTIVE, CANCELLING, CANCELLED, FAILED, COMPLETED;
+
+        /** QEMU's spelling ("active", "cancelling", ...). */
+        public String qemuName() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+
+        public boolean running() {
+            return this == SETUP || this == ACTIVE || this == CANCELLING;
+        }
+    }
+
+    /** Where the downtime went: from pausing the guest to the destination's acknowledgement. */
+    public record Downtime(long pauseMs, long finalSyncMs, long ramMs, long deviceMs, long destinationMs) { }
+
+    /**
+     * What "info migrate" and query-migrate show. Byte figures are bytes; rates per second; -1 where a figure does
+     * not apply yet.
+     */
+    public record MigrationInfo(State state, String error, long totalTimeMs, long setupTimeMs, long expectedDowntimeMs,
+                                long downtimeMs, long transferredBytes, double throughputMbps, long remainingBytes,
+                                long totalBytes, long duplicatePages, long normalPages, long normalBytes,
+                                long dirtySyncCount, long pagesPerSecond, long dirtyPagesRate, long precopyBytes,
+                                long downtimeBytes, long bandwidthBytesPerSecond, Downtime downtime) { }
 
     private State state = State.NONE;
-    private long startNanos;
-    private long totalMillis;
-    private long downtimeMillis;
-    private long bytes;
-    private long ramBytes;
     private String error;
+    private long startNanos;
+    private long endNanos;
+    private long setupMs;
+    private long expectedDowntimeMs = -1;
+    private long downtimeMs = -1;
+    private long transferred;
+    private long remaining;
+    private long total;
+    private long duplicate;
+    private long normal;
+    private long dirtySyncCount;
+    private long pagesPerSecond;
+    private long dirtyPagesRate;
+    private long precopyBytes;
+    private long downtimeBytes;
+    private long bandwidth;
+    private Downtime phases;
 
     public synchronized void begin(long ramBytes) {
-        this.state = State.ACTIVE;
-        this.startNanos = System.nanoTime();
-        this.ramBytes = ramBytes;
-        this.bytes = 0;
-        this.error = null;
+        state = State.SETUP;
+        error = null;
+        startNanos = System.nanoTime();
+        endNanos = 0;
+        setupMs = 0;
+        expectedDowntimeMs = -1;
+        downtimeMs = -1;
+        transferred = 0;
+        remaining = ramBytes;
+        total = ramBytes;
+        duplicate = normal = dirtySyncCount = pagesPerSecond = dirtyPagesRate = precopyBytes = downtimeBytes = 0;
+        bandwidth = 0;
+        phases = null;
     }
 
-    public synchronized void completed(long bytes, long downtimeMillis) {
-        this.state = State.COMPLETED;
-        this.bytes = bytes;
-        this.downtimeMillis = downtimeMillis;
-        this.totalMillis = (System.nanoTime() - startNanos) / 1_000_000;
+    public synchronized void active() {
+        if (state == State.SETUP) {
+            state = State.ACTIVE;
+        }
+        setupMs = (System.nanoTime() - startNanos) / 1_000_000;
     }
 
-    public synchronized void failed(String error) {
-        this.state = State.FAILED;
-        this.error = error;
-        this.totalMillis = (System.nanoTime() - startNanos) / 1_000_000;
+    /** Figures of the pass under way or just done. */
+    public synchronized void progress(long transferredBytes, long remainingBytes, long duplicatePages,
+                                      long normalPages, long pagesPerSec) {
+        transferred = transferredBytes;
+        remaining = remainingBytes;
+        duplicate = duplicatePages;
+        normal = normalPages;
+        pagesPerSecond = pagesPerSec;
+        precopyBytes = transferredBytes;
+    }
+
+    /** After a dirty sync: its count, the rate pages were dirtied at, the bandwidth seen and the estimate. */
+    public synchronized void synced(long syncCount, long dirtyRate, long bandwidthBytesPerSecond, long expectedMs) {
+        dirtySyncCount = syncCount;
+        dirtyPagesRate = dirtyRate;
+        bandwidth = bandwidthBytesPerSecond;
+        expectedDowntimeMs = expectedMs;
+    }
+
+    public synchronized void cancelling() {
+        if (state.running()) {
+            state = State.CANCELLING;
+        }
+    }
+
+    public synchronized void completed(long transferredBytes, long downtimeBytes, Downtime downtime) {
+        state = State.COMPLETED;
+        transferred = transferredBytes;
+        this.downtimeBytes = downtimeBytes;
+        remaining = 0;
+        phases = downtime;
+        downtimeMs = downtime.pauseMs() + downtime.finalSyncMs() + downtime.ramMs() + downtime.deviceMs()
+                + downtime.destinationMs();
+        endNanos = System.nanoTime();
+    }
+
+    public synchronized void failed(String why) {
+        state = State.FAILED;
+        error = why;
+        endNanos = System.nanoTime();
+    }
+
+    public synchronized void cancelled() {
+        state = State.CANCELLED;
+        endNanos = System.nanoTime();
     }
 
     public synchronized State state() {
         return state;
     }
 
-    /** QEMU's "info migrate" layout, for the parts this build has. */
-    public synchronized String describe() {
-        if (state == State.NONE) {
-            return "";
-        }
-        StringBuilder sb = new StringBuilder();
-        sb.append("Migration status: ").append(state.name().toLowerCase()).append('\n');
-        if (state == State.FAILED && error != null) {
-            sb.append("error: ").append(error).append('\n');
-        }
-        sb.append("total time: ").append(totalMillis).append(" ms\n");
-        if (state == State.COMPLETED) {
-            sb.append("downtime: ").append(downtimeMillis).append(" ms\n");
-            sb.append("transferred ram: ").append(bytes / 1024).append(" kbytes\n");
-            sb.append("total ram: ").append(ramBytes / 1024).append(" kbytes\n");
-        }
-        return sb.toString();
+    public synchronized MigrationInfo info() {
+        long end = endNanos != 0 ? endNanos : System.nanoTime();
+        long totalMs = state == State.NONE ? 0 : (end - startNanos) / 1_000_000;
+        double seconds = Math.max(1e-9, (end - startNanos) / 1e9);
+        double mbps = transferred * 8 / 1e6 / seconds;
+        return new MigrationInfo(state, error, totalMs, setupMs, expectedDowntimeMs, downtimeMs, transferred, mbps,
+                remaining, total, duplicate, normal, normal * 4096, dirtySyncCount, pagesPerSecond, dirtyPagesRate,
+                precopyBytes, downtimeBytes, bandwidth, phases);
     }
 }

@@ -102,6 +102,11 @@ public final class MigrationStreamWriter {
         }
     }
 
+    /** Pushes what is buffered to the wire (the end of a pass). */
+    public void flush() {
+        out.flush();
+    }
+
     /** Starts another pass over the iterative entries (after new dirty pages were marked). */
     public void newPass() {
         passDone.clear();
@@ -128,6 +133,12 @@ public final class MigrationStreamWriter {
 
     /** END sections, a FULL section for every device, EOF, the JSON description and the trailer; flushes. */
     public void complete() {
+        completeIterative();
+        completeDevices();
+    }
+
+    /** The END section of every iterative entry (RAM: every page still pending). */
+    public void completeIterative() {
         for (SaveStateEntry e : entries) {
             if (e instanceof IterativeStateEntry it) {
                 header(StreamFormat.SECTION_END, e);
@@ -135,6 +146,10 @@ public final class MigrationStreamWriter {
                 footer(e);
             }
         }
+    }
+
+    /** A FULL section for every device, EOF, the JSON description and the trailer; flushes. */
+    public void completeDevices() {
         for (SaveStateEntry e : entries) {
             if (e instanceof DeviceStateEntry<?> d) {
                 header(StreamFormat.SECTION_FULL, e);

@@ -1,0 +1,247 @@
+package dev.jhv.launcher.it;
+
+import dev.jhv.core.kvm.Kvm;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * Live migration between two real ./jhv processes on loopback while the guest keeps dirtying memory: the
+ * destination carries on (heartbeats continue, its memory verifies), the source ends in postmigrate; and every way
+ * it can go wrong (cancel, a killed or mismatched destination, a stalled link) leaves the source running with its
+ * memory intact, ready for a second migration that completes.
+ */
+@Tag("kvm")
+class LiveMigrationIT {
+    static final Duration BOOT = Duration.ofSeconds(60);
+    static final String WORKLOAD = "mode=dirty mib=64 rate=2000 hb=200";
+    static final int PAGES = 64 * 256;
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void needKvm() {
+        assumeTrue(Kvm.available(), "/dev/kvm is not available");
+    }
+
+    record Vm(JhvProcess jhv, MonitorClient mon) implements AutoCloseable {
+        @Override
+        public void close() throws IOException {
+            mon.close();
+            jhv.close();
+        }
+    }
+
+    private int n;
+
+    Vm start(String... more) throws Exception {
+        Path sock = tmp.resolve("mon" + (n++) + ".sock");
+        List<String> args = new ArrayList<>(List.of("-m", "512", "-smp", "2", "-monitor",
+                "unix:" + sock + ",server,nowait"));
+        args.addAll(List.of(more));
+        JhvProcess jhv = JhvProcess.boot(WORKLOAD, args.toArray(String[]::new));
+        return new Vm(jhv, MonitorClient.connect(sock, BOOT));
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** Polls "info migrate" until its status is one of {@code states}; returns the whole answer. */
+    static String awaitMigration(MonitorClient mon, String... states) throws Exception {
+        long deadline = System.nanoTime() + BOOT.toNanos();
+        String last = "";
+        while (System.nanoTime() < deadline) {
+            last = mon.command("info migrate");
+            for (String s : states) {
+                if (last.contains("Migration status: " + s)) {
+                    return last;
+                }
+            }
+        }
+        throw new AssertionError("migration never reached " + List.of(states) + "; last:\n" + last);
+    }
+
+    static void verify(JhvProcess jhv) throws Exception {
+        int at = jhv.lineCount();
+        jhv.send("verify\r");
+        jhv.awaitLine(Pattern.compile("VERIFY OK pages=" + PAGES), at, BOOT);
+    }
+
+    /** The source completes into postmigrate; the destination goes on from where the source was. */
+    private void migrates(Vm src, String uri, String... dstIncoming) throws Exception {
+        try (Vm dst = start(dstIncoming)) {
+            assertThat(dst.mon().command("info status")).contains("paused (inmigrate)");
+            long seq = SaveRestoreIT.lastHeartbeat(src.jhv().stdout());
+            assertThat(src.mon().command("migrate -d " + uri)).isBlank();
+            String done = awaitMigration(src.mon(), "completed", "failed");
+            assertThat(done).contains("Migration status: completed").contains("downtime:")
+                    .containsPattern("transferred ram: \\d+ kbytes").contains("jhv downtime: pause");
+            assertThat(src.mon().command("info status")).contains("paused (postmigrate)");
+            assertThat(dst.mon().command("info status")).contains("VM status: running");
+            // heartbeats carry on from the source's numbers: the guest moved, it did not reboot
+            Matcher hb = dst.jhv().awaitLine("HB cpu=0 seq=(\\d+)", BOOT);
+            assertThat(Long.parseLong(hb.group(1))).isGreaterThanOrEqualTo(seq);
+            assertThat(dst.jhv().stdout()).noneMatch(l -> l.contains("JHV-GUEST-READY"));
+            verify(dst.jhv());
+            dst.mon().send("quit");
+            assertThat(dst.jhv().awaitExit(BOOT)).isZero();
+        }
+    }
+
+    @Test
+    void aDirtyingGuestMovesOverTcpAndTheDestinationCarriesOn() throws Exception {
+        int port = freePort();
+        try (Vm src = start()) {
+            src.jhv().awaitLine("DIRTY cpu=1 pass=1", BOOT);
+            migrates(src, "tcp:127.0.0.1:" + port, "-incoming", "tcp:0:" + port);
+            src.mon().send("quit");
+            assertThat(src.jhv().awaitExit(BOOT)).isZero();
+        }
+    }
+
+    @Test
+    void overAUnixSocketWithPlainMigrateAndDeferredIncoming() throws Exception {
+        Path sock = tmp.resolve("mig.sock");
+        try (Vm src = start(); Vm dst = start("-incoming", "defer")) {
+            src.jhv().awaitLine("DIRTY cpu=1 pass=1", BOOT);
+            assertThat(dst.mon().command("migrate_incoming unix:" + sock)).isBlank();
+            // plain migrate waits for the end, as QEMU's does
+            assertThat(src.mon().command("migrate unix:" + sock)).isBlank();
+            assertThat(src.mon().command("info migrate")).contains("Migration status: completed");
+            assertThat(src.mon().command("info status")).contains("paused (postmigrate)");
+            verify(dst.jhv());
+            assertThat(dst.mon().command("migrate_incoming unix:" + sock)).contains("already been started");
+        }
+    }
+
+    @Test
+    void cancelDuringRamResumesTheSourceAndASecondMigrationCompletes() throws Exception {
+        int port = freePort();
+        try (Vm src = start()) {
+            src.jhv().awaitLine("DIRTY cpu=1 pass=1", BOOT);
+            try (Vm dst = start("-incoming", "tcp:127.0.0.1:" + port)) {
+                // slow enough that the cancel lands while RAM is going
+                assertThat(src.mon().command("migrate_set_parameter max-bandwidth 2M")).isBlank();
+                assertThat(src.mon().command("info migrate_parameters")).contains("max-bandwidth: 2097152 bytes/second");
+                assertThat(src.mon().command("migrate -d tcp:127.0.0.1:" + port)).isBlank();
+                awaitMigration(src.mon(), "active");
+                assertThat(src.mon().command("savevm x")).contains("There's a migration process in progress");
+                assertThat(src.mon().command("migrate_cancel")).isBlank();
+                assertThat(awaitMigration(src.mon(), "cancelled", "failed")).contains("Migration status: cancelled");
+                assertThat(src.mon().command("info status")).contains("VM status: running");
+                verify(src.jhv());
+                // the destination saw the stream end before it was whole: it fails and never ran the guest
+                assertThat(dst.jhv().awaitExit(BOOT)).isEqualTo(1);
+                assertThat(String.join("\n", dst.jhv().stderr())).contains("load of migration failed");
+            }
+            assertThat(src.mon().command("migrate_set_parameter max-bandwidth 10G")).isBlank();
+            int second = freePort();
+            migrates(src, "tcp:127.0.0.1:" + second, "-incoming", "tcp:0:" + second);
+        }
+    }
+
+    @Test
+    void aKilledOrMismatchedDestinationLeavesTheSourceRunning() throws Exception {
+        int port = freePort();
+        try (Vm src = start()) {
+            src.jhv().awaitLine("DIRTY cpu=1 pass=1", BOOT);
+            try (Vm dst = start("-incoming", "tcp:0:" + port)) {
+                assertThat(src.mon().command("migrate_set_parameter max-bandwidth 4M")).isBlank();
+                assertThat(src.mon().command("migrate -d tcp:127.0.0.1:" + port)).isBlank();
+                awaitMigration(src.mon(), "active");
+                new ProcessBuilder("kill", "-KILL", Long.toString(dst.jhv().pid())).start().waitFor();
+                String failed = awaitMigration(src.mon(), "failed");
+                assertThat(failed).containsPattern("Migration status: failed \\(.+\\)");
+                assertThat(src.mon().command("info status")).contains("VM status: running");
+                verify(src.jhv());
+            }
+            assertThat(src.mon().command("migrate_set_parameter max-bandwidth 10G")).isBlank();
+            // a destination with other memory refuses the configuration; the source hears why
+            int other = freePort();
+            Path sock = tmp.resolve("small.sock");
+            try (JhvProcess small = JhvProcess.boot(WORKLOAD, "-m", "256", "-smp", "2", "-incoming",
+                    "tcp:0:" + other, "-monitor", "unix:" + sock + ",server,nowait")) {
+                MonitorClient.connect(sock, BOOT).close();
+                assertThat(src.mon().command("migrate tcp:127.0.0.1:" + other))
+                        .contains("migration failed").contains("does not match");
+                assertThat(small.awaitExit(BOOT)).isEqualTo(1);
+                assertThat(String.join("\n", small.stderr())).contains("load of migration failed");
+            }
+            assertThat(src.mon().command("info status")).contains("VM status: running");
+            verify(src.jhv());
+            int last = freePort();
+            migrates(src, "tcp:127.0.0.1:" + last, "-incoming", "tcp:0:" + last);
+        }
+    }
+
+    /** A destination that stops reading (SIGSTOP: the link is up, nothing moves) is detected within the timeout. */
+    @Test
+    void aStalledLinkFailsWithinTheStallTimeout() throws Exception {
+        int port = freePort();
+        try (Vm src = start(); Vm dst = start("-incoming", "tcp:0:" + port)) {
+            src.jhv().awaitLine("DIRTY cpu=1 pass=1", BOOT);
+            assertThat(src.mon().command("migrate_set_parameter x-stall-timeout 1000")).isBlank();
+            assertThat(src.mon().command("migrate_set_parameter max-bandwidth 8M")).isBlank();
+            new ProcessBuilder("kill", "-STOP", Long.toString(dst.jhv().pid())).start().waitFor();
+            try {
+                assertThat(src.mon().command("migrate -d tcp:127.0.0.1:" + port)).isBlank();
+                String failed = awaitMigration(src.mon(), "failed");
+                assertThat(failed).contains("stalled");
+                assertThat(src.mon().command("info status")).contains("VM status: running");
+                verify(src.jhv());
+            } finally {
+                new ProcessBuilder("kill", "-KILL", Long.toString(dst.jhv().pid())).start().waitFor();
+            }
+        }
+    }
+
+    @Test
+    void aPortInUseIsRefusedAtStart() throws Exception {
+        try (ServerSocket taken = new ServerSocket(0)) {
+            int port = taken.getLocalPort();
+            try (JhvProcess jhv = JhvProcess.boot(WORKLOAD, "-m", "128", "-incoming", "tcp:0:" + port)) {
+                assertThat(jhv.awaitExit(BOOT)).isEqualTo(1);
+                assertThat(jhv.stderr()).containsExactly("jhv: -incoming tcp:0:" + port
+                        + ": Failed to bind socket: Address already in use");
+            }
+        }
+    }
+
+    @Test
+    void parametersAndCapabilitiesAsQemuShowsThem() throws Exception {
+        try (Vm vm = start()) {
+            String params = vm.mon().command("info migrate_parameters");
+            assertThat(params).contains("max-bandwidth: 134217728 bytes/second").contains("downtime-limit: 300 ms")
+                    .contains("xbzrle-cache-size: 67108864 bytes").contains("multifd-channels: 2");
+            assertThat(vm.mon().command("migrate_set_speed 1g")).isBlank();
+            assertThat(vm.mon().command("migrate_set_downtime 0.5")).isBlank();
+            params = vm.mon().command("info migrate_parameters");
+            assertThat(params).contains("max-bandwidth: 1073741824 bytes/second").contains("downtime-limit: 500 ms");
+            assertThat(vm.mon().command("migrate_set_parameter nosuch 1")).contains("Invalid parameter 'nosuch'");
+            assertThat(vm.mon().command("info migrate_capabilities")).contains("xbzrle: off").contains("events: off");
+            assertThat(vm.mon().command("migrate_set_capability events on")).isBlank();
+            assertThat(vm.mon().command("info migrate_capabilities")).contains("events: on");
+            assertThat(vm.mon().command("migrate_set_capability postcopy-ram on")).contains("not supported");
+            assertThat(vm.mon().command("migrate nosuch:thing")).contains("unknown migration protocol");
+            assertThat(vm.mon().command("migrate tcp:127.0.0.1:1")).contains("Connection refused");
+            assertThat(vm.mon().command("info status")).contains("VM status: running");
+        }
+    }
+}

@@ -1,0 +1,99 @@
+package dev.jhv.migration.channel;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The wire under a migration stream: caps the bytes per second (QEMU's max-bandwidth, in 100 ms windows, a change
+ * taking effect in the next window), counts what went out, and stamps the time of the last progress so that a
+ * stalled link can be told from a slow one.
+ */
+public final class RateLimitedOutputStream extends OutputStream {
+    private static final long WINDOW_NANOS = 100_000_000L;
+    private static final int CHUNK = 64 * 1024;
+
+    private final OutputStream out;
+    private volatile long bytesPerSecond;
+    private volatile long written;
+    private volatile long lastProgressNanos = System.nanoTime();
+    private long windowStart = System.nanoTime();
+    private long windowBytes;
+
+    /** @param bytesPerSecond 0: no cap */
+    public RateLimitedOutputStream(OutputStream out, long bytesPerSecond) {
+        this.out = out;
+        this.bytesPerSecond = bytesPerSecond;
+    }
+
+    public void setRate(long bytesPerSecond) {
+        this.bytesPerSecond = bytesPerSecond;
+    }
+
+    /** Bytes handed to the wire so far. */
+    public long written() {
+        return written;
+    }
+
+    public long lastProgressNanos() {
+        return lastProgressNanos;
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+        write(new byte[] {(byte) b}, 0, 1);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+        while (len > 0) {
+            int n = Math.min(len, CHUNK);
+            n = (int) Math.min(n, admit(n));
+            out.write(b, off, n);
+            written += n;
+            lastProgressNanos = System.nanoTime();
+            off += n;
+            len -= n;
+        }
+    }
+
+    /** Waits until the current window has room; returns how many of {@code want} bytes may go now (at least 1). */
+    private long admit(int want) throws IOException {
+        long rate = bytesPerSecond;
+        if (rate <= 0) {
+            return want;
+        }
+        long perWindow = Math.max(1, rate / 10);
+        while (true) {
+            long now = System.nanoTime();
+            if (now - windowStart >= WINDOW_NANOS) {
+                windowStart = now;
+                windowBytes = 0;
+            }
+            long room = perWindow - windowBytes;
+            if (room > 0) {
+                long n = Math.min(room, want);
+                windowBytes += n;
+                return n;
+            }
+            // the rest of the window: this is the cap itself, not a wait for another thread
+            LockSupport.parkNanos(windowStart + WINDOW_NANOS - now);
+            if (Thread.interrupted()) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("migration cancelled");
+            }
+            lastProgressNanos = System.nanoTime(); // waiting on the cap is not a stall
+        }
+    }
+
+    @Override
+    public void flush() throws IOException {
+        out.flush();
+        lastProgressNanos = System.nanoTime();
+    }
+
+    @Override
+    public void close() throws IOException {
+        out.close();
+    }
+}

@@ -1,0 +1,307 @@
+package dev.jhv.migration.control;
+
+import dev.jhv.core.machine.Machine;
+import dev.jhv.core.machine.RunState;
+import dev.jhv.core.memory.DirtyLog;
+import dev.jhv.migration.channel.MigrationChannel;
+import dev.jhv.migration.channel.MigrationUri;
+import dev.jhv.migration.channel.RateLimitedOutputStream;
+import dev.jhv.migration.machine.MachineState;
+import dev.jhv.migration.stream.MigrationException;
+import dev.jhv.migration.stream.MigrationStreamWriter;
+import dev.jhv.migration.stream.RamStateEntry;
+import dev.jhv.migration.stream.SaveStateRegistry;
+
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.function.Supplier;
+
+/**
+ * One outgoing precopy migration, QEMU's three stages, on its own thread. Stage 1 turns the dirty log on and sends
+ * all of RAM; stage 2 repeats passes over the pages dirtied since the last one, measuring the bandwidth each pass
+ * achieved and estimating the downtime as what is left over that bandwidth; once the estimate is within
+ * downtime-limit, stage 3 pauses the guest, sends the rest and the device state, and waits for the destination's
+ * acknowledgement (sockets). Until that acknowledgement, any failure or a cancel resumes the source as it was.
+ */
+final class LiveMigration {
+    private static final long PAGE = 4096;
+
+    private final Machine machine;
+    private final MigrationUri uri;
+    private final Supplier<MigrationParameters> parameters;
+    private final MigrationStatus status;
+    private volatile boolean cancelled;
+    private volatile String stalled;
+    private volatile MigrationChannel.Out channel;
+    private volatile RateLimitedOutputStream wire;
+    /** Set while the source waits for the destination's answer, so that the watchdog times that wait too. */
+    private volatile long waitingSince;
+
+    LiveMigration(Machine machine, MigrationUri uri, Supplier<MigrationParameters> parameters,
+                  MigrationStatus status) {
+        this.machine = machine;
+        this.uri = uri;
+        this.parameters = parameters;
+        this.status = status;
+    }
+
+    /** Runs the whole migration on the calling thread; the outcome is in the status. */
+    void run() {
+        Thread watchdog = Thread.ofPlatform().name("migration-watchdog").daemon(true).start(this::watch);
+        try {
+            machine.operations().migration(this::cancel, () -> {
+                precopy();
+                return null;
+            });
+        } catch (RuntimeException e) {
+            if (cancelled) {
+                status.cancelled();
+            } else {
+                status.failed(stalled != null ? stalled : refusal != null ? refusal : reason(e));
+            }
+        } finally {
+            watchdog.interrupt();
+        }
+    }
+
+    /** migrate_cancel (and quit): the source resumes once the migration thread has let go. */
+    void cancel() {
+        cancelled = true;
+        status.cancelling();
+        MigrationChannel.Out ch = channel;
+        if (ch != null) {
+            ch.abort();
+        }
+    }
+
+    private static String reason(Exception e) {
+        return Migration.reason(e);
+    }
+
+    private void checkCancel() {
+        if (cancelled) {
+            throw new MigrationException("cancelled");
+        }
+    }
+
+    private void precopy() {
+        long ramBytes = machine.memory().totalSize();
+        status.begin(ramBytes);
+        SaveStateRegistry reg = MachineState.registry(machine);
+        RamStateEntry ram = (RamStateEntry) reg.entries().stream().filter(e -> e instanceof RamStateEntry)
+                .findFirst().orElseThrow();
+        var config = MachineState.configuration(machine, reg);
+        DirtyLog dirty = machine.dirtyLog();
+        RunState before = null;
+        try (MigrationChannel.Out ch = MigrationChannel.openOutgoing(uri)) {
+            channel = ch;
+            checkCancel();
+            RateLimitedOutputStream out = new RateLimitedOutputStream(ch.stream, parameters.get().maxBandwidth());
+            wire = out;
+            MigrationStreamWriter writer = new MigrationStreamWriter(out, reg);
+            if (ch.returnPath != null) {
+                // the destination may refuse at any point (its configuration, a damaged section): hear it at once
+                Thread.ofPlatform().name("migration-return-path").daemon(true).start(() -> listen(ch));
+            }
+            dirty.start(); // before the first pass: what the guest writes meanwhile is sent again
+            writer.writeHeader(config);
+            writer.iterativeSetup();
+            status.active();
+            long bandwidth = 0;
+            long syncs = 0;
+            while (true) {
+                long t0 = System.nanoTime();
+                long b0 = out.written();
+                writer.newPass();
+                boolean done;
+                do {
+                    checkCancel();
+                    out.setRate(parameters.get().maxBandwidth());
+                    done = writer.iterativePass();
+                    report(out, ram, t0);
+                } while (!done);
+                writer.flush();
+                long dt = System.nanoTime() - t0;
+                long db = out.written() - b0;
+                if (db >= 64 * 1024 && dt > 0) {
+                    bandwidth = (long) (db * 1e9 / dt);
+                }
+                long[][] bits = dirty.sync();
+                for (int i = 0; i < bits.length; i++) {
+                    ram.markDirty(i, bits[i]);
+                }
+                syncs++;
+                long dirtied = DirtyLog.count(bits);
+                long remaining = ram.pendingPages() * PAGE;
+                long expected = remaining == 0 ? 0 : bandwidth > 0 ? remaining * 1000 / bandwidth : Long.MAX_VALUE;
+                status.synced(syncs, dt > 0 ? (long) (dirtied * 1e9 / dt) : 0, bandwidth, expected);
+                report(out, ram, t0);
+                if (expected <= parameters.get().downtimeLimitMs()) {
+                    break;
+                }
+            }
+            // stage 3: the guest stops; from here the downtime runs
+            long p0 = System.nanoTime();
+            before = machine.enterSaveState(RunState.FINISH_MIGRATE);
+            long p1 = System.nanoTime();
+            long[][] bits = dirty.sync();
+            for (int i = 0; i < bits.length; i++) {
+                ram.markDirty(i, bits[i]);
+            }
+            long p2 = System.nanoTime();
+            long w0 = out.written();
+            out.setRate(0); // the guest is stopped: the rest goes as fast as the link allows, as QEMU does
+            writer.completeIterative();
+            long p3 = System.nanoTime();
+            writer.completeDevices();
+            out.flush();
+            long p4 = System.nanoTime();
+            if (ch.returnPath != null) {
+                awaitAnswer();
+            }
+            long p5 = System.nanoTime();
+            long downtimeBytes = out.written() - w0;
+            ch.close(); // an exec: command's status is the last word
+            long p6 = System.nanoTime();
+            checkCancel();
+            machine.leaveSaveState(RunState.POSTMIGRATE);
+            before = null;
+            status.progress(out.written(), 0, ram.saveStats().zeroPages(), ram.saveStats().normalPages(), 0);
+            status.completed(out.written(), downtimeBytes, new MigrationStatus.Downtime(ms(p1 - p0), ms(p2 - p1),
+                    ms(p3 - p2), ms(p4 - p3), ms(p6 - p4)));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(destinationsWord(e), e);
+        } finally {
+            dirty.stop();
+            if (before != null) {
+                machine.leaveSaveState(before); // the source goes on as it was
+            }
+            MigrationChannel.Out ch = channel;
+            if (ch != null) {
+                ch.abort();
+            }
+        }
+    }
+
+    private static long ms(long nanos) {
+        return nanos / 1_000_000;
+    }
+
+    private void report(RateLimitedOutputStream out, RamStateEntry ram, long passStart) {
+        double s = Math.max(1e-9, (System.nanoTime() - passStart) / 1e9);
+        var st = ram.saveStats();
+        status.progress(out.written(), ram.pendingPages() * PAGE, st.zeroPages(), st.normalPages(),
+                (long) (st.pages() / Math.max(s, 1e-3)));
+    }
+
+    /** Magic of the destination's answer on the return path. */
+    static final int ACK_MAGIC = 0x4a48_5641; // "JHVA"
+
+    private static void readAnswer(InputStream in) throws IOException {
+        {
+            DataInputStream d = new DataInputStream(in);
+            int magic;
+            try {
+                magic = d.readInt();
+            } catch (java.io.EOFException e) {
+                throw new IOException("the destination closed the connection before it acknowledged the stream");
+            }
+            if (magic != ACK_MAGIC) {
+                throw new IOException(String.format("the destination answered 0x%08x, not an acknowledgement", magic));
+            }
+            int status = d.readUnsignedByte();
+            if (status != 0) {
+                int len = d.readUnsignedShort();
+                byte[] why = d.readNBytes(len);
+                throw new IOException("the destination refused the stream: "
+                        + new String(why, java.nio.charset.StandardCharsets.UTF_8));
+            }
+        }
+    }
+
+    /** The destination's answer: "" once acknowledged, its refusal, or why none came; null while none. */
+    private final java.util.concurrent.CompletableFuture<String> answer = new java.util.concurrent.CompletableFuture<>();
+
+    /** Reads the return path: one answer, acknowledgement or refusal; a refusal stops the migration at once. */
+    private void listen(MigrationChannel.Out ch) {
+        try {
+            readAnswer(ch.returnPath);
+            answer.complete("");
+        } catch (IOException e) {
+            String why = e.getMessage() != null ? e.getMessage() : "the return path broke";
+            answer.complete(why);
+            if (why.startsWith("the destination refused")) {
+                refusal = why;
+                ch.abort();
+            }
+        }
+    }
+
+    /** Set when the destination refused the stream; the reason the source reports. */
+    private volatile String refusal;
+
+    private void awaitAnswer() throws IOException {
+        waitingSince = System.nanoTime();
+        try {
+            String a = answer.get();
+            if (!a.isEmpty()) {
+                throw new IOException(a.startsWith("the destination") ? a
+                        : "the destination did not acknowledge the stream: " + a);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted waiting for the destination");
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IOException(e.getCause().getMessage());
+        } finally {
+            waitingSince = 0;
+        }
+    }
+
+    /** A broken connection may have been the destination's refusal: report that reason. */
+    private String destinationsWord(IOException e) {
+        if (refusal != null) {
+            return refusal;
+        }
+        if (!cancelled && stalled == null && channel != null && channel.returnPath != null) {
+            try {
+                // the refusal and the broken pipe race: give the return path a moment to deliver its reason
+                String a = answer.get(1, java.util.concurrent.TimeUnit.SECONDS);
+                if (a.startsWith("the destination refused")) {
+                    return a;
+                }
+            } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException x) {
+                // no word from the destination
+            } catch (InterruptedException x) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        return Migration.reason(e);
+    }
+
+    /** Fails the migration when the link makes no progress for the stall timeout (TCP alone would wait minutes). */
+    private void watch() {
+        try {
+            while (true) {
+                Thread.sleep(200); // a periodic check, not a synchronisation
+                RateLimitedOutputStream w = wire;
+                if (w == null) {
+                    continue;
+                }
+                long since = Math.max(w.lastProgressNanos(), waitingSince);
+                long limit = parameters.get().stallTimeoutMs();
+                if ((System.nanoTime() - since) / 1_000_000 > limit) {
+                    stalled = "the connection stalled: no progress for " + limit / 1000.0 + " s";
+                    MigrationChannel.Out ch = channel;
+                    if (ch != null) {
+                        ch.abort();
+                    }
+                    return;
+                }
+            }
+        } catch (InterruptedException e) {
+            // the migration ended
+        }
+    }
+}
