@@ -11,9 +11,9 @@ public final class StandardOperations {
 
     private StandardOperations() { }
 
-    /** Registers them all in {@code table} (query-commands lists what the table holds when it runs). */
-    public static OperationTable registerAll(OperationTable table) {
-        return table.register(capabilities())
+    /** The standard operations; query-commands lists what {@code table} holds when it runs. */
+    public static List<Operation<?>> all(OperationTable table) {
+        return new OperationTable().register(capabilities())
                 .register(Operation.of("query-commands", (m, a) -> commands(table)))
                 .register(status())
                 .register(stop())
@@ -39,7 +39,7 @@ public final class StandardOperations {
                 .register(Operation.of("query-cpus-fast", (m, a) -> m.cpus().stream()
                                 .map(c -> new CpuInfoFast(c.index(), "/machine/unattached/device[" + c.index() + "]",
                                         c.threadId(), "x86_64")).toList())
-                        .withHmp(Hmp.info("cpus", "show infos for each CPU", CpuInfoFast::hmpText)));
+                        .withHmp(Hmp.info("cpus", "show infos for each CPU", CpuInfoFast::hmpText))).all();
     }
 
     /** jhv's version as query-version and the QMP greeting give it. */

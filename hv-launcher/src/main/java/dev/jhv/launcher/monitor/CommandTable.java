@@ -24,8 +24,7 @@ public final class CommandTable {
         var t = new CommandTable();
         t.register(new HelpCommand());
         t.register(new InfoCommand(new CommandTable()));
-        var standard = StandardOperations.registerAll(new OperationTable());
-        for (var op : standard.all()) {
+        for (var op : StandardOperations.all(t.operations())) {
             t.register(op);
         }
         t.register(humanMonitorCommand(t));
