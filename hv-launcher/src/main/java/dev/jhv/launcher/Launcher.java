@@ -10,6 +10,7 @@ import dev.jhv.launcher.cli.LaunchOptions;
 import dev.jhv.launcher.jit.CompilerThreads;
 import dev.jhv.launcher.monitor.CommandTable;
 import dev.jhv.launcher.monitor.Monitor;
+import dev.jhv.launcher.qmp.QmpMonitor;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -25,6 +26,9 @@ import java.util.concurrent.FutureTask;
  */
 public final class Launcher {
     private static final System.Logger LOG = System.getLogger(Launcher.class.getName());
+
+    /** How long the end waits for a QMP monitor's reply under way. */
+    private static final long QMP_DRAIN_MS = 2_000;
 
     private final MachineFactory factory;
     private final InputStream in;
@@ -168,6 +172,7 @@ public final class Launcher {
         var chardevs = new Chardevs(in, out, err, rawTerminal);
         var opened = new ArrayList<Chardev>();
         var monitors = new ArrayList<Monitor>();
+        var qmpMonitors = new ArrayList<QmpMonitor>();
         try {
             Chardev serialDevice = open(chardevs, "-serial", options.serial(), quit);
             Chardev com1 = serialDevice;
@@ -181,28 +186,36 @@ public final class Launcher {
             }
             // the monitors' sockets open while the machine is built: Netty's start-up takes tens of milliseconds
             var monitorsOpening = new FutureTask<>(() -> openAll(chardevs, "-monitor", options.monitors(), quit));
-            Thread.ofPlatform().name("monitor-open").daemon().start(monitorsOpening);
+            var qmpOpening = new FutureTask<>(() -> openAll(chardevs, "-qmp", options.qmpMonitors(), quit));
+            Thread.ofPlatform().name("monitor-open").daemon().start(() -> {
+                monitorsOpening.run();
+                qmpOpening.run();
+            });
             MachineHandle m;
             try {
                 m = factory.create(options.machine(), com1);
             } catch (RuntimeException e) {
                 // QEMU opens chardevs before it builds the machine, so their errors come first
                 opened.addAll(await(monitorsOpening));
+                opened.addAll(await(qmpOpening));
                 throw e;
             }
             // an incoming stream loads while the monitors open, unless one waits for a client: then, as in QEMU,
             // nothing happens before that client (a failed load would otherwise end jhv while it waits)
-            if (options.monitors().stream().noneMatch(ChardevSpec::waitsForClient)) {
+            if (!options.monitorWaitsForClient()) {
                 m.startLoading();
             }
             List<Chardev> monitorDevices;
+            List<Chardev> qmpDevices;
             try {
                 monitorDevices = await(monitorsOpening);
+                opened.addAll(monitorDevices);
+                qmpDevices = await(qmpOpening);
+                opened.addAll(qmpDevices);
             } catch (RuntimeException e) {
                 m.close();
                 throw e;
             }
-            opened.addAll(monitorDevices);
             StartupTrace.mark("machine built");
             machine = m;
             ProcessSignals.onTerminate(quit);
@@ -213,6 +226,9 @@ public final class Launcher {
                 }
                 for (var dev : monitorDevices) {
                     monitors.add(new Monitor(dev, m.control(), commands));
+                }
+                for (var dev : qmpDevices) {
+                    qmpMonitors.add(new QmpMonitor(dev, m.control(), commands.operations()));
                 }
                 m.start();
                 StartupTrace.mark("machine started");
@@ -230,6 +246,10 @@ public final class Launcher {
                 ProcessSignals.onTerminate(null);
             }
         } finally {
+            // a reply under way ("quit"'s) reaches its client before the devices close
+            for (var q : qmpMonitors) {
+                q.drain(QMP_DRAIN_MS);
+            }
             for (int i = opened.size() - 1; i >= 0; i--) {
                 opened.get(i).close();
             }

@@ -57,6 +57,7 @@ public final class Machine implements MachineControl, AutoCloseable {
     private final List<Vcpu> vcpus = new ArrayList<>();
     private final List<Runnable> resetHandlers = new CopyOnWriteArrayList<>();
     private final List<RunStateListener> listeners = new CopyOnWriteArrayList<>();
+    private final List<MachineEvent.Listener> eventListeners = new CopyOnWriteArrayList<>();
     private final LinkedBlockingQueue<Request> requests = new LinkedBlockingQueue<>();
     private final CompletableFuture<Integer> exitStatus = new CompletableFuture<>();
     /** A stop (false) or cont (true) given during inmigrate, which overrides -S when the load ends; or null. */
@@ -436,6 +437,7 @@ public final class Machine implements MachineControl, AutoCloseable {
         switch (r) {
             case Request.Exit(int status) -> exitStatus.complete(status);
             case Request.PowerOff() -> {
+                fire(new MachineEvent.Shutdown(true, "guest-shutdown"));
                 if (config.noShutdown()) {
                     pauseVcpus(RunState.SHUTDOWN);
                 } else {
@@ -443,6 +445,8 @@ public final class Machine implements MachineControl, AutoCloseable {
                 }
             }
             case Request.Reset(String why) -> {
+                fire(config.noReboot() ? new MachineEvent.Shutdown(true, "guest-reset")
+                        : new MachineEvent.Reset(true, "guest-reset"));
                 if (config.noReboot()) {
                     exitStatus.complete(0);
                 } else {
@@ -562,6 +566,8 @@ public final class Machine implements MachineControl, AutoCloseable {
     public void systemReset() {
         // the loader is writing the devices and vCPUs a reset would: the monitor's reset waits for the guest
         requireNotIncoming();
+        fire(config.noReboot() ? new MachineEvent.Shutdown(false, "host-qmp-system-reset")
+                : new MachineEvent.Reset(false, "host-qmp-system-reset"));
         if (config.noReboot()) {
             exitStatus.complete(0); // as QEMU: with -no-reboot every reset ends the process
             return;
@@ -607,12 +613,16 @@ public final class Machine implements MachineControl, AutoCloseable {
     @Override
     public void systemPowerdown() {
         requireNotIncoming(); // the button's event would be lost under the loaded PM state
+        fire(new MachineEvent.Powerdown());
         operations.operation(powerButton); // not into a save's device state
     }
 
     /** Ends the machine: a save or load under way finishes first (a migration is cancelled), as in QEMU. */
     @Override
     public void quit() {
+        if (!exitStatus.isDone()) {
+            fire(new MachineEvent.Shutdown(false, "host-qmp-quit"));
+        }
         operations.beginEnd();
         exitStatus.complete(0);
     }
@@ -662,6 +672,17 @@ public final class Machine implements MachineControl, AutoCloseable {
     @Override
     public void addRunStateListener(RunStateListener listener) {
         listeners.add(listener);
+    }
+
+    @Override
+    public void addEventListener(MachineEvent.Listener listener) {
+        eventListeners.add(listener);
+    }
+
+    private void fire(MachineEvent event) {
+        for (MachineEvent.Listener l : eventListeners) {
+            l.machineEvent(event);
+        }
     }
 
     /** How long the end of a machine waits for a save or load under way before it leaves RAM to the exit. */

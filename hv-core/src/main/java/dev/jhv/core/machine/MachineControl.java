@@ -39,4 +39,7 @@ public interface MachineControl {
     String name();
 
     void addRunStateListener(RunStateListener listener);
+
+    /** Shutdown, reset and power button events (QMP reports them); a machine without them ignores the listener. */
+    default void addEventListener(MachineEvent.Listener listener) { }
 }

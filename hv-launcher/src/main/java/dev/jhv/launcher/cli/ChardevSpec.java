@@ -115,6 +115,61 @@ public sealed interface ChardevSpec {
         };
     }
 
+    /**
+     * Parses a -chardev option ("socket,id=mon0,path=/tmp/m,server=on,wait=off") and hands its id and device to
+     * {@code define}; returns the id. A duplicate id is refused.
+     */
+    static String parseChardevOption(String text, java.util.function.BiFunction<String, ChardevSpec, ChardevSpec>
+            define) {
+        var kv = KeyValueList.parse(text, "backend", Set.of("server", "wait", "delay", "nodelay"));
+        String backend = kv.take("backend");
+        String id = kv.take("id");
+        if (id == null || id.isEmpty()) {
+            throw new IllegalArgumentException("Parameter 'id' is missing");
+        }
+        ChardevSpec spec = switch (backend == null ? "" : backend) {
+            case "socket" -> {
+                String path = kv.take("path");
+                String host = kv.take("host");
+                String port = kv.take("port");
+                boolean server = bool(kv, "server", false);
+                boolean wait = bool(kv, "wait", true);
+                boolean nodelay = kv.has("nodelay") ? bool(kv, "nodelay", true) : !bool(kv, "delay", true);
+                if (path != null) {
+                    if (path.isEmpty()) {
+                        throw new IllegalArgumentException("chardev: socket: no path given");
+                    }
+                    yield new Unix(dev.jhv.core.sys.HostPaths.of(path), server, wait);
+                }
+                if (port == null) {
+                    throw new IllegalArgumentException("chardev: socket: 'path' or 'port' is required");
+                }
+                if (parse("tcp:" + (host == null ? "" : host) + ":" + port) instanceof Tcp t) {
+                    yield new Tcp(t.host(), t.port(), server, wait, nodelay);
+                }
+                throw new IllegalArgumentException("chardev: socket: invalid port '" + port + "'");
+            }
+            case "stdio" -> {
+                kv.take("signal");
+                yield new Stdio();
+            }
+            case "null" -> new Null();
+            case "file" -> {
+                String path = kv.take("path");
+                if (path == null || path.isEmpty()) {
+                    throw new IllegalArgumentException("chardev: file: no filename given");
+                }
+                yield new File(dev.jhv.core.sys.HostPaths.of(path));
+            }
+            default -> throw new IllegalArgumentException("'" + backend + "' is not a valid char driver");
+        };
+        kv.rejectUnknown("");
+        if (define.apply(id, spec) != null) {
+            throw new IllegalArgumentException("Duplicate ID '" + id + "' for chardev");
+        }
+        return id;
+    }
+
     private static boolean bool(KeyValueList kv, String key, boolean dflt) {
         Boolean b = kv.takeBoolean(key, key);
         return b == null ? dflt : b;

@@ -71,6 +71,12 @@ public final class CommandLineParser {
             new Opt("-serial", "dev", "redirect COM1 to 'dev': stdio, null, none, file:path, unix:path[,server]"
                     + "[,nowait], tcp:host:port[,server][,nowait], mon:stdio", true),
             new Opt("-monitor", "dev", "redirect the HMP monitor to 'dev' (same forms as -serial)", true),
+            new Opt("-qmp", "dev", "a QMP (JSON) monitor on 'dev': unix:path,server,nowait, tcp:host:port,server,"
+                    + "nowait, stdio", true),
+            new Opt("-chardev", "backend,id=id[,...]", "a character device for -mon: socket,id=..,path=..|host=..,"
+                    + "port=..[,server=on][,wait=off], stdio,id=.., null,id=.., file,id=..,path=..", true),
+            new Opt("-mon", "chardev=id[,mode=readline|control]", "a monitor on a -chardev: readline is HMP, "
+                    + "control is QMP", true),
             new Opt("-nographic", null, "no display: COM1 and the monitor share stdio (Ctrl-A h for help)", false),
             new Opt("-display", "none", "select the display (only 'none')", false),
             new Opt("-S", null, "do not start the CPUs at start-up (use 'cont' in the monitor)", false),
@@ -321,6 +327,46 @@ public final class CommandLineParser {
                         "only one serial port (COM1) is supported so far");
             }
             var monitorSpecs = new ArrayList<ChardevSpec>();
+            var qmpSpecs = new ArrayList<ChardevSpec>();
+            for (String q : values("-qmp")) {
+                var spec = checked("-qmp", q, () -> ChardevSpec.parse(q));
+                if (spec instanceof ChardevSpec.Mon) {
+                    throw UsageException.forOption("-qmp", q, "a QMP monitor cannot share its device");
+                }
+                if (!(spec instanceof ChardevSpec.None)) {
+                    qmpSpecs.add(spec);
+                }
+            }
+            var chardevs = new java.util.LinkedHashMap<String, ChardevSpec>();
+            for (String c : values("-chardev")) {
+                checked("-chardev", c, () -> {
+                    var id = ChardevSpec.parseChardevOption(c, chardevs::put);
+                    return id;
+                });
+            }
+            for (String m : values("-mon")) {
+                checked("-mon", m, () -> {
+                    var kv = KeyValueList.parse(m, "chardev", Set.of("pretty"));
+                    String id = kv.take("chardev");
+                    String mode = kv.take("mode");
+                    kv.takeBoolean("pretty", "pretty");
+                    kv.rejectUnknown("");
+                    if (id == null) {
+                        throw new IllegalArgumentException("Parameter 'chardev' is missing");
+                    }
+                    ChardevSpec spec = chardevs.get(id);
+                    if (spec == null) {
+                        throw new IllegalArgumentException("chardev \"" + id + "\" not found");
+                    }
+                    switch (mode == null ? "readline" : mode) {
+                        case "readline" -> monitorSpecs.add(spec);
+                        case "control" -> qmpSpecs.add(spec);
+                        default -> throw new IllegalArgumentException("Parameter 'mode' does not accept value '"
+                                + mode + "'");
+                    }
+                    return null;
+                });
+            }
             for (String m : values("-monitor")) {
                 var spec = checked("-monitor", m, () -> ChardevSpec.parse(m));
                 if (spec instanceof ChardevSpec.Mon(var inner)) {
@@ -352,7 +398,8 @@ public final class CommandLineParser {
                 }
             }
             // QEMU opens the monitors first, so the later user of stdio is the one that fails
-            long monitorsOnStdio = monitorSpecs.stream().filter(ChardevSpec::usesStdio).count();
+            long monitorsOnStdio = monitorSpecs.stream().filter(ChardevSpec::usesStdio).count()
+                    + qmpSpecs.stream().filter(ChardevSpec::usesStdio).count();
             if (monitorsOnStdio > 1) {
                 throw UsageException.forOption("-monitor", "stdio", "cannot use stdio by multiple character devices");
             }
@@ -360,7 +407,7 @@ public final class CommandLineParser {
                 throw UsageException.forOption("-serial", defaultSerial ? "stdio" : serials.get(0),
                         "cannot use stdio by multiple character devices");
             }
-            return new LaunchOptions(machine, serial, monitorSpecs, nographic, displayNone, demo);
+            return new LaunchOptions(machine, serial, monitorSpecs, qmpSpecs, nographic, displayNone, demo);
         }
 
         private long memory(boolean demo) {

@@ -10,6 +10,7 @@ import java.util.List;
  * @param serial     COM1's back end after QEMU's defaults: {@link ChardevSpec.None} for no COM1,
  *                   {@link ChardevSpec.Mon} when COM1 shares its device with a monitor (-nographic, mon:stdio)
  * @param monitors   HMP monitors on their own devices (not counting the one inside a {@code Mon} serial)
+ * @param qmpMonitors QMP monitors (-qmp, -mon mode=control), each on its own device
  * @param nographic  -nographic was in effect (given, or implied by --demo)
  * @param displayNone -display none was given
  * @param demo       --demo was given
@@ -18,15 +19,23 @@ public record LaunchOptions(
         MachineConfig machine,
         ChardevSpec serial,
         List<ChardevSpec> monitors,
+        List<ChardevSpec> qmpMonitors,
         boolean nographic,
         boolean displayNone,
         boolean demo) {
 
     public LaunchOptions {
         monitors = List.copyOf(monitors);
+        qmpMonitors = List.copyOf(qmpMonitors);
     }
 
     /** Whether a monitor rides on the serial port's device (switched with Ctrl-A c). */
+    /** Whether a monitor (HMP or QMP) holds start-up until its first client connects. */
+    public boolean monitorWaitsForClient() {
+        return monitors.stream().anyMatch(ChardevSpec::waitsForClient)
+                || qmpMonitors.stream().anyMatch(ChardevSpec::waitsForClient);
+    }
+
     public boolean serialHasMonitor() {
         return serial instanceof ChardevSpec.Mon;
     }

@@ -41,7 +41,7 @@ final class Dispatcher {
         }
         try {
             cmd.run(ctx, new Args(values));
-        } catch (MonitorException | IllegalStateException | IllegalArgumentException
+        } catch (MonitorException | dev.jhv.launcher.command.CommandException | IllegalStateException | IllegalArgumentException
                  | UnsupportedOperationException e) {
             ctx.println("Error: " + e.getMessage());
         } catch (RuntimeException e) {

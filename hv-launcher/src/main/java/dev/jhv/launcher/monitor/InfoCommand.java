@@ -10,15 +10,6 @@ final class InfoCommand implements MonitorCommand {
         this.subcommands = subcommands;
     }
 
-    static CommandTable standardSubcommands() {
-        return new CommandTable()
-                .register(new InfoStatusCommand())
-                .register(new InfoCpusCommand())
-                .register(new InfoVersionCommand())
-                .register(new InfoKvmCommand())
-                .register(new InfoNameCommand());
-    }
-
     /** The info subcommands, for later features to add theirs ("info migrate"). */
     CommandTable subcommands() {
         return subcommands;

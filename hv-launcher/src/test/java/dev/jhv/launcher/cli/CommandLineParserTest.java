@@ -399,4 +399,16 @@ class CommandLineParserTest {
         assertThat(error("--demo")).startsWith("--demo: the demo guest is missing: ")
                 .endsWith("(build it with guest-images/build)");
     }
+
+    @Test
+    void qmpMonitorsFromQmpAndFromChardevWithMon() {
+        var o = parse("-qmp", "unix:/tmp/q.sock,server,nowait",
+                "-chardev", "socket,id=c1,path=/tmp/c1.sock,server=on,wait=off", "-mon", "chardev=c1,mode=control",
+                "-chardev", "socket,id=c2,host=127.0.0.1,port=4444,server=on,wait=off", "-mon", "chardev=c2");
+        assertThat(o.qmpMonitors()).containsExactly(new ChardevSpec.Unix(Path.of("/tmp/q.sock"), true, false),
+                new ChardevSpec.Unix(Path.of("/tmp/c1.sock"), true, false));
+        assertThat(o.monitors()).containsExactly(new ChardevSpec.Tcp("127.0.0.1", 4444, true, false, false));
+        assertThat(o.monitorWaitsForClient()).isFalse();
+        assertThat(parse("-qmp", "unix:/tmp/q.sock,server").monitorWaitsForClient()).isTrue();
+    }
 }

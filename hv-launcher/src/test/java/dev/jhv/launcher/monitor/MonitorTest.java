@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.jhv.core.machine.MachineConfig;
 import dev.jhv.core.machine.RunState;
+import dev.jhv.launcher.command.StandardOperations;
 import dev.jhv.launcher.testing.FakeMachine;
 import dev.jhv.launcher.testing.TestChardev;
 import java.util.List;
@@ -259,7 +260,7 @@ class MonitorTest {
     @Test
     void duplicateRegistrationIsRefused() {
         var t = CommandTable.standard();
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> t.register(new StopCommand()))
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> t.register(StandardOperations.stop()))
                 .isInstanceOf(IllegalArgumentException.class);
     }
 }
