@@ -679,6 +679,11 @@ public final class Machine implements MachineControl, AutoCloseable {
         eventListeners.add(listener);
     }
 
+    /** Tells the event listeners (QMP) of something another part of the VMM did: a migration's progress. */
+    public void publish(MachineEvent event) {
+        fire(event);
+    }
+
     private void fire(MachineEvent event) {
         for (MachineEvent.Listener l : eventListeners) {
             l.machineEvent(event);

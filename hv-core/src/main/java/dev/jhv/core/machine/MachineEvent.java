@@ -12,6 +12,12 @@ public sealed interface MachineEvent {
     /** The power button was pressed (system_powerdown). */
     record Powerdown() implements MachineEvent { }
 
+    /** An outgoing migration entered {@code status} (QEMU's MIGRATION event, sent with the events capability). */
+    record Migration(String status) implements MachineEvent { }
+
+    /** An outgoing migration began pass {@code pass} over dirty memory (QEMU's MIGRATION_PASS). */
+    record MigrationPass(long pass) implements MachineEvent { }
+
     /** Notified on the thread that caused the event, before the machine acts on it. */
     @FunctionalInterface
     interface Listener {

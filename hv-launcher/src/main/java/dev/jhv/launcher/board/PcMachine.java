@@ -19,6 +19,7 @@ import dev.jhv.migration.control.IncomingMigration;
 import dev.jhv.launcher.migration.InfoMigrateCommand;
 import dev.jhv.launcher.migration.MigrateCommand;
 import dev.jhv.launcher.migration.MigrationCommands;
+import dev.jhv.launcher.migration.MigrationOperations;
 import dev.jhv.migration.control.Migration;
 import dev.jhv.launcher.monitor.CommandTable;
 import dev.jhv.launcher.snapshot.SnapshotCommands;
@@ -68,6 +69,9 @@ public final class PcMachine implements MachineHandle {
         }
         for (var c : MigrationCommands.infoCommands(migration)) {
             commands.registerInfo(c);
+        }
+        for (var op : MigrationOperations.operations(this::machine, migration, this::incomingFrom)) {
+            commands.register(op);
         }
         for (var c : SnapshotCommands.commands(this::snapshots)) {
             commands.register(c);

@@ -6,7 +6,9 @@ public enum ArgType {
     INTEGER("integer"),
     BOOLEAN("boolean"),
     /** A list of strings (QMP's arrays of enum values, such as qmp_capabilities' "enable"). */
-    STRING_LIST("array");
+    STRING_LIST("array"),
+    /** A list of objects with scalar members (migrate-set-capabilities' "capabilities"). */
+    OBJECT_LIST("array");
 
     private final String jsonName;
 

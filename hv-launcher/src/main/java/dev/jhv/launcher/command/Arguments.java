@@ -36,4 +36,15 @@ public record Arguments(Map<String, Object> values) {
     public List<String> stringList(String name) {
         return values.get(name) instanceof List<?> l ? (List<String>) l : List.of();
     }
+
+    /** A list of objects, each a map of its members' names to String, Long or Boolean values. */
+    @SuppressWarnings("unchecked")
+    public List<Map<String, Object>> objectList(String name) {
+        return values.get(name) instanceof List<?> l ? (List<Map<String, Object>>) l : List.of();
+    }
+
+    /** A value as QMP gave it (String, Long or Boolean), or null. */
+    public Object raw(String name) {
+        return values.get(name);
+    }
 }

@@ -18,6 +18,10 @@ public record Parameter(String name, ArgType type, boolean optional, boolean res
         return new Parameter(name, ArgType.BOOLEAN, false, false);
     }
 
+    public static Parameter objectList(String name) {
+        return new Parameter(name, ArgType.OBJECT_LIST, false, false);
+    }
+
     public static Parameter stringList(String name) {
         return new Parameter(name, ArgType.STRING_LIST, false, false);
     }

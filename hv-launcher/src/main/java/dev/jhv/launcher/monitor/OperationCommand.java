@@ -68,6 +68,7 @@ final class OperationCommand<R> implements MonitorCommand {
                 default -> throw new MonitorException("'" + p.name() + "' expects on or off, not '" + v + "'");
             };
             case STRING_LIST -> List.of(v.split(","));
+            case OBJECT_LIST -> throw new MonitorException("'" + p.name() + "' cannot be given on HMP");
         };
     }
 

@@ -148,6 +148,10 @@ public final class QmpMonitor implements CharFrontend, Chardev.Listener {
             case MachineEvent.Shutdown(boolean guest, String reason) -> event("SHUTDOWN", cause(guest, reason));
             case MachineEvent.Reset(boolean guest, String reason) -> event("RESET", cause(guest, reason));
             case MachineEvent.Powerdown() -> event("POWERDOWN", null);
+            case MachineEvent.Migration(String status) -> event("MIGRATION",
+                    com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode().put("status", status));
+            case MachineEvent.MigrationPass(long pass) -> event("MIGRATION_PASS",
+                    com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode().put("pass", pass));
         }
     }
 

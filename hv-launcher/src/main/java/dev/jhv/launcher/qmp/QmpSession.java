@@ -209,6 +209,27 @@ final class QmpSession {
                 }
                 yield List.copyOf(out);
             }
+            case OBJECT_LIST -> {
+                if (!v.isArray()) {
+                    throw mistyped(where, "array");
+                }
+                List<java.util.Map<String, Object>> out = new ArrayList<>();
+                for (int i = 0; i < v.size(); i++) {
+                    JsonNode o = v.get(i);
+                    if (!o.isObject()) {
+                        throw mistyped(where + "[" + i + "]", "object");
+                    }
+                    var m = new java.util.LinkedHashMap<String, Object>();
+                    for (var it = o.fields(); it.hasNext(); ) {
+                        var f = it.next();
+                        JsonNode x = f.getValue();
+                        m.put(f.getKey(), x.isTextual() ? x.asText() : x.isBoolean() ? (Object) x.asBoolean()
+                                : x.isIntegralNumber() ? (Object) x.asLong() : x.toString());
+                    }
+                    out.add(m);
+                }
+                yield List.copyOf(out);
+            }
         };
     }
 

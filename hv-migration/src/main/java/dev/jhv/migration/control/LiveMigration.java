@@ -86,8 +86,6 @@ final class LiveMigration {
     }
 
     private void precopy() {
-        long ramBytes = machine.memory().totalSize();
-        status.begin(ramBytes);
         SaveStateRegistry reg = MachineState.registry(machine);
         RamStateEntry ram = (RamStateEntry) reg.entries().stream().filter(e -> e instanceof RamStateEntry)
                 .findFirst().orElseThrow();

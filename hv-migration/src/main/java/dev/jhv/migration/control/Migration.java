@@ -69,6 +69,21 @@ public final class Migration {
                 throw new MachineOperations.MachineEndedException();
             }
             LiveMigration live = new LiveMigration(m, uri, this::parameters, status);
+            status.setListener(new MigrationStatus.Listener() {
+                @Override
+                public void state(MigrationStatus.State s) {
+                    if (capabilities.enabled("events")) {
+                        m.publish(new dev.jhv.core.machine.MachineEvent.Migration(s.qemuName()));
+                    }
+                }
+
+                @Override
+                public void pass(long pass) {
+                    if (capabilities.enabled("events")) {
+                        m.publish(new dev.jhv.core.machine.MachineEvent.MigrationPass(pass));
+                    }
+                }
+            });
             status.begin(m.memory().totalSize());
             running = live;
             t = Thread.ofPlatform().name("migration").daemon(true).unstarted(live::run);

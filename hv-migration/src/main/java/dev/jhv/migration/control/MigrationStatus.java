@@ -32,6 +32,27 @@ public final class MigrationStatus {
                                 long dirtySyncCount, long pagesPerSecond, long dirtyPagesRate, long precopyBytes,
                                 long downtimeBytes, long bandwidthBytesPerSecond, Downtime downtime) { }
 
+    /** Told of every state a migration enters and every dirty pass it begins (QMP's MIGRATION events). */
+    public interface Listener {
+        void state(State state);
+
+        void pass(long pass);
+    }
+
+    private volatile Listener listener;
+
+    public void setListener(Listener l) {
+        listener = l;
+    }
+
+    private void enter(State s) {
+        state = s;
+        Listener l = listener;
+        if (l != null) {
+            l.state(s);
+        }
+    }
+
     private State state = State.NONE;
     private String error;
     private long startNanos;
@@ -53,7 +74,7 @@ public final class MigrationStatus {
     private Downtime phases;
 
     public synchronized void begin(long ramBytes) {
-        state = State.SETUP;
+        enter(State.SETUP);
         error = null;
         startNanos = System.nanoTime();
         endNanos = 0;
@@ -70,7 +91,7 @@ public final class MigrationStatus {
 
     public synchronized void active() {
         if (state == State.SETUP) {
-            state = State.ACTIVE;
+            enter(State.ACTIVE);
         }
         setupMs = (System.nanoTime() - startNanos) / 1_000_000;
     }
@@ -92,16 +113,20 @@ public final class MigrationStatus {
         dirtyPagesRate = dirtyRate;
         bandwidth = bandwidthBytesPerSecond;
         expectedDowntimeMs = expectedMs;
+        Listener l = listener;
+        if (l != null) {
+            l.pass(syncCount + 1);
+        }
     }
 
     public synchronized void cancelling() {
         if (state.running()) {
-            state = State.CANCELLING;
+            enter(State.CANCELLING);
         }
     }
 
     public synchronized void completed(long transferredBytes, long downtimeBytes, Downtime downtime) {
-        state = State.COMPLETED;
+        enter(State.COMPLETED);
         transferred = transferredBytes;
         this.downtimeBytes = downtimeBytes;
         remaining = 0;
@@ -112,13 +137,13 @@ public final class MigrationStatus {
     }
 
     public synchronized void failed(String why) {
-        state = State.FAILED;
         error = why;
+        enter(State.FAILED);
         endNanos = System.nanoTime();
     }
 
     public synchronized void cancelled() {
-        state = State.CANCELLED;
+        enter(State.CANCELLED);
         endNanos = System.nanoTime();
     }
 

@@ -1,0 +1,166 @@
+package dev.jhv.launcher.migration;
+
+import dev.jhv.core.machine.Machine;
+import dev.jhv.launcher.command.CommandException;
+import dev.jhv.launcher.command.Operation;
+import dev.jhv.launcher.command.Parameter;
+import dev.jhv.migration.control.Migration;
+import dev.jhv.migration.control.MigrationCapabilities;
+import dev.jhv.migration.control.MigrationParameters;
+import dev.jhv.migration.control.MigrationStatus;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+
+/**
+ * The QMP migration commands, with QEMU 7.2's argument names and reply shapes: migrate, migrate-cancel,
+ * migrate-incoming, query-migrate, migrate-set-capabilities, query-migrate-capabilities, migrate-set-parameters,
+ * query-migrate-parameters. (HMP has its own commands for these, rendered as QEMU's text.)
+ */
+public final class MigrationOperations {
+    private MigrationOperations() { }
+
+    public static List<Operation<?>> operations(Supplier<Machine> machine, Migration migration,
+                                                Consumer<String> incoming) {
+        List<Parameter> setParams = new ArrayList<>();
+        for (var p : MigrationParameters.ALL) {
+            setParams.add(switch (p.kind()) {
+                case BOOL -> Parameter.bool(p.name()).asOptional();
+                case TEXT, COMPRESSION -> Parameter.string(p.name()).asOptional();
+                default -> Parameter.integer(p.name()).asOptional();
+            });
+        }
+        return List.of(
+                Operation.of("migrate", List.of(Parameter.string("uri"), Parameter.bool("detach").asOptional(),
+                        Parameter.bool("blk").asOptional(), Parameter.bool("inc").asOptional(),
+                        Parameter.bool("resume").asOptional()), (m, a) -> {
+                    if (a.bool("blk", false) || a.bool("inc", false)) {
+                        throw new CommandException("block migration is not supported yet");
+                    }
+                    if (a.bool("resume", false)) {
+                        throw new CommandException("migration resume (postcopy recovery) is not supported yet");
+                    }
+                    try {
+                        migration.migrate(machine.get(), a.string("uri"), true); // QMP's migrate returns at once
+                    } catch (IllegalArgumentException x) {
+                        throw new CommandException(x.getMessage());
+                    }
+                    return null;
+                }),
+                Operation.of("migrate-cancel", (m, a) -> {
+                    migration.cancel();
+                    return null;
+                }),
+                Operation.of("migrate-incoming", List.of(Parameter.string("uri")), (m, a) -> {
+                    try {
+                        incoming.accept(a.string("uri"));
+                    } catch (IllegalArgumentException x) {
+                        throw new CommandException(x.getMessage());
+                    }
+                    return null;
+                }),
+                Operation.of("query-migrate", (m, a) -> queryMigrate(migration.status().info())),
+                Operation.of("migrate-set-capabilities", List.of(Parameter.objectList("capabilities")), (m, a) -> {
+                    MigrationCapabilities c = migration.capabilities();
+                    for (Map<String, Object> e : a.objectList("capabilities")) {
+                        if (!(e.get("capability") instanceof String name)) {
+                            throw new CommandException("Parameter 'capability' is missing");
+                        }
+                        if (!(e.get("state") instanceof Boolean state)) {
+                            throw new CommandException("Parameter 'state' is missing");
+                        }
+                        try {
+                            c = c.with(name, state);
+                        } catch (IllegalArgumentException x) {
+                            throw new CommandException(x.getMessage());
+                        }
+                    }
+                    migration.setCapabilities(c);
+                    return null;
+                }),
+                Operation.of("query-migrate-capabilities", (m, a) -> {
+                    List<Map<String, Object>> out = new ArrayList<>();
+                    for (String c : MigrationCapabilities.ALL) {
+                        Map<String, Object> e = new LinkedHashMap<>();
+                        e.put("state", migration.capabilities().enabled(c));
+                        e.put("capability", c);
+                        out.add(e);
+                    }
+                    return out;
+                }),
+                Operation.of("migrate-set-parameters", setParams, (m, a) -> {
+                    MigrationParameters p = migration.parameters();
+                    for (var def : MigrationParameters.ALL) {
+                        Object v = a.raw(def.name());
+                        if (v != null) {
+                            try {
+                                p = p.with(def.name(), v instanceof Boolean b ? (b ? "on" : "off")
+                                        : def.kind() == MigrationParameters.Kind.MIB_PER_SECOND ? v + "B"
+                                        : v.toString());
+                            } catch (IllegalArgumentException x) {
+                                throw new CommandException(x.getMessage());
+                            }
+                        }
+                    }
+                    migration.setParameters(p);
+                    return null;
+                }),
+                Operation.of("query-migrate-parameters", (m, a) -> {
+                    Map<String, Object> out = new LinkedHashMap<>();
+                    for (var def : MigrationParameters.ALL) {
+                        out.put(def.name(), migration.parameters().get(def.name()));
+                    }
+                    return out;
+                }));
+    }
+
+    /** query-migrate's reply: {} before any migration, then QEMU's keys for the state it is in. */
+    static Map<String, Object> queryMigrate(MigrationStatus.MigrationInfo i) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        if (i.state() == MigrationStatus.State.NONE) {
+            return out;
+        }
+        out.put("status", i.state().qemuName());
+        boolean running = i.state().running();
+        if (i.state() != MigrationStatus.State.SETUP) {
+            out.put("total-time", i.totalTimeMs());
+        }
+        if (running) {
+            out.put("expected-downtime", Math.max(0, Math.min(i.expectedDowntimeMs(), Long.MAX_VALUE / 2)));
+        }
+        if (i.state() == MigrationStatus.State.COMPLETED) {
+            out.put("downtime", i.downtimeMs());
+        }
+        if (i.state() == MigrationStatus.State.ACTIVE || i.state() == MigrationStatus.State.COMPLETED) {
+            out.put("setup-time", i.setupTimeMs());
+            Map<String, Object> ram = new LinkedHashMap<>();
+            ram.put("transferred", i.transferredBytes());
+            ram.put("remaining", i.remainingBytes());
+            ram.put("total", i.totalBytes());
+            ram.put("duplicate", i.duplicatePages());
+            ram.put("skipped", 0L);
+            ram.put("normal", i.normalPages());
+            ram.put("normal-bytes", i.normalBytes());
+            ram.put("dirty-sync-count", i.dirtySyncCount());
+            ram.put("page-size", 4096L);
+            ram.put("multifd-bytes", 0L);
+            ram.put("pages-per-second", i.pagesPerSecond());
+            ram.put("precopy-bytes", i.precopyBytes());
+            ram.put("downtime-bytes", i.downtimeBytes());
+            ram.put("postcopy-bytes", 0L);
+            if (running && i.dirtySyncCount() > 1) {
+                ram.put("dirty-pages-rate", i.dirtyPagesRate());
+            }
+            ram.put("mbps", i.throughputMbps());
+            out.put("ram", ram);
+        }
+        if (i.state() == MigrationStatus.State.FAILED && i.error() != null) {
+            out.put("error-desc", i.error());
+        }
+        return out;
+    }
+}
