@@ -100,9 +100,18 @@ public final class MachineOperations {
             try {
                 return body.get();
             } finally {
-                migrationCancel = null;
+                migrationEnding();
             }
         });
+    }
+
+    /**
+     * Called by a migration about to give the machine back (postmigrate, or resumed after a failure): from here a
+     * new state operation waits for the lock instead of being refused, so one issued the moment the run state
+     * changes is not told a migration is still in progress.
+     */
+    public void migrationEnding() {
+        migrationCancel = null;
     }
 
     /** True while a migration holds the operation lock. */

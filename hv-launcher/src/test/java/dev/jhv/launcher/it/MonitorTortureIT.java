@@ -64,6 +64,8 @@ class MonitorTortureIT {
              MonitorClient b = MonitorClient.connect(sb, BOOT)) {
             jhv.awaitLine("DIRTY cpu=0 pass=1", BOOT);
             assertThat(a.command("savevm base")).isBlank();
+            // the guest dirties flat out: a migration converges only with a generous downtime limit (as in QEMU)
+            assertThat(a.command("migrate_set_parameter downtime-limit 600000")).isBlank();
             ExecutorService clients = Executors.newFixedThreadPool(2);
             try {
                 List<Future<List<String>>> done = new ArrayList<>();

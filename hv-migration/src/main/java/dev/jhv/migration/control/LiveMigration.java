@@ -55,10 +55,8 @@ final class LiveMigration {
                 return null;
             });
         } catch (RuntimeException e) {
-            if (cancelled) {
-                status.cancelled();
-            } else {
-                status.failed(stalled != null ? stalled : refusal != null ? refusal : reason(e));
+            if (status.state().running()) { // refused before it began (a quit, a migration already running)
+                recordFailure(e);
             }
         } finally {
             watchdog.interrupt();
@@ -163,16 +161,22 @@ final class LiveMigration {
             ch.close(); // an exec: command's status is the last word
             long p6 = System.nanoTime();
             checkCancel();
-            machine.leaveSaveState(RunState.POSTMIGRATE);
-            before = null;
             status.progress(out.written(), 0, ram.saveStats().zeroPages(), ram.saveStats().normalPages(), 0);
             status.completed(out.written(), downtimeBytes, new MigrationStatus.Downtime(ms(p1 - p0), ms(p2 - p1),
                     ms(p3 - p2), ms(p4 - p3), ms(p6 - p4)));
+            dirty.stop();
+            // the outcome is recorded before the run state shows it, so a command issued on seeing it finds it
+            machine.operations().migrationEnding();
+            machine.leaveSaveState(RunState.POSTMIGRATE);
+            before = null;
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException(destinationsWord(e), e);
+            throw recordFailure(new java.io.UncheckedIOException(destinationsWord(e), e));
+        } catch (RuntimeException e) {
+            throw recordFailure(e);
         } finally {
             dirty.stop();
             if (before != null) {
+                machine.operations().migrationEnding();
                 machine.leaveSaveState(before); // the source goes on as it was
             }
             MigrationChannel.Out ch = channel;
@@ -180,6 +184,16 @@ final class LiveMigration {
                 ch.abort();
             }
         }
+    }
+
+    /** Records why it failed (or that it was cancelled) before the source is resumed; returns {@code e}. */
+    private RuntimeException recordFailure(RuntimeException e) {
+        if (cancelled) {
+            status.cancelled();
+        } else {
+            status.failed(stalled != null ? stalled : refusal != null ? refusal : reason(e));
+        }
+        return e;
     }
 
     private static long ms(long nanos) {
