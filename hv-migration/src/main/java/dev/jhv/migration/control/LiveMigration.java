@@ -100,6 +100,7 @@ final class LiveMigration {
                 // the destination may refuse at any point (its configuration, a damaged section): hear it at once
                 Thread.ofPlatform().name("migration-return-path").daemon(true).start(() -> listen(ch));
             }
+            warmUp();
             dirty.start(); // before the first pass: what the guest writes meanwhile is sent again
             writer.writeHeader(config);
             writer.iterativeSetup();
@@ -141,6 +142,7 @@ final class LiveMigration {
             long p0 = System.nanoTime();
             before = machine.enterSaveState(RunState.FINISH_MIGRATE);
             long p1 = System.nanoTime();
+            dev.jhv.core.trace.StartupTrace.mark("migration: guest paused");
             long[][] bits = dirty.sync();
             for (int i = 0; i < bits.length; i++) {
                 ram.markDirty(i, bits[i]);
@@ -153,10 +155,12 @@ final class LiveMigration {
             writer.completeDevices();
             out.flush();
             long p4 = System.nanoTime();
+            dev.jhv.core.trace.StartupTrace.mark("migration: stream flushed");
             if (ch.returnPath != null) {
                 awaitAnswer();
             }
             long p5 = System.nanoTime();
+            dev.jhv.core.trace.StartupTrace.mark("migration: acknowledged");
             long downtimeBytes = out.written() - w0;
             ch.close(); // an exec: command's status is the last word
             long p6 = System.nanoTime();
@@ -183,6 +187,15 @@ final class LiveMigration {
             if (ch != null) {
                 ch.abort();
             }
+        }
+    }
+
+    /** Warms the device-state path while the guest runs (see {@link MachineState#warmUp}); best effort. */
+    private void warmUp() {
+        try {
+            MachineState.warmUp(machine, false);
+        } catch (RuntimeException e) {
+            // only a loss of speed: the real save reports any real problem
         }
     }
 

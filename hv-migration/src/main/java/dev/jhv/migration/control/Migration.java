@@ -175,6 +175,14 @@ public final class Migration {
      * the source: acknowledged once the whole stream is loaded, or refused with the reason.
      */
     public static void incoming(Machine m, MigrationChannel.Listener listener) {
+        if (listener.uri().hasReturnPath()) {
+            // while the source has not come yet: the vCPUs are parked in inmigrate, nothing else loads
+            try {
+                MachineState.warmUp(m, true);
+            } catch (RuntimeException e) {
+                // only a loss of speed
+            }
+        }
         try (MigrationChannel.In ch = listener.accept()) {
             StartupTrace.mark("incoming: channel open");
             try {

@@ -148,6 +148,9 @@ public final class MigrationStreamReader {
                         if (!(e instanceof DeviceStateEntry<?> d)) {
                             throw error(at, "section '" + idstr + "' is iterative but sent as FULL");
                         }
+                        if (staged.isEmpty()) {
+                            dev.jhv.core.trace.StartupTrace.mark("stream: first device section");
+                        }
                         in.startCapture();
                         VMStateValues values = d.decode(in, sectionVersion);
                         byte[] body = in.endCapture();
@@ -179,6 +182,7 @@ public final class MigrationStreamReader {
                     iterativeSections++;
                     if (type == StreamFormat.SECTION_END) {
                         ended.add(sectionId);
+                        dev.jhv.core.trace.StartupTrace.mark("stream: END of " + s.entry().idstr());
                     }
                     footer(sectionId, s.entry().idstr(), s.entry().instanceId(), at);
                 }
@@ -197,7 +201,9 @@ public final class MigrationStreamReader {
                         + e.instanceId());
             }
         }
+        dev.jhv.core.trace.StartupTrace.mark("stream: EOF");
         Map<Integer, VMStateSchema> described = description();
+        dev.jhv.core.trace.StartupTrace.mark("stream: description parsed");
         if (damage != null) {
             throw damage.named(recordedFields);
         }
@@ -214,9 +220,11 @@ public final class MigrationStreamReader {
                         + "differ from this build's:\n  - " + String.join("\n  - ", diffs));
             }
         }
+        dev.jhv.core.trace.StartupTrace.mark("stream: schemas checked");
         if (apply) {
             commit(staged);
         }
+        dev.jhv.core.trace.StartupTrace.mark("stream: device state applied");
         return new Result(source, in.offset(), staged.size(), iterativeSections);
     }
 
