@@ -130,12 +130,18 @@ final class LiveMigration {
                 }
                 syncs++;
                 long dirtied = DirtyLog.count(bits);
-                long remaining = ram.pendingPages() * PAGE;
+                // what the destination has yet to consume is downtime too: it must read it before the rest
+                long backlog = destinationConsumed < 0 ? 0 : Math.max(0, out.written() - destinationConsumed);
+                long remaining = ram.pendingPages() * PAGE + backlog;
                 long expected = remaining == 0 ? 0 : bandwidth > 0 ? remaining * 1000 / bandwidth : Long.MAX_VALUE;
                 status.synced(syncs, dt > 0 ? (long) (dirtied * 1e9 / dt) : 0, bandwidth, expected);
                 report(out, ram, t0);
                 if (expected <= parameters.get().downtimeLimitMs()) {
                     break;
+                }
+                if (ram.pendingPages() == 0) {
+                    // only the destination's backlog keeps the guest from stopping: let it read (a pacing pause)
+                    java.util.concurrent.locks.LockSupport.parkNanos(2_000_000);
                 }
             }
             // stage 3: the guest stops; from here the downtime runs
@@ -220,38 +226,13 @@ final class LiveMigration {
                 (long) (st.pages() / Math.max(s, 1e-3)));
     }
 
-    /** Magic of the destination's answer on the return path. */
-    static final int ACK_MAGIC = 0x4a48_5641; // "JHVA"
-
-    private static void readAnswer(InputStream in) throws IOException {
-        {
-            DataInputStream d = new DataInputStream(in);
-            int magic;
-            try {
-                magic = d.readInt();
-            } catch (java.io.EOFException e) {
-                throw new IOException("the destination closed the connection before it acknowledged the stream");
-            }
-            if (magic != ACK_MAGIC) {
-                throw new IOException(String.format("the destination answered 0x%08x, not an acknowledgement", magic));
-            }
-            int status = d.readUnsignedByte();
-            if (status != 0) {
-                int len = d.readUnsignedShort();
-                byte[] why = d.readNBytes(len);
-                throw new IOException("the destination refused the stream: "
-                        + new String(why, java.nio.charset.StandardCharsets.UTF_8));
-            }
-        }
-    }
-
     /** The destination's answer: "" once acknowledged, its refusal, or why none came; null while none. */
     private final java.util.concurrent.CompletableFuture<String> answer = new java.util.concurrent.CompletableFuture<>();
 
     /** Reads the return path: one answer, acknowledgement or refusal; a refusal stops the migration at once. */
     private void listen(MigrationChannel.Out ch) {
         try {
-            readAnswer(ch.returnPath);
+            ReturnPath.read(ch.returnPath, consumed -> destinationConsumed = consumed);
             answer.complete("");
         } catch (IOException e) {
             String why = e.getMessage() != null ? e.getMessage() : "the return path broke";
@@ -262,6 +243,9 @@ final class LiveMigration {
             }
         }
     }
+
+    /** Bytes of the stream the destination has consumed, as it last reported; -1: it does not report. */
+    private volatile long destinationConsumed = -1;
 
     /** Set when the destination refused the stream; the reason the source reports. */
     private volatile String refusal;

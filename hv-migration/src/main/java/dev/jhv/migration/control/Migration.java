@@ -185,18 +185,24 @@ public final class Migration {
         }
         try (MigrationChannel.In ch = listener.accept()) {
             StartupTrace.mark("incoming: channel open");
+            ReturnPath back = ch.returnPath == null ? null : new ReturnPath(ch.returnPath);
+            var counted = new CountingInputStream(ch.stream);
+            Thread reporter = back == null ? null : Thread.ofPlatform().name("migration-progress").daemon(true)
+                    .start(() -> report(back, counted));
             try {
-                MachineState.load(m, ch.stream);
+                MachineState.load(m, counted);
             } catch (MigrationException | UncheckedIOException e) {
                 String why = e instanceof UncheckedIOException u ? reason(u) : e.getMessage();
                 // a command that failed explains a stream that ended (or never began)
                 String failed = ch.commandFailure();
                 MigrationException error = new MigrationException(failed != null ? failed + "; " + why : why, e);
-                answer(ch.returnPath, error.getMessage());
+                stop(reporter);
+                answer(back, error.getMessage());
                 drain(ch);
                 throw error;
             }
-            answer(ch.returnPath, null);
+            stop(reporter);
+            answer(back, null);
             StartupTrace.mark("incoming: state loaded");
         } catch (IOException e) {
             throw new MigrationException("load of migration failed: " + e.getMessage(), e);
@@ -213,6 +219,65 @@ public final class Migration {
 
     public static void incoming(Machine m, String uriText) {
         incoming(m, listen(uriText));
+    }
+
+    /** Tells the source every 20 ms how far the load has read, so it can count the backlog into the downtime. */
+    private static void report(ReturnPath back, CountingInputStream counted) {
+        long last = -1;
+        try {
+            while (true) {
+                Thread.sleep(20); // the reporting period
+                long now = counted.count();
+                if (now != last) {
+                    back.progress(now);
+                    last = now;
+                }
+            }
+        } catch (InterruptedException | IOException e) {
+            // the load ended, or the source is gone
+        }
+    }
+
+    private static void stop(Thread reporter) {
+        if (reporter != null) {
+            reporter.interrupt();
+            try {
+                reporter.join(1000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** Counts what the loader has read of the stream. */
+    private static final class CountingInputStream extends java.io.FilterInputStream {
+        private volatile long count;
+
+        CountingInputStream(java.io.InputStream in) {
+            super(in);
+        }
+
+        long count() {
+            return count;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = super.read();
+            if (b >= 0) {
+                count++;
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = super.read(b, off, len);
+            if (n > 0) {
+                count += n;
+            }
+            return n;
+        }
     }
 
     /**
@@ -241,23 +306,12 @@ public final class Migration {
     }
 
     /** The destination's word on the return path: acknowledged (null) or refused with the reason. */
-    private static void answer(OutputStream returnPath, String refusal) {
+    private static void answer(ReturnPath returnPath, String refusal) {
         if (returnPath == null) {
             return;
         }
         try {
-            DataOutputStream d = new DataOutputStream(returnPath);
-            d.writeInt(LiveMigration.ACK_MAGIC);
-            if (refusal == null) {
-                d.writeByte(0);
-            } else {
-                byte[] why = refusal.getBytes(StandardCharsets.UTF_8);
-                int len = Math.min(why.length, 60_000);
-                d.writeByte(1);
-                d.writeShort(len);
-                d.write(why, 0, len);
-            }
-            d.flush();
+            returnPath.answer(refusal);
         } catch (IOException e) {
             // the source is gone: it resumes by itself when it sees the connection drop
         }
