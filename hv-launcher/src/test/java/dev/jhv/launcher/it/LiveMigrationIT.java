@@ -191,6 +191,56 @@ class LiveMigrationIT {
         }
     }
 
+    /**
+     * A relay between source and destination flips one byte of the stream: the destination refuses what it cannot
+     * trust, names the damage, and the source hears the reason and runs on with its memory intact.
+     */
+    @Test
+    void aByteFlippedOnTheWireIsRefusedAndTheSourceRunsOn() throws Exception {
+        int dstPort = freePort();
+        try (Vm src = start(); Vm dst = start("-incoming", "tcp:127.0.0.1:" + dstPort);
+             ServerSocket relay = new ServerSocket(0)) {
+            src.jhv().awaitLine("DIRTY cpu=1 pass=1", BOOT);
+            Thread.ofPlatform().daemon().start(() -> relay(relay, dstPort, 1 << 20));
+            String answer = src.mon().command("migrate tcp:127.0.0.1:" + relay.getLocalPort());
+            // a page's CRC or its section's checksum names the damage (a record header hit would be named too)
+            assertThat(answer).contains("migration failed").contains("the destination refused the stream")
+                    .containsPattern("stream (at )?offset").containsAnyOf("damaged", "RAM");
+            assertThat(src.mon().command("info status")).contains("VM status: running");
+            verify(src.jhv());
+            assertThat(dst.jhv().awaitExit(BOOT)).isEqualTo(1);
+            assertThat(String.join("\n", dst.jhv().stderr())).contains("load of migration failed");
+        }
+    }
+
+    /** Forwards one connection both ways, flipping the byte at {@code flipAt} of the source's stream. */
+    private static void relay(ServerSocket server, int port, long flipAt) {
+        try (var from = server.accept(); var to = new java.net.Socket("127.0.0.1", port)) {
+            Thread back = Thread.ofPlatform().daemon().start(() -> {
+                try {
+                    to.getInputStream().transferTo(from.getOutputStream());
+                } catch (IOException e) {
+                    // either side went away
+                }
+            });
+            var in = from.getInputStream();
+            var out = to.getOutputStream();
+            byte[] buf = new byte[65536];
+            long at = 0;
+            int n;
+            while ((n = in.read(buf)) > 0) {
+                if (flipAt >= at && flipAt < at + n) {
+                    buf[(int) (flipAt - at)] ^= 0x10;
+                }
+                out.write(buf, 0, n);
+                at += n;
+            }
+            back.join(10_000);
+        } catch (IOException | InterruptedException e) {
+            // the test sees the outcome on the monitors
+        }
+    }
+
     /** A destination that stops reading (SIGSTOP: the link is up, nothing moves) is detected within the timeout. */
     @Test
     void aStalledLinkFailsWithinTheStallTimeout() throws Exception {

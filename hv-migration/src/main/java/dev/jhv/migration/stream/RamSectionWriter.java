@@ -97,6 +97,9 @@ public final class RamSectionWriter {
     private static final java.lang.foreign.ValueLayout.OfLong LONG = java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 
     /** Writes one page of a block; zero pages join a run of them, written when the run ends. */
+    private final byte[] copyBytes = new byte[PAGE_SIZE];
+    private final MemorySegment copy = MemorySegment.ofArray(copyBytes);
+
     public void writePage(RamBlock block, long offset) {
         if (offset < 0 || offset % PAGE_SIZE != 0 || offset >= block.size()) {
             throw new IllegalArgumentException("page offset 0x" + Long.toHexString(offset) + " is not a page of '"
@@ -118,10 +121,12 @@ public final class RamSectionWriter {
         flushZeroRun();
         long start = out.offset();
         header(block, offset, FLAG_PAGE);
-        MemorySegment page = block.segment().asSlice(offset, PAGE_SIZE);
-        out.bytes(page);
+        // one copy first: a running guest may write the page meanwhile (a live migration sends it again later),
+        // and the bytes sent and their CRC must be the same bytes
+        MemorySegment.copy(block.segment(), offset, copy, 0, PAGE_SIZE);
+        out.bytes(copyBytes, 0, PAGE_SIZE);
         crc.reset();
-        crc.update(page.asByteBuffer());
+        crc.update(copyBytes, 0, PAGE_SIZE);
         out.u32(crc.getValue());
         stats.normal(out.offset() - start);
     }
