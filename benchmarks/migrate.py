@@ -23,6 +23,8 @@ import tempfile
 import threading
 import time
 
+from saverestore import Monitor  # the same HMP client
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "guest-images", "out")
 
@@ -33,34 +35,6 @@ CASES = {
     "rate-10G": ("mode=dirty mib=256 rate=1024 hb=10", ["migrate_set_parameter max-bandwidth 10G"]),
 }
 FLAT = ("mode=dirty mib=1024 hb=10", [])
-
-
-class Monitor:
-    def __init__(self, path):
-        deadline = time.time() + 60
-        while True:
-            try:
-                self.s = socket.socket(socket.AF_UNIX)
-                self.s.connect(path)
-                break
-            except OSError:
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.05)
-        self.read()
-
-    def read(self):
-        buf = b""
-        while not buf.endswith(b"(qemu) "):
-            chunk = self.s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-        return buf.decode(errors="replace").replace("\r", "")
-
-    def cmd(self, line):
-        self.s.sendall((line + "\n").encode())
-        return self.read()
 
 
 def vmm_cmd(vmm, append, sock, extra):

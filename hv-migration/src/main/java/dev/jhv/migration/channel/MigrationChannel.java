@@ -97,30 +97,30 @@ public abstract sealed class MigrationChannel implements AutoCloseable permits M
      */
     public static Listener listen(MigrationUri uri) throws IOException {
         return switch (uri) {
-            case MigrationUri.Tcp t -> {
-                var server = ServerSocketChannel.open();
-                try {
-                    server.setOption(java.net.StandardSocketOptions.SO_REUSEADDR, true);
-                    server.bind(new InetSocketAddress(t.bindHost(), t.port()), 1);
-                } catch (IOException e) {
-                    server.close();
-                    throw new IOException("Failed to bind socket: " + socketReason(e), e);
-                }
-                yield new Listener(uri, server);
-            }
+            case MigrationUri.Tcp t -> new Listener(uri, bind(ServerSocketChannel.open(),
+                    new InetSocketAddress(t.bindHost(), t.port()), "Failed to bind socket"));
             case MigrationUri.Unix u -> {
-                var server = ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX);
-                try {
-                    Files.deleteIfExists(u.path()); // a stale socket of an earlier run, as QEMU replaces it
-                    server.bind(java.net.UnixDomainSocketAddress.of(u.path()), 1);
-                } catch (IOException e) {
-                    server.close();
-                    throw new IOException("Failed to bind socket to " + u.path() + ": " + socketReason(e), e);
-                }
-                yield new Listener(uri, server);
+                Files.deleteIfExists(u.path()); // a stale socket of an earlier run, as QEMU replaces it
+                yield new Listener(uri, bind(ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX),
+                        java.net.UnixDomainSocketAddress.of(u.path()), "Failed to bind socket to " + u.path()));
             }
             default -> new Listener(uri, null);
         };
+    }
+
+    /** Binds a listening socket for one source; a failure closes it and says why in strerror's words. */
+    private static ServerSocketChannel bind(ServerSocketChannel server, java.net.SocketAddress addr, String what)
+            throws IOException {
+        try {
+            if (addr instanceof InetSocketAddress) {
+                server.setOption(java.net.StandardSocketOptions.SO_REUSEADDR, true);
+            }
+            server.bind(addr, 1);
+            return server;
+        } catch (IOException e) {
+            server.close();
+            throw new IOException(what + ": " + socketReason(e), e);
+        }
     }
 
     /** A bound destination; {@link #accept} waits for the source (interruptible). */
