@@ -15,17 +15,31 @@ public final class HostMemory {
 
     /** Physical memory plus swap in bytes, or -1 if /proc/meminfo cannot be read. */
     public static long physicalAndSwap() {
+        long[] kib = kibFields(MEMINFO, "MemTotal:", "SwapTotal:");
+        return kib[0] < 0 || kib[1] < 0 ? -1 : (kib[0] + kib[1]) * 1024;
+    }
+
+    static final Path MEMINFO = Path.of("/proc/meminfo");
+
+    /**
+     * The values of "Name:   N kB" lines of a /proc file, in KiB, read in one pass; -1 for a name whose line is
+     * missing or unreadable.
+     */
+    static long[] kibFields(Path file, String... names) {
+        long[] out = new long[names.length];
+        java.util.Arrays.fill(out, -1);
         try {
-            long total = 0;
-            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
-                if (line.startsWith("MemTotal:") || line.startsWith("SwapTotal:")) {
-                    total += kib(line) * 1024;
+            for (String line : Files.readAllLines(file)) {
+                for (int i = 0; i < names.length; i++) {
+                    if (line.startsWith(names[i])) {
+                        out[i] = Long.parseLong(line.substring(names[i].length()).strip().split("\\s+")[0]);
+                    }
                 }
             }
-            return total == 0 ? -1 : total;
-        } catch (IOException | NumberFormatException e) {
-            return -1;
+        } catch (IOException | RuntimeException e) {
+            java.util.Arrays.fill(out, -1); // unknown
         }
+        return out;
     }
 
     /** The process's address-space limit (ulimit -v) in bytes, or -1 when unlimited or unknown. */
@@ -45,21 +59,8 @@ public final class HostMemory {
 
     /** The process's mapped address space now (VmSize), or -1. */
     public static long addressSpaceUsed() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmSize:")) {
-                    return kib(line) * 1024;
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
-            // unknown
-        }
-        return -1;
-    }
-
-    private static long kib(String line) {
-        String[] f = line.split("\\s+");
-        return Long.parseLong(f[1]);
+        long kib = kibFields(Path.of("/proc/self/status"), "VmSize:")[0];
+        return kib < 0 ? -1 : kib * 1024;
     }
 
     /**
@@ -75,9 +76,11 @@ public final class HostMemory {
                     + " MiB of memory and swap)");
         }
         long limit = addressSpaceLimit();
-        long used = addressSpaceUsed();
-        if (limit > 0 && used > 0 && used + bytes > limit) {
-            throw new GuestMemoryException(ulimitMessage(block, bytes, limit, used));
+        if (limit > 0) { // the process's own size matters only under a limit: read it only then (start-up path)
+            long used = addressSpaceUsed();
+            if (used > 0 && used + bytes > limit) {
+                throw new GuestMemoryException(ulimitMessage(block, bytes, limit, used));
+            }
         }
     }
 
@@ -91,8 +94,8 @@ public final class HostMemory {
     /** The message for a failed RAM mapping: the ulimit's figures when one is set. */
     public static String mapFailure(String block, long bytes, String why) {
         long limit = addressSpaceLimit();
-        long used = addressSpaceUsed();
-        if (limit > 0 && used > 0) {
+        long used = limit > 0 ? addressSpaceUsed() : -1;
+        if (used > 0) {
             return ulimitMessage(block, bytes, limit, used);
         }
         return "cannot set up guest memory '" + block + "': " + why;

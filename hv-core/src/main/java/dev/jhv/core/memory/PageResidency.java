@@ -3,12 +3,9 @@ package dev.jhv.core.memory;
 import dev.jhv.core.sys.Libc;
 import dev.jhv.core.sys.SysCallException;
 
-import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.file.Files;
-import java.nio.file.Path;
 
 /**
  * Which pages of guest RAM the kernel has never backed, so that saving and loading can skip them without touching
@@ -25,7 +22,6 @@ public final class PageResidency {
     public static final int PAGE_SIZE = 4096;
     /** Pages per mincore call (64 MiB of RAM, a 16 KiB vector). */
     static final int WINDOW_PAGES = 1 << 14;
-    private static final Path MEMINFO = Path.of("/proc/meminfo");
 
     private final MemorySegment ram;
     private final MemorySegment vec;
@@ -79,24 +75,7 @@ public final class PageResidency {
 
     /** Whether any swap space holds pages (then an absent page may hold data). Unknown counts as in use. */
     static boolean swapInUse() {
-        long total = -1;
-        long free = -1;
-        try {
-            for (String line : Files.readAllLines(MEMINFO)) {
-                if (line.startsWith("SwapTotal:")) {
-                    total = kib(line);
-                } else if (line.startsWith("SwapFree:")) {
-                    free = kib(line);
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            return true;
-        }
-        return total < 0 || free < 0 || total != free;
-    }
-
-    private static long kib(String line) {
-        String[] f = line.trim().split("\\s+");
-        return Long.parseLong(f[1]);
+        long[] kib = HostMemory.kibFields(HostMemory.MEMINFO, "SwapTotal:", "SwapFree:");
+        return kib[0] < 0 || kib[1] < 0 || kib[0] != kib[1];
     }
 }

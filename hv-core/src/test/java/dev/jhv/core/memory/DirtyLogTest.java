@@ -6,11 +6,8 @@ import dev.jhv.core.bus.MmioBus;
 import dev.jhv.core.kvm.Kvm;
 import dev.jhv.core.kvm.KvmVcpu;
 import dev.jhv.core.kvm.KvmVm;
-import dev.jhv.core.kvm.Regs;
-import dev.jhv.core.kvm.Segment;
-import dev.jhv.core.kvm.Sregs;
+import dev.jhv.core.vcpu.RealModeGuest;
 import dev.jhv.core.vcpu.Vcpu;
-import dev.jhv.core.vcpu.VcpuExitHandler;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -64,28 +61,8 @@ class DirtyLogTest {
                     }
                 });
                 KvmVcpu kv = vm.createVcpu(0);
-                Sregs s = kv.getSregs();
-                s.setSegment(Sregs.Seg.CS, new Segment(0, 0xffff, 0, 0xb, true, 0, false, true, false, false, false,
-                        false));
-                s.setSegment(Sregs.Seg.DS, new Segment(0, 0xffff, 0, 0x3, true, 0, false, true, false, false, false,
-                        false));
-                kv.setSregs(s);
-                Regs r = kv.getRegs();
-                r.set(Regs.Reg.RIP, 0x1000);
-                r.set(Regs.Reg.RFLAGS, 2);
-                kv.setRegs(r);
-                Vcpu vcpu = new Vcpu(0, kv, io, new MmioBus(), new VcpuExitHandler() {
-                    @Override
-                    public void resetRequested(Vcpu v, String why) { }
-
-                    @Override
-                    public void shutdownRequested(Vcpu v) { }
-
-                    @Override
-                    public void internalError(Vcpu v, String message) {
-                        throw new AssertionError(message);
-                    }
-                });
+                RealModeGuest.enterAt(kv, 0x1000);
+                Vcpu vcpu = new Vcpu(0, kv, io, new MmioBus(), RealModeGuest.failOnInternalError());
                 vcpu.start();
                 vcpu.resume();
                 assertThat(wrote.await(30, TimeUnit.SECONDS)).as("the guest ran its writes").isTrue();

@@ -6,9 +6,6 @@ import dev.jhv.core.bus.MmioBus;
 import dev.jhv.core.kvm.Kvm;
 import dev.jhv.core.kvm.KvmVcpu;
 import dev.jhv.core.kvm.KvmVm;
-import dev.jhv.core.kvm.Regs;
-import dev.jhv.core.kvm.Segment;
-import dev.jhv.core.kvm.Sregs;
 import dev.jhv.core.sys.Libc;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -57,26 +54,8 @@ class VcpuPauseTest {
                 }
             });
             KvmVcpu kv = vm.createVcpu(0);
-            Sregs s = kv.getSregs();
-            s.setSegment(Sregs.Seg.CS, new Segment(0, 0xffff, 0, 0xb, true, 0, false, true, false, false, false, false));
-            kv.setSregs(s);
-            Regs r = kv.getRegs();
-            r.set(Regs.Reg.RIP, 0x1000);
-            r.set(Regs.Reg.RFLAGS, 2);
-            kv.setRegs(r);
-
-            Vcpu vcpu = new Vcpu(0, kv, io, new MmioBus(), new VcpuExitHandler() {
-                @Override
-                public void resetRequested(Vcpu v, String why) { }
-
-                @Override
-                public void shutdownRequested(Vcpu v) { }
-
-                @Override
-                public void internalError(Vcpu v, String message) {
-                    throw new AssertionError(message);
-                }
-            });
+            RealModeGuest.enterAt(kv, 0x1000);
+            Vcpu vcpu = new Vcpu(0, kv, io, new MmioBus(), RealModeGuest.failOnInternalError());
             vcpu.start();
             assertThat(vcpu.isParked()).isTrue();
             assertThat(outs.get()).isZero();

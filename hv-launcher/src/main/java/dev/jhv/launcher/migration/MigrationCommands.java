@@ -32,6 +32,15 @@ public final class MigrationCommands {
         return new MonitorException(e.getMessage());
     }
 
+    /** Sets one parameter from HMP text; a bad name or value is the monitor's error. */
+    private static void set(Migration migration, String name, String value) {
+        try {
+            migration.setParameters(migration.parameters().with(name, value));
+        } catch (IllegalArgumentException e) {
+            throw failure(e);
+        }
+    }
+
     private record Cancel(Migration migration) implements MonitorCommand {
         public String name() {
             return "migrate_cancel";
@@ -60,11 +69,7 @@ public final class MigrationCommands {
         }
 
         public void run(MonitorContext ctx, Args args) {
-            try {
-                migration.setParameters(migration.parameters().with(args.get("parameter"), args.get("value")));
-            } catch (IllegalArgumentException e) {
-                throw failure(e);
-            }
+            set(migration, args.get("parameter"), args.get("value"));
         }
     }
 
@@ -111,11 +116,7 @@ public final class MigrationCommands {
         }
 
         public void run(MonitorContext ctx, Args args) {
-            try {
-                migration.setParameters(migration.parameters().with("max-bandwidth", args.get("value")));
-            } catch (IllegalArgumentException e) {
-                throw failure(e);
-            }
+            set(migration, "max-bandwidth", args.get("value"));
         }
     }
 
@@ -140,12 +141,7 @@ public final class MigrationCommands {
             } catch (NumberFormatException e) {
                 throw new MonitorException("Parameter 'value' expects a number");
             }
-            try {
-                migration.setParameters(migration.parameters().with("downtime-limit",
-                        Long.toString(Math.round(seconds * 1000))));
-            } catch (IllegalArgumentException e) {
-                throw failure(e);
-            }
+            set(migration, "downtime-limit", Long.toString(Math.round(seconds * 1000)));
         }
     }
 

@@ -3,11 +3,11 @@ package dev.jhv.launcher.monitor;
 import dev.jhv.core.chardev.CharFrontend;
 import dev.jhv.core.machine.MachineControl;
 import dev.jhv.launcher.chardev.Chardev;
+import dev.jhv.launcher.chardev.QueuedInput;
 import dev.jhv.launcher.chardev.SocketChardev;
 import dev.jhv.launcher.cli.Version;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -27,9 +27,6 @@ public final class Monitor implements CharFrontend, Chardev.Listener {
 
     /** The longest command line, as QEMU's readline: what is typed past it is dropped. */
     static final int MAX_LINE = 4095;
-    /** Input taken but not yet processed: past this the chardev holds back (a long command, a flood). */
-    static final int MAX_QUEUED = 64 * 1024;
-    private final AtomicInteger queued = new AtomicInteger();
 
     private final Chardev chardev;
     private final CommandTable commands;
@@ -39,6 +36,7 @@ public final class Monitor implements CharFrontend, Chardev.Listener {
     private boolean lastWasCr;
     private boolean bannerShown;
     private final Executor executor;
+    private final QueuedInput queue;
 
     /** Attaches itself to {@code chardev} (as front end and listener); start the chardev afterwards. */
     public Monitor(Chardev chardev, MachineControl machine, CommandTable commands) {
@@ -66,6 +64,7 @@ public final class Monitor implements CharFrontend, Chardev.Listener {
                 output(text);
             }
         };
+        this.queue = new QueuedInput(chardev, executor, this::input);
         chardev.attach(this);
         chardev.setListener(this);
     }
@@ -109,22 +108,12 @@ public final class Monitor implements CharFrontend, Chardev.Listener {
 
     @Override
     public int canReceive() {
-        return Math.max(0, MAX_QUEUED - queued.get());
+        return queue.room();
     }
 
     @Override
     public void receive(byte[] data, int offset, int length) {
-        byte[] copy = Arrays.copyOfRange(data, offset, offset + length);
-        queued.addAndGet(length);
-        executor.execute(() -> {
-            try {
-                input(copy);
-            } finally {
-                if (queued.addAndGet(-copy.length) + copy.length >= MAX_QUEUED) {
-                    chardev.frontendReady(); // it held back: there is room again
-                }
-            }
-        });
+        queue.take(data, offset, length);
     }
 
     private synchronized void input(byte[] data) {

@@ -7,11 +7,11 @@ import dev.jhv.core.machine.MachineControl;
 import dev.jhv.core.machine.MachineEvent;
 import dev.jhv.core.machine.RunState;
 import dev.jhv.launcher.chardev.Chardev;
+import dev.jhv.launcher.chardev.QueuedInput;
 import dev.jhv.launcher.command.OperationTable;
 import dev.jhv.launcher.command.StandardOperations;
 import dev.jhv.launcher.command.VersionInfo;
 import java.time.Instant;
-import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -25,16 +25,14 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class QmpMonitor implements CharFrontend, Chardev.Listener {
     private static final System.Logger LOG = System.getLogger(QmpMonitor.class.getName());
-    /** Input taken but not yet processed: past this the chardev holds back. */
-    static final int MAX_QUEUED = 64 * 1024;
     private static final AtomicInteger THREADS = new AtomicInteger();
 
     private final Chardev chardev;
     private final MachineControl machine;
     private final OperationTable operations;
     private final ExecutorService executor;
-    private final AtomicInteger queued = new AtomicInteger();
     private final JsonFramer framer;
+    private final QueuedInput queue;
     private volatile QmpSession session;
 
     /** Attaches itself to {@code chardev} (as front end and listener) and to the machine's events. */
@@ -56,6 +54,7 @@ public final class QmpMonitor implements CharFrontend, Chardev.Listener {
                 send(QmpSession.parseError(desc));
             }
         });
+        this.queue = new QueuedInput(chardev, executor, bytes -> framer.feed(bytes, 0, bytes.length));
         chardev.attach(this);
         chardev.setListener(this);
         machine.addRunStateListener(this::runStateChanged);
@@ -90,22 +89,12 @@ public final class QmpMonitor implements CharFrontend, Chardev.Listener {
 
     @Override
     public int canReceive() {
-        return Math.max(0, MAX_QUEUED - queued.get());
+        return queue.room();
     }
 
     @Override
     public void receive(byte[] data, int offset, int length) {
-        byte[] copy = Arrays.copyOfRange(data, offset, offset + length);
-        queued.addAndGet(length);
-        executor.execute(() -> {
-            try {
-                framer.feed(copy, 0, copy.length);
-            } finally {
-                if (queued.addAndGet(-copy.length) + copy.length >= MAX_QUEUED) {
-                    chardev.frontendReady();
-                }
-            }
-        });
+        queue.take(data, offset, length);
     }
 
     private void answer(byte[] json) {

@@ -1,12 +1,9 @@
 package dev.jhv.launcher.it;
 
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -23,25 +20,9 @@ public final class MonitorClient implements AutoCloseable {
     /** Connects, waiting up to the timeout for the socket to appear, and reads up to the first prompt. */
     public static MonitorClient connect(Path socket, Duration timeout) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
-        while (true) {
-            if (Files.exists(socket)) {
-                try {
-                    SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
-                    ch.connect(UnixDomainSocketAddress.of(socket));
-                    MonitorClient m = new MonitorClient(ch);
-                    m.readUntilPrompt(deadline);
-                    return m;
-                } catch (IOException e) {
-                    if (System.nanoTime() > deadline) {
-                        throw e;
-                    }
-                }
-            }
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("monitor socket " + socket + " did not appear within " + timeout);
-            }
-            Thread.sleep(20); // polling for a file to appear: there is no event to wait on
-        }
+        MonitorClient m = new MonitorClient(UnixSockets.connect(socket, timeout, "monitor socket"));
+        m.readUntilPrompt(deadline);
+        return m;
     }
 
     /** Sends one command line and returns its output (without the echo and the next prompt). */

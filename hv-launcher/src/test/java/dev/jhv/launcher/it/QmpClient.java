@@ -5,13 +5,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -34,24 +31,7 @@ final class QmpClient implements AutoCloseable {
 
     /** Connects, waiting up to the timeout for the socket to appear, and reads the greeting. */
     static QmpClient connect(Path socket, Duration timeout) throws IOException, InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (true) {
-            if (Files.exists(socket)) {
-                try {
-                    SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
-                    ch.connect(UnixDomainSocketAddress.of(socket));
-                    return new QmpClient(ch);
-                } catch (IOException e) {
-                    if (System.nanoTime() > deadline) {
-                        throw e;
-                    }
-                }
-            }
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("QMP socket " + socket + " did not appear within " + timeout);
-            }
-            Thread.sleep(20); // polling for a file to appear: there is no event to wait on
-        }
+        return new QmpClient(UnixSockets.connect(socket, timeout, "QMP socket"));
     }
 
     private JsonNode readLine() throws IOException {
