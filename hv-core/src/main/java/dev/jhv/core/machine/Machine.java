@@ -385,15 +385,10 @@ public final class Machine implements MachineControl, AutoCloseable {
         }
     }
 
-    /** Loads state into the parked machine (loadvm): vCPUs parked in restore-vm, the previous state after. */
-    public void withStateRestore(Runnable load) {
-        withStateRestore(load, null);
-    }
-
     /**
-     * As {@link #withStateRestore(Runnable)}; if the load fails and {@code brokenIfFails} is not null, the guest
-     * stays paused in restore-vm (as QEMU leaves it) and {@code cont} is refused with that text until a load
-     * succeeds or a reset: a part-loaded guest must not run.
+     * Loads state into the parked machine (loadvm): vCPUs parked in restore-vm, the previous state after. If the
+     * load fails and {@code brokenIfFails} is not null, the guest stays paused in restore-vm (as QEMU leaves it) and
+     * {@code cont} is refused with that text until a load succeeds or a reset: a part-loaded guest must not run.
      */
     public void withStateRestore(Runnable load, String brokenIfFails) {
         synchronized (stateLock) {
@@ -630,16 +625,6 @@ public final class Machine implements MachineControl, AutoCloseable {
     /** The lock that orders state operations with each other and with the end of the machine. */
     public MachineOperations operations() {
         return operations;
-    }
-
-    /**
-     * Marks the guest state as unfit to run (a load that failed part-way), or fit again (null): {@code cont} is
-     * refused with {@code why} until a load succeeds or the machine is reset.
-     */
-    public void setBrokenState(String why) {
-        synchronized (stateLock) {
-            brokenState = why;
-        }
     }
 
     @Override

@@ -2,6 +2,13 @@ package dev.jhv.migration.control;
 
 import dev.jhv.core.machine.Machine;
 import dev.jhv.core.trace.StartupTrace;
+import dev.jhv.migration.channel.MigrationChannel;
+import dev.jhv.migration.channel.MigrationUri;
+import dev.jhv.migration.machine.MachineState;
+import dev.jhv.migration.stream.MigrationException;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
 
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -17,9 +24,8 @@ public final class IncomingMigration {
     private static final long CANCEL_WAIT_SECONDS = 10;
 
     private final Machine machine;
-    private final String uri;
     /** Bound when made (a socket URI), so that a port in use is refused before anything runs. */
-    private final dev.jhv.migration.channel.MigrationChannel.Listener listener;
+    private final MigrationChannel.Listener listener;
     private final boolean autostart;
     private final CountDownLatch released = new CountDownLatch(1);
     private volatile boolean cancelled;
@@ -28,8 +34,7 @@ public final class IncomingMigration {
     /** @param autostart run the guest once loaded (false with -S) */
     public IncomingMigration(Machine machine, String uri, boolean autostart) {
         this.machine = machine;
-        this.uri = uri;
-        this.listener = Migration.listen(uri);
+        this.listener = listen(uri);
         this.autostart = autostart;
     }
 
@@ -47,7 +52,7 @@ public final class IncomingMigration {
 
     private void load() {
         try {
-            Migration.incoming(machine, listener);
+            incoming(machine, listener);
             released.await();
             if (!cancelled) {
                 machine.finishIncoming(autostart);
@@ -88,5 +93,158 @@ public final class IncomingMigration {
             Thread.currentThread().interrupt();
         }
         return !t.isAlive();
+    }
+
+    /** Binds an incoming URI now (a port in use is refused at start, as QEMU does). */
+    private static MigrationChannel.Listener listen(String uriText) {
+        MigrationUri uri = MigrationUri.parse(uriText);
+        try {
+            return MigrationChannel.listen(uri);
+        } catch (IOException e) {
+            throw new MigrationException(e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Loads an incoming stream into a machine started with {@link Machine#startIncoming}; over a socket, answers
+     * the source: acknowledged once the whole stream is loaded, or refused with the reason.
+     */
+    private static void incoming(Machine m, MigrationChannel.Listener listener) {
+        if (listener.uri().hasReturnPath()) {
+            // while the source has not come yet: the vCPUs are parked in inmigrate, nothing else loads
+            try {
+                MachineState.warmUp(m, true);
+            } catch (RuntimeException e) {
+                // only a loss of speed
+            }
+        }
+        try (MigrationChannel.In ch = listener.accept()) {
+            StartupTrace.mark("incoming: channel open");
+            ReturnPath back = ch.returnPath == null ? null : new ReturnPath(ch.returnPath);
+            var counted = new CountingInputStream(ch.stream);
+            Thread reporter = back == null ? null : Thread.ofPlatform().name("migration-progress").daemon(true)
+                    .start(() -> report(back, counted));
+            try {
+                MachineState.load(m, counted);
+            } catch (MigrationException | UncheckedIOException e) {
+                String why = e instanceof UncheckedIOException u ? Migration.reason(u) : e.getMessage();
+                // a command that failed explains a stream that ended (or never began)
+                String failed = ch.commandFailure();
+                MigrationException error = new MigrationException(failed != null ? failed + "; " + why : why, e);
+                stop(reporter);
+                answer(back, error.getMessage());
+                drain(ch);
+                throw error;
+            }
+            stop(reporter);
+            answer(back, null);
+            StartupTrace.mark("incoming: state loaded");
+        } catch (IOException e) {
+            throw new MigrationException("load of migration failed: " + e.getMessage(), e);
+        } catch (MigrationException e) {
+            throw new MigrationException("load of migration failed: " + e.getMessage(), e);
+        } finally {
+            try {
+                listener.close();
+            } catch (IOException e) {
+                // the socket file is left; nothing else depends on it
+            }
+        }
+    }
+
+    /** Tells the source every 20 ms how far the load has read, so it can count the backlog into the downtime. */
+    private static void report(ReturnPath back, CountingInputStream counted) {
+        long last = -1;
+        try {
+            while (true) {
+                Thread.sleep(20); // the reporting period
+                long now = counted.count();
+                if (now != last) {
+                    back.progress(now);
+                    last = now;
+                }
+            }
+        } catch (InterruptedException | IOException e) {
+            // the load ended, or the source is gone
+        }
+    }
+
+    private static void stop(Thread reporter) {
+        if (reporter != null) {
+            reporter.interrupt();
+            try {
+                reporter.join(1000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** Counts what the loader has read of the stream. */
+    private static final class CountingInputStream extends java.io.FilterInputStream {
+        private volatile long count;
+
+        CountingInputStream(java.io.InputStream in) {
+            super(in);
+        }
+
+        long count() {
+            return count;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = super.read();
+            if (b >= 0) {
+                count++;
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = super.read(b, off, len);
+            if (n > 0) {
+                count += n;
+            }
+            return n;
+        }
+    }
+
+    /**
+     * After a refusal, reads on (bounded) until the source hangs up: closing with unread data would reset the
+     * connection, and a reset can drop the refusal before the source reads it.
+     */
+    private static void drain(MigrationChannel.In ch) {
+        if (ch.returnPath == null) {
+            return;
+        }
+        Thread closer = Thread.ofPlatform().name("migration-drain").daemon(true).start(() -> {
+            try {
+                Thread.sleep(5000); // the bound of the drain, not a synchronisation
+                ch.close();
+            } catch (InterruptedException | IOException e) {
+                // drained in time, or closed already
+            }
+        });
+        try {
+            ch.stream.transferTo(java.io.OutputStream.nullOutputStream());
+        } catch (IOException e) {
+            // the source hung up or the bound closed it
+        } finally {
+            closer.interrupt();
+        }
+    }
+
+    /** The destination's word on the return path: acknowledged (null) or refused with the reason. */
+    private static void answer(ReturnPath returnPath, String refusal) {
+        if (returnPath == null) {
+            return;
+        }
+        try {
+            returnPath.answer(refusal);
+        } catch (IOException e) {
+            // the source is gone: it resumes by itself when it sees the connection drop
+        }
     }
 }

@@ -12,9 +12,7 @@ import dev.jhv.migration.stream.MigrationStreamWriter;
 import dev.jhv.migration.stream.RamStateEntry;
 import dev.jhv.migration.stream.SaveStateRegistry;
 
-import java.io.DataInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.util.function.Supplier;
 
 /**
@@ -73,10 +71,6 @@ final class LiveMigration {
         }
     }
 
-    private static String reason(Exception e) {
-        return Migration.reason(e);
-    }
-
     private void checkCancel() {
         if (cancelled) {
             throw new MigrationException("cancelled");
@@ -124,12 +118,8 @@ final class LiveMigration {
                 if (db >= 64 * 1024 && dt > 0) {
                     bandwidth = (long) (db * 1e9 / dt);
                 }
-                long[][] bits = dirty.sync();
-                for (int i = 0; i < bits.length; i++) {
-                    ram.markDirty(i, bits[i]);
-                }
+                long dirtied = syncDirty(dirty, ram);
                 syncs++;
-                long dirtied = DirtyLog.count(bits);
                 // what the destination has yet to consume is downtime too: it must read it before the rest
                 long backlog = destinationConsumed < 0 ? 0 : Math.max(0, out.written() - destinationConsumed);
                 long remaining = ram.pendingPages() * PAGE + backlog;
@@ -149,10 +139,7 @@ final class LiveMigration {
             before = machine.enterSaveState(RunState.FINISH_MIGRATE);
             long p1 = System.nanoTime();
             dev.jhv.core.trace.StartupTrace.mark("migration: guest paused");
-            long[][] bits = dirty.sync();
-            for (int i = 0; i < bits.length; i++) {
-                ram.markDirty(i, bits[i]);
-            }
+            syncDirty(dirty, ram);
             long p2 = System.nanoTime();
             long w0 = out.written();
             out.setRate(0); // the guest is stopped: the rest goes as fast as the link allows, as QEMU does
@@ -165,7 +152,6 @@ final class LiveMigration {
             if (ch.returnPath != null) {
                 awaitAnswer();
             }
-            long p5 = System.nanoTime();
             dev.jhv.core.trace.StartupTrace.mark("migration: acknowledged");
             long downtimeBytes = out.written() - w0;
             ch.close(); // an exec: command's status is the last word
@@ -196,6 +182,15 @@ final class LiveMigration {
         }
     }
 
+    /** Makes every page the log reports since the last sync pending again; returns how many it reported. */
+    private static long syncDirty(DirtyLog dirty, RamStateEntry ram) {
+        long[][] bits = dirty.sync();
+        for (int i = 0; i < bits.length; i++) {
+            ram.markDirty(i, bits[i]);
+        }
+        return DirtyLog.count(bits);
+    }
+
     /** Warms the device-state path while the guest runs (see {@link MachineState#warmUp}); best effort. */
     private void warmUp() {
         try {
@@ -210,7 +205,7 @@ final class LiveMigration {
         if (cancelled) {
             status.cancelled();
         } else {
-            status.failed(stalled != null ? stalled : refusal != null ? refusal : reason(e));
+            status.failed(stalled != null ? stalled : refusal != null ? refusal : Migration.reason(e));
         }
         return e;
     }
@@ -226,7 +221,7 @@ final class LiveMigration {
                 (long) (st.pages() / Math.max(s, 1e-3)));
     }
 
-    /** The destination's answer: "" once acknowledged, its refusal, or why none came; null while none. */
+    /** The destination's answer: "" once acknowledged, else its refusal or why none came; incomplete until then. */
     private final java.util.concurrent.CompletableFuture<String> answer = new java.util.concurrent.CompletableFuture<>();
 
     /** Reads the return path: one answer, acknowledgement or refusal; a refusal stops the migration at once. */

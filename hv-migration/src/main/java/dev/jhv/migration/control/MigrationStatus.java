@@ -68,7 +68,6 @@ public final class MigrationStatus {
     private long dirtySyncCount;
     private long pagesPerSecond;
     private long dirtyPagesRate;
-    private long precopyBytes;
     private long downtimeBytes;
     private long bandwidth;
     private Downtime phases;
@@ -84,7 +83,7 @@ public final class MigrationStatus {
         transferred = 0;
         remaining = ramBytes;
         total = ramBytes;
-        duplicate = normal = dirtySyncCount = pagesPerSecond = dirtyPagesRate = precopyBytes = downtimeBytes = 0;
+        duplicate = normal = dirtySyncCount = pagesPerSecond = dirtyPagesRate = downtimeBytes = 0;
         bandwidth = 0;
         phases = null;
     }
@@ -104,7 +103,6 @@ public final class MigrationStatus {
         duplicate = duplicatePages;
         normal = normalPages;
         pagesPerSecond = pagesPerSec;
-        precopyBytes = transferredBytes;
     }
 
     /** After a dirty sync: its count, the rate pages were dirtied at, the bandwidth seen and the estimate. */
@@ -158,6 +156,6 @@ public final class MigrationStatus {
         double mbps = transferred * 8 / 1e6 / seconds;
         return new MigrationInfo(state, error, totalMs, setupMs, expectedDowntimeMs, downtimeMs, transferred, mbps,
                 remaining, total, duplicate, normal, normal * 4096, dirtySyncCount, pagesPerSecond, dirtyPagesRate,
-                precopyBytes, downtimeBytes, bandwidth, phases);
+                transferred - downtimeBytes, downtimeBytes, bandwidth, phases);
     }
 }

@@ -29,7 +29,7 @@ public final class RamStateEntry implements IterativeStateEntry {
     private long pendingCount;
     private RamSectionReader reader;
     /** False for an entry that only checks what it loads (see {@link #checking}). */
-    private boolean writes = true;
+    private final boolean writes;
     private int blockCursor;
     private long pageCursor;
 
@@ -39,6 +39,11 @@ public final class RamStateEntry implements IterativeStateEntry {
 
     /** @param chunkPages pages per PART section */
     public RamStateEntry(List<RamBlock> blocks, int chunkPages) {
+        this(blocks, chunkPages, true);
+    }
+
+    private RamStateEntry(List<RamBlock> blocks, int chunkPages, boolean writes) {
+        this.writes = writes;
         if (chunkPages <= 0) {
             throw new IllegalArgumentException("chunkPages must be positive");
         }
@@ -53,9 +58,7 @@ public final class RamStateEntry implements IterativeStateEntry {
 
     /** An entry whose load checks the stream's RAM against {@code blocks} and writes nothing. */
     public static RamStateEntry checking(List<RamBlock> blocks) {
-        RamStateEntry e = new RamStateEntry(blocks);
-        e.writes = false;
-        return e;
+        return new RamStateEntry(blocks, CHUNK_PAGES, false);
     }
 
     private long pages(int block) {
