@@ -120,7 +120,8 @@ class HostLimitsIT {
     @Tag("kvm")
     void ctrlCOnTheConsoleGoesToTheGuestWithNographic() throws Exception {
         assumeTrue(Kvm.available(), "/dev/kvm is not available");
-        String cmd = JhvProcess.ROOT.resolve("jhv") + " -kernel " + JhvProcess.TESTOS + " -append mode=idle -m 128"
+        // exec: script(1) runs $SHELL -c, and a shell that waits (dash does) would itself die of the SIGINT
+        String cmd = "exec " + JhvProcess.ROOT.resolve("jhv") + " -kernel " + JhvProcess.TESTOS + " -append mode=idle -m 128"
                 + " -nographic";
         try (JhvProcess jhv = JhvProcess.wrapped(List.of("script", "-qfec", cmd, "/dev/null"))) {
             jhv.awaitLine("JHV-GUEST-READY", BOOT);
@@ -132,7 +133,7 @@ class HostLimitsIT {
             jhv.send("\u0001x"); // Ctrl-A x
             assertThat(jhv.awaitExit(BOOT)).isZero();
         }
-        String serial = JhvProcess.ROOT.resolve("jhv") + " -kernel " + JhvProcess.TESTOS
+        String serial = "exec " + JhvProcess.ROOT.resolve("jhv") + " -kernel " + JhvProcess.TESTOS
                 + " -append mode=idle -m 128 -display none -serial stdio";
         try (JhvProcess jhv = JhvProcess.wrapped(List.of("script", "-qfec", serial, "/dev/null"))) {
             jhv.awaitLine("JHV-GUEST-READY", BOOT);
