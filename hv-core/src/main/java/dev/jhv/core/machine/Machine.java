@@ -15,7 +15,13 @@ import dev.jhv.core.memory.RamAllocator;
 import dev.jhv.core.sys.SysCallException;
 import dev.jhv.core.trace.StartupTrace;
 import dev.jhv.core.vcpu.CpuState;
-import dev.jhv.core.vcpu.VcpuStateSection;
+import dev.jhv.core.device.Device;
+import dev.jhv.core.device.PowerButton;
+import dev.jhv.core.device.Stateful;
+import dev.jhv.core.inkernel.KvmClock;
+import dev.jhv.core.inkernel.KvmIrqchip;
+import dev.jhv.core.inkernel.KvmPit;
+import dev.jhv.core.vcpu.CpuDevice;
 import dev.jhv.core.vcpu.Vcpu;
 import dev.jhv.core.vcpu.VcpuExitHandler;
 
@@ -55,7 +61,6 @@ public final class Machine implements MachineControl, AutoCloseable {
     private final IoBus io = new IoBus();
     private final MmioBus mmio = new MmioBus();
     private final List<Vcpu> vcpus = new ArrayList<>();
-    private final List<Runnable> resetHandlers = new CopyOnWriteArrayList<>();
     private final List<RunStateListener> listeners = new CopyOnWriteArrayList<>();
     private final List<MachineEvent.Listener> eventListeners = new CopyOnWriteArrayList<>();
     private final LinkedBlockingQueue<Request> requests = new LinkedBlockingQueue<>();
@@ -67,11 +72,12 @@ public final class Machine implements MachineControl, AutoCloseable {
     /** Why the guest may not run: a loadvm that failed part-way left a state no guest should run from; or null. */
     private String brokenState;
     private int[] msrIndices;
-    private final List<StateSection<?>> stateSections = new CopyOnWriteArrayList<>();
+    /** Every device, in registration order: vCPUs, the in-kernel irqchip, PIT and clock, then the board's. */
+    private final List<Device> devices = new CopyOnWriteArrayList<>();
+    private final List<CpuDevice> cpuDevices = new ArrayList<>();
+    private KvmIrqchip irqchip;
+    private KvmPit pit;
     private BootProgram bootProgram;
-    private List<CpuState> powerOnCpuStates;
-    private byte[][] powerOnIrqchips;
-    private byte[] powerOnPit;
     /** Written under stateLock; read without it, so that "info status" answers while a load holds the lock. */
     private volatile RunState state = RunState.PRELAUNCH;
     private Thread control;
@@ -167,16 +173,18 @@ public final class Machine implements MachineControl, AutoCloseable {
         }
     }
 
-    /** vCPUs, the in-kernel irqchip and PIT, and the KVM clock: the state every machine has. */
+    /** vCPUs, the in-kernel irqchip and PIT, and the KVM clock: the devices every machine has. */
     private void registerCoreState() {
         for (Vcpu v : vcpus) {
-            addStateSection(new StateSection<>("cpu", v.index(),
-                    VcpuStateSection.VMSTATE, new VcpuStateSection(v.kvm(), msrIndices)));
+            CpuDevice cpu = new CpuDevice(v.index(), v.kvm(), msrIndices);
+            cpuDevices.add(cpu);
+            addDevice(cpu);
         }
-        KernelIrqchipState chips = new KernelIrqchipState(vm);
-        addStateSection(new StateSection<>("kvm-irqchip", 0, KernelIrqchipState.IRQCHIP, chips));
-        addStateSection(new StateSection<>("kvm-pit", 0, KernelIrqchipState.PIT, chips));
-        addStateSection(new StateSection<>("kvmclock", 0, KernelIrqchipState.CLOCK, chips));
+        irqchip = new KvmIrqchip(vm);
+        pit = new KvmPit(vm);
+        addDevice(irqchip);
+        addDevice(pit);
+        addDevice(new KvmClock(vm));
     }
 
     private volatile Supplier<String> cpuidDigest = () -> "";
@@ -196,14 +204,27 @@ public final class Machine implements MachineControl, AutoCloseable {
         this.cpuidDigestValue = null;
     }
 
-    /** Registers state that save/restore and migration carry (devices add theirs). */
-    public void addStateSection(StateSection<?> section) {
-        stateSections.add(section);
+    /**
+     * Adds a device (before the machine starts): reset, paused and resumed with the machine, closed at its end,
+     * and its state carried by save/restore and migration if it is {@link Stateful}.
+     */
+    public void addDevice(Device device) {
+        devices.add(device);
     }
 
-    /** Everything to save, in registration order (vCPUs and irqchip first, then devices). */
+    public List<Device> devices() {
+        return List.copyOf(devices);
+    }
+
+    /** Every stateful device's section, in registration order (vCPUs and irqchip first, then the board's). */
     public List<StateSection<?>> stateSections() {
-        return List.copyOf(stateSections);
+        List<StateSection<?>> out = new ArrayList<>();
+        for (Device d : devices) {
+            if (d instanceof Stateful<?> s) {
+                out.add(StateSection.of(s));
+            }
+        }
+        return out;
     }
 
     /** The MSRs KVM lists for save/restore that this vCPU can actually read. */
@@ -288,11 +309,6 @@ public final class Machine implements MachineControl, AutoCloseable {
         return level -> vm.irqLine(gsi, level);
     }
 
-    /** Device reset hooks, run (with vCPUs paused) on every system reset. */
-    public void addResetHandler(Runnable handler) {
-        resetHandlers.add(handler);
-    }
-
     /** Requests from devices: reset line, ACPI sleep, debug exit. Safe from any thread. */
     public void requestReset() {
         requests.add(new Request.Reset("guest request"));
@@ -320,14 +336,12 @@ public final class Machine implements MachineControl, AutoCloseable {
     private void startParked(BootProgram boot) {
         this.bootProgram = boot;
         boot.load(this);
-        powerOnCpuStates = new ArrayList<>();
-        for (Vcpu v : vcpus) {
-            powerOnCpuStates.add(CpuState.read(v.kvm(), msrIndices));
+        for (CpuDevice c : cpuDevices) {
+            c.recordPowerOn();
         }
-        powerOnIrqchips = new byte[][] {
-            vm.getIrqchip(KvmIoctls.IRQCHIP_PIC_MASTER), vm.getIrqchip(KvmIoctls.IRQCHIP_PIC_SLAVE),
-            vm.getIrqchip(KvmIoctls.IRQCHIP_IOAPIC)};
-        powerOnPit = vm.getPit2();
+        irqchip.recordPowerOn();
+        pit.recordPowerOn();
+        pauseDevices(); // they run when the vCPUs do
         for (Vcpu v : vcpus) {
             v.start();
         }
@@ -365,9 +379,7 @@ public final class Machine implements MachineControl, AutoCloseable {
     public RunState enterSaveState(RunState during) {
         synchronized (stateLock) {
             RunState before = state;
-            for (Vcpu v : vcpus) {
-                v.pause();
-            }
+            pauseAll();
             setState(during);
             return before;
         }
@@ -378,9 +390,7 @@ public final class Machine implements MachineControl, AutoCloseable {
         synchronized (stateLock) {
             setState(next);
             if (next == RunState.RUNNING) {
-                for (Vcpu v : vcpus) {
-                    v.resume();
-                }
+                resumeAll();
             }
         }
     }
@@ -459,37 +469,48 @@ public final class Machine implements MachineControl, AutoCloseable {
 
     private void pauseVcpus(RunState next) {
         synchronized (stateLock) {
-            for (Vcpu v : vcpus) {
-                v.pause();
-            }
+            pauseAll();
             setState(next);
         }
     }
 
-    /** Restores power-on state: vCPUs, irqchip, PIT, devices, and reloads the boot program. */
+    /** The vCPUs first (nothing the guest runs changes a device after this), then every device. */
+    private void pauseAll() {
+        for (Vcpu v : vcpus) {
+            v.pause();
+        }
+        pauseDevices();
+    }
+
+    private void pauseDevices() {
+        for (Device d : devices) {
+            d.pause();
+        }
+    }
+
+    /** Devices first (their timers re-armed, input taken), then the vCPUs. */
+    private void resumeAll() {
+        for (Device d : devices) {
+            d.resume();
+        }
+        for (Vcpu v : vcpus) {
+            v.resume();
+        }
+    }
+
+    /** Every device (vCPUs, irqchip, PIT first) to its reset state, then the boot program again. */
     private void reset() {
         synchronized (stateLock) {
             RunState before = state;
-            for (Vcpu v : vcpus) {
-                v.pause();
-            }
-            vm.setIrqchip(powerOnIrqchips[0]);
-            vm.setIrqchip(powerOnIrqchips[1]);
-            vm.setIrqchip(powerOnIrqchips[2]);
-            vm.setPit2(powerOnPit);
-            for (int i = 0; i < vcpus.size(); i++) {
-                powerOnCpuStates.get(i).write(vcpus.get(i).kvm());
-            }
-            for (Runnable h : resetHandlers) {
-                h.run();
+            pauseAll();
+            for (Device d : devices) {
+                d.reset();
             }
             bootProgram.load(this);
             brokenState = null;
             // The boot program set the BSP's registers again; the rest of its state is the power-on state.
             if (before == RunState.RUNNING) {
-                for (Vcpu v : vcpus) {
-                    v.resume();
-                }
+                resumeAll();
             }
         }
     }
@@ -549,9 +570,7 @@ public final class Machine implements MachineControl, AutoCloseable {
                         "the machine is busy saving or loading its state");
                 default -> {
                     setState(RunState.RUNNING);
-                    for (Vcpu v : vcpus) {
-                        v.resume();
-                    }
+                    resumeAll();
                 }
             }
         }
@@ -583,33 +602,28 @@ public final class Machine implements MachineControl, AutoCloseable {
     public void withVcpusPaused(Consumer<Machine> action) {
         synchronized (stateLock) {
             boolean running = state == RunState.RUNNING;
-            for (Vcpu v : vcpus) {
-                v.pause();
-            }
+            pauseAll();
             try {
                 action.accept(this);
             } finally {
                 if (running) {
-                    for (Vcpu v : vcpus) {
-                        v.resume();
-                    }
+                    resumeAll();
                 }
             }
         }
-    }
-
-    private Runnable powerButton = () -> { };
-
-    /** The ACPI power button, wired by the board to its PM device. */
-    public void setPowerButton(Runnable button) {
-        this.powerButton = button;
     }
 
     @Override
     public void systemPowerdown() {
         requireNotIncoming(); // the button's event would be lost under the loaded PM state
         fire(new MachineEvent.Powerdown());
-        operations.operation(powerButton); // not into a save's device state
+        operations.operation(() -> { // not into a save's device state
+            for (Device d : devices) {
+                if (d instanceof PowerButton b) {
+                    b.press();
+                }
+            }
+        });
     }
 
     /** Ends the machine: a save or load under way finishes first (a migration is cancelled), as in QEMU. */
@@ -696,6 +710,13 @@ public final class Machine implements MachineControl, AutoCloseable {
         }
         for (Vcpu v : vcpus) {
             v.kvm().close();
+        }
+        for (Device d : devices.reversed()) {
+            try {
+                d.close();
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "closing " + d.id() + " failed", e);
+            }
         }
         dirtyLog.close();
         vm.close();

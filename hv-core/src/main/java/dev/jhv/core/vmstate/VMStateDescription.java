@@ -39,6 +39,7 @@ public final class VMStateDescription<T> {
     private final List<FieldDef<T>> fields;
     private final List<SubDef<T>> subsections;
     private final Consumer<T> preSave;
+    private final Consumer<T> preLoad;
     private final PostLoad<T> postLoad;
 
     private record FieldDef<T>(Field field, Binding<T> binding, Predicate<T> when) { }
@@ -46,11 +47,12 @@ public final class VMStateDescription<T> {
     private record SubDef<T>(VMStateDescription<T> desc, Predicate<T> needed) { }
 
     private VMStateDescription(VMStateSchema schema, List<FieldDef<T>> fields, List<SubDef<T>> subsections,
-                               Consumer<T> preSave, PostLoad<T> postLoad) {
+                               Consumer<T> preSave, Consumer<T> preLoad, PostLoad<T> postLoad) {
         this.schema = schema;
         this.fields = fields;
         this.subsections = subsections;
         this.preSave = preSave;
+        this.preLoad = preLoad;
         this.postLoad = postLoad;
     }
 
@@ -168,20 +170,33 @@ public final class VMStateDescription<T> {
             throw new VMStateException(null, -1, name(), -1, "values of '" + values.name() + "' given",
                     null, null);
         }
-        VMStateValues before = capture(state);
+        if (preLoad != null) {
+            preLoad.accept(state);
+        }
+        VMStateValues before = captureBody(state);
         try {
             applyBody(state, values, true, name());
         } catch (VMStateException e) {
-            restore(state, before);
+            restoreBody(state, before);
             throw e;
         } catch (RuntimeException e) {
-            restore(state, before);
+            restoreBody(state, before);
             throw new VMStateException(null, -1, name(), -1, "the device refused the state: " + reason(e), null, e);
         }
     }
 
-    /** Every value the device holds now (all fields and subsections, whatever the tests say). */
+    /**
+     * Every value the device holds now (all fields and subsections, whatever the tests say); a {@link Live}
+     * state reads its device first.
+     */
     public VMStateValues capture(T state) {
+        if (state instanceof Live live) {
+            live.refresh();
+        }
+        return captureBody(state);
+    }
+
+    VMStateValues captureBody(T state) {
         var v = new VMStateValues(name(), version());
         for (FieldDef<T> f : fields) {
             Object c = f.binding().capture(state);
@@ -190,14 +205,32 @@ public final class VMStateDescription<T> {
             }
         }
         for (SubDef<T> s : subsections) {
-            v.subsection(s.desc().name(), s.desc().capture(state));
+            v.subsection(s.desc().name(), s.desc().captureBody(state));
         }
         return v;
     }
 
-    /** Puts back values from {@link #capture} (no hooks run). */
+    /** Puts back values from {@link #capture} (no hooks run); a {@link Live} state writes its device after. */
     public void restore(T state, VMStateValues snapshot) {
+        restoreBody(state, snapshot);
+        if (state instanceof Live live) {
+            live.writeBack();
+        }
+    }
+
+    void restoreBody(T state, VMStateValues snapshot) {
         applyBody(state, snapshot, false, name());
+    }
+
+    /**
+     * A state object that stands for a device elsewhere (a record draft): {@link #capture} reads the device
+     * first and {@link #restore} writes the device back, so that a load spanning several devices can undo the
+     * ones it already changed.
+     */
+    public interface Live {
+        void refresh();
+
+        void writeBack();
     }
 
     private void applyBody(T state, VMStateValues values, boolean hooks, String path) {
@@ -585,6 +618,7 @@ public final class VMStateDescription<T> {
         private final List<Object[]> entries = new ArrayList<>(); // {name, kind, since, when, binding}
         private final List<SubDef<T>> subsections = new ArrayList<>();
         private Consumer<T> preSave;
+        private Consumer<T> preLoad;
         private PostLoad<T> postLoad;
         private int unusedCount;
 
@@ -770,6 +804,12 @@ public final class VMStateDescription<T> {
             return this;
         }
 
+        /** Runs once before a load's values go in (QEMU's pre_load): e.g. to start from defaults. */
+        public Builder<T> preLoad(Consumer<T> hook) {
+            this.preLoad = hook;
+            return this;
+        }
+
         public Builder<T> postLoad(PostLoad<T> hook) {
             this.postLoad = hook;
             return this;
@@ -787,7 +827,8 @@ public final class VMStateDescription<T> {
             var subSchemas = subsections.stream().map(s -> s.desc().schema()).toList();
             var schema = new VMStateSchema(name, version, minimumVersion, schemaFields, subSchemas);
             schema.validate();
-            return new VMStateDescription<>(schema, List.copyOf(defs), List.copyOf(subsections), preSave, postLoad);
+            return new VMStateDescription<>(schema, List.copyOf(defs), List.copyOf(subsections), preSave, preLoad,
+                    postLoad);
         }
     }
 

@@ -22,7 +22,7 @@ public final class VMStateRoundTrip {
 
     /** Fills {@code state} with random values fitting the description (lengths within bounds); no hooks run. */
     public static <T> void randomise(VMStateDescription<T> desc, T state, long seed) {
-        desc.restore(state, randomValues(desc.schema(), new Random(seed), 0));
+        desc.restoreBody(state, randomValues(desc.schema(), new Random(seed), 0));
     }
 
     /**

@@ -56,6 +56,17 @@ public final class VMStateValues {
         return size;
     }
 
+    /** A copy with one field's value replaced (tests compare values with a running clock taken out). */
+    public VMStateValues with(String field, Object value) {
+        var v = new VMStateValues(name, version);
+        v.fields.putAll(fields);
+        v.fields.put(field, value);
+        v.sizes.putAll(sizes);
+        v.subsections.putAll(subsections);
+        v.size = size;
+        return v;
+    }
+
     public Object get(String field) {
         return fields.get(field);
     }

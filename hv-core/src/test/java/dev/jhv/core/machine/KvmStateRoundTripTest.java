@@ -6,7 +6,11 @@ import dev.jhv.core.kvm.KvmVcpu;
 import dev.jhv.core.kvm.KvmVm;
 import dev.jhv.core.kvm.Regs;
 import dev.jhv.core.kvm.Sregs;
-import dev.jhv.core.vcpu.VcpuStateSection;
+import dev.jhv.core.device.StatefulRoundTrip;
+import dev.jhv.core.inkernel.KvmClock;
+import dev.jhv.core.inkernel.KvmIrqchip;
+import dev.jhv.core.inkernel.KvmPit;
+import dev.jhv.core.vcpu.CpuDevice;
 import dev.jhv.core.vmstate.SaveOptions;
 import dev.jhv.core.vmstate.VMStateRoundTrip;
 import org.junit.jupiter.api.Tag;
@@ -54,8 +58,7 @@ class KvmStateRoundTripTest {
             a.setSregs(s);
             a.setMsrs(MSRS, new long[] {0x10, 0xffff_8000_0000_1000L, 0xffff_8000_0000_2000L, 0x0007_0406_0007_0406L,
                     0x0023_0010_0000_0000L, 0xffff_ffff_8100_0000L, 0x4_7700, 0xffff_8880_0000_0000L});
-            int rounds = VMStateRoundTrip.check(VcpuStateSection.VMSTATE, new VcpuStateSection(a, MSRS),
-                    () -> new VcpuStateSection(b, MSRS));
+            int rounds = StatefulRoundTrip.check(new CpuDevice(0, a, MSRS), () -> new CpuDevice(0, b, MSRS));
             assertThat(rounds).isPositive();
             assertThat(b.getRegs().get(Regs.Reg.RAX)).isEqualTo(0x1122_3344_5566_7788L);
             assertThat(b.getMsrs(new int[] {0xc0000082})[0]).isEqualTo(0xffff_ffff_8100_0000L);
@@ -71,8 +74,7 @@ class KvmStateRoundTripTest {
             // pad u32, redirtbl[24] u64}: route pin 4 to vector 0x24, unmasked
             MemorySegment.ofArray(ioapic).set(ValueLayout.JAVA_LONG_UNALIGNED, 8 + 24 + 4 * 8, 0x24L);
             vm1.setIrqchip(ioapic);
-            int rounds = VMStateRoundTrip.check(KernelIrqchipState.IRQCHIP, new KernelIrqchipState(vm1),
-                    () -> new KernelIrqchipState(vm2));
+            int rounds = StatefulRoundTrip.check(new KvmIrqchip(vm1), () -> new KvmIrqchip(vm2));
             assertThat(rounds).isPositive();
             assertThat(vm2.getIrqchip(KvmIoctls.IRQCHIP_IOAPIC)).isEqualTo(ioapic);
         }
@@ -82,13 +84,13 @@ class KvmStateRoundTripTest {
     void pitAndClockLoadIntoAFreshVm() {
         assumeTrue(Kvm.available(), "/dev/kvm is not available");
         try (Kvm kvm = Kvm.open(); KvmVm vm1 = vm(kvm); KvmVm vm2 = vm(kvm)) {
-            byte[] pit = KernelIrqchipState.PIT.save(new KernelIrqchipState(vm1), SaveOptions.DEFAULT);
-            KernelIrqchipState.PIT.load(new KernelIrqchipState(vm2), pit, KernelIrqchipState.PIT.version());
+            byte[] pit = new KvmPit(vm1).saveState();
+            new KvmPit(vm2).loadState(pit, 1);
             assertThat(withoutLoadTimes(vm2.getPit2())).isEqualTo(withoutLoadTimes(vm1.getPit2()));
 
-            byte[] clock = KernelIrqchipState.CLOCK.save(new KernelIrqchipState(vm1), SaveOptions.DEFAULT);
+            byte[] clock = new KvmClock(vm1).saveState();
             long sourceNs = ByteBuffer.wrap(clock).getLong();
-            KernelIrqchipState.CLOCK.load(new KernelIrqchipState(vm2), clock, KernelIrqchipState.CLOCK.version());
+            new KvmClock(vm2).loadState(clock, 1);
             long loadedNs = MemorySegment.ofArray(vm2.getClock()).get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
             // the destination's clock carries on from the saved value (it keeps running, so a loose upper bound)
             assertThat(loadedNs).isBetween(sourceNs, sourceNs + 60_000_000_000L);

@@ -2,7 +2,9 @@ package dev.jhv.devices.acpi;
 
 import dev.jhv.core.bus.BusHandler;
 import dev.jhv.core.irq.IrqLine;
-import dev.jhv.core.vmstate.VMStateDescription;
+import dev.jhv.core.device.PowerButton;
+import dev.jhv.core.device.Stateful;
+import dev.jhv.core.vmstate.RecordDescription;
 import dev.jhv.devices.platform.SystemControl;
 
 import java.util.Objects;
@@ -25,7 +27,7 @@ import java.util.function.LongSupplier;
  * <p>TMR_STS is raised when the timer's bit 23 changes, noticed whenever the guest reads PM1_STS or the timer;
  * there is no timer thread, so a guest waiting for a timer-overflow SCI alone is not woken.
  */
-public final class AcpiPm implements BusHandler {
+public final class AcpiPm implements BusHandler, Stateful<AcpiPm.State>, PowerButton {
     public static final int DEFAULT_BASE = 0x600;
     /** Bytes of I/O space the block occupies. */
     public static final int LENGTH = 12;
@@ -69,18 +71,19 @@ public final class AcpiPm implements BusHandler {
      * from that count (its time base is rebased on this host's monotonic clock, so it never runs backwards
      * across a save and load), and the SCI is driven from the restored status and enable bits.
      */
-    public static final VMStateDescription<AcpiPm> VMSTATE = VMStateDescription.<AcpiPm>builder("acpi-pm", 1)
+    public static final RecordDescription<State> VMSTATE = RecordDescription.builder(State.class, "acpi-pm", 1)
             .minimumVersion(1)
-            .u16("pm1_sts", p -> p.pm1Status, (p, v) -> p.pm1Status = v & STS_MASK)
-            .u16("pm1_en", p -> p.pm1Enable, (p, v) -> p.pm1Enable = v & EN_MASK)
-            .u16("pm1_cnt", p -> p.pm1Control, (p, v) -> p.pm1Control = v & CNT_STORED)
-            .u32("tmr_val", p -> p.savedTimer, (p, v) -> p.savedTimer = v & 0xffffff)
-            .preSave(AcpiPm::captureTimer)
-            .postLoad((p, version) -> p.installState())
+            .u16("pm1_sts")
+            .u16("pm1_en")
+            .u16("pm1_cnt")
+            .u32("tmr_val")
             .build();
 
-    /** The timer count as saved at pre-save, or as loaded. */
-    private int savedTimer;
+    /** PM1 status, enable and control, and the 24-bit PM timer count. */
+    public record State(int pm1Sts, int pm1En, int pm1Cnt, int tmrVal) { }
+
+    /** The timer count when the machine paused (the timer stands still meanwhile, as QEMU's virtual clock). */
+    private long pausedCount = -1;
 
     private final IrqLine sci;
     private final SystemControl control;
@@ -112,6 +115,7 @@ public final class AcpiPm implements BusHandler {
     }
 
     /** Machine reset: status, enables and control clear; the timer keeps running, as on the chipset. */
+    @Override
     public void reset() {
         lock.lock();
         try {
@@ -236,31 +240,85 @@ public final class AcpiPm implements BusHandler {
 
     // ---- state save/load ----
 
-    private void captureTimer() {
+    @Override
+    public RecordDescription<State> vmstate() {
+        return VMSTATE;
+    }
+
+    @Override
+    public String id() {
+        return "acpi-pm";
+    }
+
+    @Override
+    public State state() {
         lock.lock();
         try {
             pollTimer(); // TMR_STS for a bit-23 change before the save is in pm1_sts
-            savedTimer = (int) (ticks() & 0xffffff);
+            long count = pausedCount >= 0 ? pausedCount : ticks();
+            return new State(pm1Status, pm1Enable, pm1Control, (int) (count & 0xffffff));
         } finally {
             lock.unlock();
         }
     }
 
-    private String installState() {
+    @Override
+    public void restore(State s) {
         lock.lock();
         try {
-            // Rebase: the epoch lies as far back as the saved count needs (rounded up, so ticks() gives exactly it).
-            long count = savedTimer & 0xffffffL;
-            long elapsed = (count / PM_TIMER_FREQUENCY) * NANOS_PER_SECOND
-                    + ((count % PM_TIMER_FREQUENCY) * NANOS_PER_SECOND + PM_TIMER_FREQUENCY - 1) / PM_TIMER_FREQUENCY;
-            timerEpochNanos = nanoTime.getAsLong() - elapsed;
-            timerHalfPeriodSeen = ticks() >>> 23;
+            pm1Status = s.pm1Sts() & STS_MASK;
+            pm1Enable = s.pm1En() & EN_MASK;
+            pm1Control = s.pm1Cnt() & CNT_STORED;
+            long count = s.tmrVal() & 0xffffffL;
+            if (pausedCount >= 0) {
+                pausedCount = count;
+            } else {
+                rebaseTimer(count);
+            }
             sciAsserted = (pm1Status & pm1Enable) != 0;
             sci.setLevel(sciAsserted);
         } finally {
             lock.unlock();
         }
-        return null;
+    }
+
+    @Override
+    public void pause() {
+        lock.lock();
+        try {
+            if (pausedCount < 0) {
+                pollTimer();
+                pausedCount = ticks() & 0xffffff;
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void resume() {
+        lock.lock();
+        try {
+            if (pausedCount >= 0) {
+                rebaseTimer(pausedCount);
+                pausedCount = -1;
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void press() {
+        powerButton();
+    }
+
+    /** The timer counts on from {@code count}: its epoch lies as far back as that needs (rounded up). */
+    private void rebaseTimer(long count) {
+        long elapsed = (count / PM_TIMER_FREQUENCY) * NANOS_PER_SECOND
+                + ((count % PM_TIMER_FREQUENCY) * NANOS_PER_SECOND + PM_TIMER_FREQUENCY - 1) / PM_TIMER_FREQUENCY;
+        timerEpochNanos = nanoTime.getAsLong() - elapsed;
+        timerHalfPeriodSeen = ticks() >>> 23;
     }
 
     // ---- timer and SCI (lock held) ----

@@ -1,6 +1,6 @@
 package dev.jhv.devices.acpi;
 
-import dev.jhv.core.vmstate.VMStateDescription;
+import dev.jhv.core.vmstate.RecordDescription;
 
 import dev.jhv.devices.platform.ResetTriggerRegister;
 import dev.jhv.devices.platform.SystemControl;
@@ -22,14 +22,28 @@ public final class ResetControl extends ResetTriggerRegister {
     static final int RCPU = 0x04;
 
     /** The kept SRST bit, as QEMU's PIIX keeps its "rcr". */
-    public static final VMStateDescription<ResetControl> VMSTATE = VMStateDescription.<ResetControl>builder(
-                    "piix_rcr", 1)
+    public static final RecordDescription<State> VMSTATE = RecordDescription.builder(State.class, "piix_rcr", 1)
             .minimumVersion(1)
-            .u8("rcr", ResetControl::storedValue, (r, v) -> r.restoreStoredValue(v & SRST))
+            .u8("rcr", "value")
             .build();
 
     public ResetControl(SystemControl control) {
         super(control);
+    }
+
+    @Override
+    public RecordDescription<State> vmstate() {
+        return VMSTATE;
+    }
+
+    @Override
+    public String id() {
+        return "piix_rcr";
+    }
+
+    @Override
+    protected int storedMask() {
+        return SRST;
     }
 
     @Override

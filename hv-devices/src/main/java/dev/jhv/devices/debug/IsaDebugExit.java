@@ -1,6 +1,7 @@
 package dev.jhv.devices.debug;
 
 import dev.jhv.core.bus.BusHandler;
+import dev.jhv.core.device.Device;
 import dev.jhv.devices.DeviceException;
 import dev.jhv.devices.platform.SystemControl;
 
@@ -11,7 +12,7 @@ import java.util.Objects;
  * status {@code (v << 1) | 1}, so a test guest can report success or failure without an ACPI stack.
  * Stateless; reads return 0.
  */
-public final class IsaDebugExit implements BusHandler {
+public final class IsaDebugExit implements BusHandler, Device {
     public static final int DEFAULT_IOBASE = 0x501;
     public static final int DEFAULT_IOSIZE = 2;
 

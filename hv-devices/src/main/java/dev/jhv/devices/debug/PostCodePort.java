@@ -1,12 +1,13 @@
 package dev.jhv.devices.debug;
 
 import dev.jhv.core.bus.BusHandler;
+import dev.jhv.core.device.Device;
 
 /**
  * Port 0x80, where firmware writes POST codes and Linux writes to pause for an I/O cycle. Writes are kept
  * only as the last code (for the monitor or a trace); reads return 0xFF, as from an empty ISA port.
  */
-public final class PostCodePort implements BusHandler {
+public final class PostCodePort implements BusHandler, Device {
     public static final int PORT = 0x80;
     private static final System.Logger LOG = System.getLogger(PostCodePort.class.getName());
 

@@ -2,7 +2,9 @@ package dev.jhv.devices.i8042;
 
 import dev.jhv.core.bus.BusHandler;
 import dev.jhv.core.irq.IrqLine;
-import dev.jhv.core.vmstate.VMStateDescription;
+import dev.jhv.core.device.Stateful;
+import dev.jhv.core.vmstate.RecordDescription;
+import dev.jhv.core.vmstate.ScalarType;
 import dev.jhv.devices.platform.SystemControl;
 
 import java.util.Objects;
@@ -18,7 +20,7 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>Thread-safe; reset requests go to {@link SystemControl} outside the device lock.
  */
-public final class I8042 {
+public final class I8042 implements Stateful<I8042.State> {
     public static final int DATA_PORT = 0x60;
     public static final int COMMAND_PORT = 0x64;
     public static final int KEYBOARD_IRQ = 1;
@@ -62,36 +64,44 @@ public final class I8042 {
     private static final int QUEUE_SIZE = 16;
 
     /** The keyboard behind the controller: its scan code set and the command waiting for a parameter. */
-    private static final VMStateDescription<I8042> PS2KBD = VMStateDescription.<I8042>builder("ps2kbd", 1)
-            .u8("scan_set", k -> k.kbdScanSet, (k, v) -> k.kbdScanSet = v)
-            .u8("pending_command", k -> k.kbdPendingCommand, (k, v) -> k.kbdPendingCommand = v)
-            .build();
+    public record Keyboard(int scanSet, int pendingCommand) { }
 
     /** The mouse behind the controller: the command waiting for a parameter. */
-    private static final VMStateDescription<I8042> PS2MOUSE = VMStateDescription.<I8042>builder("ps2mouse", 1)
-            .u8("pending_command", k -> k.auxPendingCommand, (k, v) -> k.auxPendingCommand = v)
+    public record Mouse(int pendingCommand) { }
+
+    /**
+     * The controller: status, command byte ("mode"), output port, the controller command waiting for its data
+     * byte, the byte an empty buffer reads back, the output queue oldest byte first (queueAux bit i set: byte i
+     * is mouse data), and the devices behind it.
+     */
+    public record State(int status, int mode, int outport, int pending, int lastData, byte[] queueData,
+                        int queueAux, Keyboard kbd, Mouse mouse) { }
+
+    private static final RecordDescription<Keyboard> PS2KBD = RecordDescription.part(Keyboard.class, "ps2kbd", 1)
+            .u8("scan_set")
+            .u8("pending_command")
+            .build();
+
+    private static final RecordDescription<Mouse> PS2MOUSE = RecordDescription.part(Mouse.class, "ps2mouse", 1)
+            .u8("pending_command")
             .build();
 
     /**
      * The controller's state, as QEMU names it ("pckbd"), with the keyboard ("ps2kbd") and mouse ("ps2mouse")
-     * nested: status, command byte ("mode"), output port, the controller command waiting for its data byte,
-     * the output queue oldest byte first (queue_aux bit i set: byte i is mouse data) and the byte an empty
-     * buffer reads back. The status register's OBF bits and both IRQ lines are recomputed from the queue after
-     * a load. Only vCPUs (paused while saving or loading) touch this device; the hooks take the lock anyway.
+     * nested. The status register's OBF bits and both IRQ lines are recomputed from the queue after a load.
      */
-    public static final VMStateDescription<I8042> VMSTATE = VMStateDescription.<I8042>builder("pckbd", 1)
+    public static final RecordDescription<State> VMSTATE = RecordDescription.builder(State.class, "pckbd", 1)
             .minimumVersion(1)
-            .u8("status", k -> k.status, (k, v) -> k.status = v)
-            .u8("mode", k -> k.commandByte, (k, v) -> k.commandByte = v)
-            .u8("outport", k -> k.outputPort, (k, v) -> k.outputPort = v)
-            .u8("pending", k -> k.pendingCommand, (k, v) -> k.pendingCommand = v)
-            .u8("last_data", k -> k.lastData, (k, v) -> k.lastData = v)
-            .u8("queue_count", k -> k.queueCount, (k, v) -> k.queueCount = v)
-            .vbuffer("queue_data", "queue_count", QUEUE_SIZE, I8042::queuedBytes, I8042::loadQueuedBytes)
-            .u16("queue_aux", I8042::queuedAuxMask, I8042::loadQueuedAuxMask)
-            .struct("kbd", PS2KBD, k -> k)
-            .struct("mouse", PS2MOUSE, k -> k)
-            .postLoad((k, version) -> k.installState())
+            .u8("status")
+            .u8("mode")
+            .u8("outport")
+            .u8("pending")
+            .u8("last_data")
+            .lengthOf("queue_count", ScalarType.U8, "queueData")
+            .vbuffer("queue_data", "queue_count", QUEUE_SIZE, "queueData")
+            .u16("queue_aux")
+            .struct("kbd", PS2KBD, "kbd")
+            .struct("mouse", PS2MOUSE, "mouse")
             .build();
 
     private final IrqLine kbdIrq;
@@ -140,6 +150,7 @@ public final class I8042 {
     }
 
     /** Power-on state, as after a machine reset. */
+    @Override
     public void reset() {
         lock.lock();
         try {
@@ -279,62 +290,57 @@ public final class I8042 {
     // ---- state save/load ----
 
     /** The queued bytes, oldest first. */
-    private byte[] queuedBytes() {
-        lock.lock();
-        try {
-            byte[] b = new byte[queueCount];
-            for (int i = 0; i < queueCount; i++) {
-                b[i] = queueData[(queueHead + i) % QUEUE_SIZE];
-            }
-            return b;
-        } finally {
-            lock.unlock();
-        }
+    @Override
+    public RecordDescription<State> vmstate() {
+        return VMSTATE;
     }
 
-    private int queuedAuxMask() {
+    @Override
+    public String id() {
+        return "i8042";
+    }
+
+    @Override
+    public State state() {
         lock.lock();
         try {
-            int mask = 0;
+            byte[] data = new byte[queueCount];
+            int aux = 0;
             for (int i = 0; i < queueCount; i++) {
+                data[i] = queueData[(queueHead + i) % QUEUE_SIZE];
                 if (queueAux[(queueHead + i) % QUEUE_SIZE] != 0) {
-                    mask |= 1 << i;
+                    aux |= 1 << i;
                 }
             }
-            return mask;
+            return new State(status, commandByte, outputPort, pendingCommand, lastData, data, aux,
+                    new Keyboard(kbdScanSet, kbdPendingCommand), new Mouse(auxPendingCommand));
         } finally {
             lock.unlock();
         }
     }
 
-    private void loadQueuedBytes(byte[] data) {
+    @Override
+    public void restore(State s) {
+        if (s.queueData().length > QUEUE_SIZE) {
+            throw new IllegalArgumentException("the output queue holds " + s.queueData().length
+                    + " bytes, more than " + QUEUE_SIZE);
+        }
         lock.lock();
         try {
+            status = s.status() & 0xff;
+            commandByte = s.mode() & 0xff;
+            outputPort = s.outport() & 0xff;
+            pendingCommand = s.pending() & 0xff;
+            lastData = s.lastData() & 0xff;
+            kbdScanSet = s.kbd().scanSet() & 0xff;
+            kbdPendingCommand = s.kbd().pendingCommand() & 0xff;
+            auxPendingCommand = s.mouse().pendingCommand() & 0xff;
             queueHead = 0;
-            System.arraycopy(data, 0, queueData, 0, Math.min(data.length, QUEUE_SIZE));
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    private void loadQueuedAuxMask(int mask) {
-        lock.lock();
-        try {
+            queueCount = s.queueData().length;
+            System.arraycopy(s.queueData(), 0, queueData, 0, queueCount);
             for (int i = 0; i < QUEUE_SIZE; i++) {
-                queueAux[(queueHead + i) % QUEUE_SIZE] = (byte) ((mask >>> i) & 1);
+                queueAux[i] = (byte) ((s.queueAux() >>> i) & 1);
             }
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    private String installState() {
-        if (queueCount < 0 || queueCount > QUEUE_SIZE) {
-            return "the output queue holds " + queueCount + " bytes, more than " + QUEUE_SIZE;
-        }
-        lock.lock();
-        try {
-            queueHead = Math.floorMod(queueHead, QUEUE_SIZE);
             // Status OBF bits and the IRQ lines follow from the queue; drive both lines whatever this instance
             // drove before.
             updateIrqs();
@@ -343,7 +349,6 @@ public final class I8042 {
         } finally {
             lock.unlock();
         }
-        return null;
     }
 
     // ---- the devices behind the ports (lock held) ----

@@ -5,8 +5,7 @@ import dev.jhv.core.bus.IoBus;
 import dev.jhv.core.chardev.CharBackend;
 import dev.jhv.core.irq.IrqLine;
 import dev.jhv.core.machine.MachineConfig;
-import dev.jhv.core.machine.StateSection;
-import dev.jhv.core.vmstate.VMStateDescription;
+import dev.jhv.core.device.Device;
 import dev.jhv.devices.DeviceException;
 import dev.jhv.devices.acpi.AcpiPm;
 import dev.jhv.devices.acpi.ResetControl;
@@ -171,12 +170,7 @@ public final class PcPlatform implements AutoCloseable {
 
     /** Machine reset (system_reset, guest reset): every device to its reset state; RTC time and CMOS RAM stay. */
     public void reset() {
-        com1.reset();
-        i8042.reset();
-        rtc.reset();
-        acpiPm.reset();
-        resetControl.reset();
-        port92.reset();
+        devices().forEach(Device::reset);
     }
 
     /** Stops the RTC's timer thread; the devices stay registered but the RTC raises no more interrupts. */
@@ -219,23 +213,15 @@ public final class PcPlatform implements AutoCloseable {
     }
 
     /**
-     * Every device of the platform that holds guest-visible state, one section each, in this fixed order:
-     * "serial" (COM1), "pckbd", "mc146818rtc", "acpi-pm", "piix_rcr", "port92", all instance 0 and with the
-     * description's name as idstr. The POST code port and isa-debug-exit hold nothing the guest can read back
-     * and have no section. For {@code machine.addStateSection}; save and load them with the vCPUs paused.
+     * Every device of the platform, for the machine's device list: the ones with guest-visible state first, in
+     * this fixed order (their sections' order in a stream): "serial" (COM1), "pckbd", "mc146818rtc", "acpi-pm",
+     * "piix_rcr", "port92", all instance 0; then the POST code port and the isa-debug-exits, which hold nothing
+     * the guest can read back.
      */
-    public List<StateSection<?>> stateSections() {
-        return List.of(
-                section(Uart16550.VMSTATE, com1),
-                section(I8042.VMSTATE, i8042),
-                section(CmosRtc.VMSTATE, rtc),
-                section(AcpiPm.VMSTATE, acpiPm),
-                section(ResetControl.VMSTATE, resetControl),
-                section(SystemControlPortA.VMSTATE, port92));
-    }
-
-    private static <T> StateSection<T> section(VMStateDescription<T> description, T device) {
-        return new StateSection<>(description.name(), 0, description, device);
+    public List<Device> devices() {
+        List<Device> all = new ArrayList<>(List.of(com1, i8042, rtc, acpiPm, resetControl, port92, postCode));
+        all.addAll(debugExits);
+        return List.copyOf(all);
     }
 
     public List<IsaDebugExit> debugExits() {

@@ -1,6 +1,7 @@
 package dev.jhv.devices.platform;
 
 import dev.jhv.core.bus.BusHandler;
+import dev.jhv.core.device.Stateful;
 
 import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
@@ -9,7 +10,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * A one-byte I/O register that keeps a value and asks for a machine reset on certain writes (the PIIX reset
  * control register 0xCF9, System Control Port A 0x92). Subclasses say what a write stores and whether it resets.
  */
-public abstract class ResetTriggerRegister implements BusHandler {
+public abstract class ResetTriggerRegister implements BusHandler, Stateful<ResetTriggerRegister.State> {
+    /** The value the register keeps. */
+    public record State(int value) { }
+
     private final SystemControl control;
     private final ReentrantLock lock = new ReentrantLock();
     private int value;
@@ -24,26 +28,31 @@ public abstract class ResetTriggerRegister implements BusHandler {
     /** Whether writing {@code written} over {@code old} resets the machine. */
     protected abstract boolean resets(int old, int written);
 
-    /** The value kept now, for the subclass's state description. */
-    protected final int storedValue() {
+    /** The bits a write can leave set (what a loaded value is masked with). */
+    protected abstract int storedMask();
+
+    @Override
+    public final State state() {
         lock.lock();
         try {
-            return value;
+            return new State(value);
         } finally {
             lock.unlock();
         }
     }
 
-    /** Puts back a saved value (already masked by the subclass); a load never triggers a reset. */
-    protected final void restoreStoredValue(int v) {
+    /** A load never triggers a reset. */
+    @Override
+    public final void restore(State s) {
         lock.lock();
         try {
-            value = v & 0xff;
+            value = s.value() & storedMask();
         } finally {
             lock.unlock();
         }
     }
 
+    @Override
     public void reset() {
         lock.lock();
         try {

@@ -2,7 +2,8 @@ package dev.jhv.devices.rtc;
 
 import dev.jhv.core.bus.BusHandler;
 import dev.jhv.core.irq.IrqLine;
-import dev.jhv.core.vmstate.VMStateDescription;
+import dev.jhv.core.device.Stateful;
+import dev.jhv.core.vmstate.RecordDescription;
 
 import java.time.Clock;
 import java.time.DateTimeException;
@@ -31,7 +32,7 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>The CMOS bytes QEMU's PC machine fills in (memory sizes, CPU count, century) are set at construction.
  */
-public final class CmosRtc implements BusHandler {
+public final class CmosRtc implements BusHandler, Stateful<CmosRtc.State> {
     public static final int INDEX_PORT = 0x70;
     public static final int DATA_PORT = 0x71;
     public static final int PORT_COUNT = 2;
@@ -82,34 +83,30 @@ public final class CmosRtc implements BusHandler {
      * time registers (the guest's time continues from the saved time, in the saved BCD/binary and 12/24-hour
      * modes), IRQ 8 is driven from registers B and C and the wake-up timer re-armed.
      *
-     * <p>Saving copies the bytes under the device lock; loading fills a staging copy that post-load installs
-     * under the lock, so the timer thread never sees a half-loaded state.
+     * <p>The record is taken under the device lock and installed under it, so the timer thread never sees a
+     * half-loaded state.
      */
-    public static final VMStateDescription<CmosRtc> VMSTATE = VMStateDescription.<CmosRtc>builder("mc146818rtc", 1)
+    public static final RecordDescription<State> VMSTATE = RecordDescription.builder(State.class, "mc146818rtc", 1)
             .minimumVersion(1)
-            .buffer("cmos_data", CMOS_SIZE, r -> r.saved.cmos)
-            .u8("cmos_index", r -> r.saved.index, (r, v) -> r.saved.index = v)
-            .bool("nmi_masked", r -> r.saved.nmiMasked, (r, v) -> r.saved.nmiMasked = v)
-            .u32("sub_second_ns", r -> r.saved.subSecondNanos, (r, v) -> r.saved.subSecondNanos = v)
-            .preSave(CmosRtc::captureState)
-            .postLoad((r, version) -> r.installState())
+            .buffer("cmos_data", CMOS_SIZE)
+            .u8("cmos_index")
+            .bool("nmi_masked")
+            .u32("sub_second_ns", "subSecondNs")
+            .check(s -> Integer.toUnsignedLong(s.subSecondNs()) >= NANOS_PER_SECOND
+                    ? "sub_second_ns " + Integer.toUnsignedLong(s.subSecondNs()) + " is not below one second"
+                    : null)
             .build();
 
-    /** The state as saved, or as loaded before post-load installs it. */
-    private static final class SavedState {
-        final byte[] cmos = new byte[CMOS_SIZE];
-        int index;
-        boolean nmiMasked;
-        int subSecondNanos;
-    }
-
-    private final SavedState saved = new SavedState();
+    /** The 128 CMOS bytes, the index register, the NMI mask and where the clock was within its second. */
+    public record State(byte[] cmosData, int cmosIndex, boolean nmiMasked, int subSecondNs) { }
 
     private final Clock clock;
     private final IrqLine irq;
     private final ScheduledExecutorService timer;
     private final ReentrantLock lock = new ReentrantLock();
     private ScheduledFuture<?> pendingWakeup;
+    /** Paused with the machine: no wake-up is scheduled and none runs. */
+    private boolean paused;
 
     // Guest-visible state.
     private final byte[] cmos = new byte[CMOS_SIZE];
@@ -179,6 +176,7 @@ public final class CmosRtc implements BusHandler {
     }
 
     /** Machine reset: the MC146818's RESET pin clears the interrupt enables and flags; time and RAM survive. */
+    @Override
     public void reset() {
         lock.lock();
         try {
@@ -324,38 +322,48 @@ public final class CmosRtc implements BusHandler {
         updateIrq();
     }
 
-    // ---- state save/load ----
+    // ---- device lifecycle and state ----
 
-    private void captureState() {
+    @Override
+    public RecordDescription<State> vmstate() {
+        return VMSTATE;
+    }
+
+    @Override
+    public String id() {
+        return "rtc";
+    }
+
+    /** The time registers brought up to now, and register C with the flags raised so far. */
+    @Override
+    public State state() {
         lock.lock();
         try {
             bringFlagsUpToDate();
+            int phase = 0; // SET: the registers hold the time; it starts at a whole second
             if (!frozen()) {
                 long now = guestNanos();
                 storeTime(now);
-                saved.subSecondNanos = (int) Math.floorMod(now, NANOS_PER_SECOND);
-            } else {
-                saved.subSecondNanos = 0; // SET: the registers hold the time; it starts at a whole second
+                phase = (int) Math.floorMod(now, NANOS_PER_SECOND);
             }
-            System.arraycopy(cmos, 0, saved.cmos, 0, CMOS_SIZE);
-            saved.index = index;
-            saved.nmiMasked = nmiMasked;
+            return new State(cmos.clone(), index, nmiMasked, phase);
         } finally {
             lock.unlock();
         }
     }
 
-    private String installState() {
-        long phase = Integer.toUnsignedLong(saved.subSecondNanos);
-        if (phase >= NANOS_PER_SECOND) {
-            return "sub_second_ns " + phase + " is not below one second";
+    @Override
+    public void restore(State s) {
+        long phase = Integer.toUnsignedLong(s.subSecondNs());
+        if (phase >= NANOS_PER_SECOND || s.cmosData().length != CMOS_SIZE) {
+            throw new IllegalArgumentException("sub_second_ns " + phase + " is not below one second");
         }
         lock.lock();
         try {
-            System.arraycopy(saved.cmos, 0, cmos, 0, CMOS_SIZE);
+            System.arraycopy(s.cmosData(), 0, cmos, 0, CMOS_SIZE);
             cmos[REG_A] &= 0x7f; // UIP is computed, never stored
-            index = saved.index & 0x7f;
-            nmiMasked = saved.nmiMasked;
+            index = s.cmosIndex() & 0x7f;
+            nmiMasked = s.nmiMasked();
             if (!frozen()) {
                 setTimeFromRegisters(phase); // the time base from the restored registers
             }
@@ -371,7 +379,34 @@ public final class CmosRtc implements BusHandler {
         } finally {
             lock.unlock();
         }
-        return null;
+    }
+
+    @Override
+    public void pause() {
+        lock.lock();
+        try {
+            paused = true;
+            if (pendingWakeup != null) {
+                pendingWakeup.cancel(false);
+                pendingWakeup = null;
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The flags raised while paused are in register C at the next read; the wake-up is armed again. */
+    @Override
+    public void resume() {
+        lock.lock();
+        try {
+            paused = false;
+            bringFlagsUpToDate();
+            updateIrq();
+            armTimer();
+        } finally {
+            lock.unlock();
+        }
     }
 
     // ---- time keeping (lock held) ----
@@ -538,6 +573,9 @@ public final class CmosRtc implements BusHandler {
         if (timer == null) {
             return;
         }
+        if (paused) {
+            return; // resume arms it
+        }
         if (pendingWakeup != null) {
             pendingWakeup.cancel(false);
             pendingWakeup = null;
@@ -569,6 +607,9 @@ public final class CmosRtc implements BusHandler {
     void timerFired() {
         lock.lock();
         try {
+            if (paused) {
+                return; // a wake-up that was already running when the machine paused
+            }
             bringFlagsUpToDate();
             updateIrq();
         } finally {

@@ -4,7 +4,9 @@ import dev.jhv.core.bus.BusHandler;
 import dev.jhv.core.chardev.CharBackend;
 import dev.jhv.core.chardev.CharFrontend;
 import dev.jhv.core.irq.IrqLine;
-import dev.jhv.core.vmstate.VMStateDescription;
+import dev.jhv.core.device.Stateful;
+import dev.jhv.core.vmstate.RecordDescription;
+import dev.jhv.core.vmstate.ScalarType;
 
 import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
@@ -24,7 +26,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * written and told {@link CharBackend#frontendReady()} outside the lock, so a back end may call {@link #receive}
  * from its own thread while holding its own locks.
  */
-public final class Uart16550 implements BusHandler, CharFrontend {
+public final class Uart16550 implements BusHandler, CharFrontend, Stateful<Uart16550.State> {
     /** Standard COM1 resources. */
     public static final int COM1_BASE = 0x3f8;
     public static final int COM1_IRQ = 4;
@@ -98,82 +100,57 @@ public final class Uart16550 implements BusHandler, CharFrontend {
     private static final int[] RX_TRIGGER_LEVELS = {1, 4, 8, 14};
 
     /**
-     * The receive buffer, oldest byte first. Absent when empty; the bytes are the ones the guest has yet to read
-     * from RBR.
+     * The UART's state as one record, as QEMU names the section ("serial"). IIR and LSR's DR bit are not stored:
+     * they follow from the other registers and the receive buffer. {@code lsr} holds the latched error bits (and
+     * THRE/TEMT, always set here); {@code rbr} the holding register a read of an empty RBR returns;
+     * {@code recvFifo} the bytes the guest has yet to read, oldest first.
      */
-    private static final VMStateDescription<Uart16550> RECV_FIFO = VMStateDescription.<Uart16550>builder(
+    public record State(int divider, int rbr, int ier, int lcr, int mcr, int lsr, int msr, int scr, int fcr,
+                        byte[] recvFifo, boolean thrIpending, boolean timeoutIpending) {
+        /** Power-on: 9600 baud, everything clear, the host's modem lines up. */
+        public static final State POWER_ON = new State(0x0c, 0, 0, 0, 0, LSR_THRE | LSR_TEMT, MSR_HOST_LINES, 0,
+                0, new byte[0], false, false);
+    }
+
+    /** The receive buffer. Absent when empty. */
+    private static final RecordDescription<State> RECV_FIFO = RecordDescription.part(State.class,
                     "serial/recv_fifo", 1)
-            .u8("rx_count", u -> u.saved.rxCount, (u, v) -> u.saved.rxCount = v)
-            .vbuffer("rx_fifo", "rx_count", FIFO_SIZE, u -> u.saved.rxBytes, (u, v) -> u.saved.rxBytes = v)
+            .lengthOf("rx_count", ScalarType.U8, "recvFifo")
+            .vbuffer("rx_fifo", "rx_count", FIFO_SIZE, "recvFifo")
             .build();
 
     /** A THR-empty interrupt not yet acknowledged (by reading IIR or writing THR). Absent means none. */
-    private static final VMStateDescription<Uart16550> THR_IPENDING = VMStateDescription.<Uart16550>builder(
+    private static final RecordDescription<State> THR_IPENDING = RecordDescription.part(State.class,
                     "serial/thr_ipending", 1)
-            .bool("thr_ipending", u -> u.saved.thrIpending, (u, v) -> u.saved.thrIpending = v)
+            .bool("thr_ipending")
             .build();
 
     /** A character timeout indicated and not yet cleared by reading RBR. Absent means none. */
-    private static final VMStateDescription<Uart16550> TIMEOUT_IPENDING = VMStateDescription.<Uart16550>builder(
+    private static final RecordDescription<State> TIMEOUT_IPENDING = RecordDescription.part(State.class,
                     "serial/timeout_ipending", 1)
-            .bool("timeout_ipending", u -> u.saved.timeoutIpending, (u, v) -> u.saved.timeoutIpending = v)
+            .bool("timeout_ipending")
             .build();
 
     /**
-     * The UART's state, as QEMU names the section ("serial"). IIR and LSR's DR bit are not stored: they follow
-     * from the other registers and the receive buffer, and are recomputed after a load. {@code lsr} holds the
-     * latched error bits (and THRE/TEMT, always set here). A stream without a subsection means that
-     * subsection's default (empty receive buffer, no pending THRE interrupt, no timeout).
-     *
-     * <p>Saving copies the registers under the device lock at pre-save; loading fills a staging copy and the
-     * post-load hook checks it and installs it under the lock (so host input arriving meanwhile is never mixed
-     * in half-way), then re-drives the IRQ line from the restored registers and tells the back end there may be
-     * room again.
+     * The "serial" section. A stream without a subsection means that subsection's default (empty receive buffer,
+     * no pending THRE interrupt, no timeout).
      */
-    public static final VMStateDescription<Uart16550> VMSTATE = VMStateDescription.<Uart16550>builder("serial", 1)
+    public static final RecordDescription<State> VMSTATE = RecordDescription.builder(State.class, "serial", 1)
             .minimumVersion(1)
-            .u16("divider", u -> u.saved.divider, (u, v) -> {
-                u.saved.clearSubsections(); // first field: subsections absent from the stream keep defaults
-                u.saved.divider = v;
-            })
-            .u8("rbr", u -> u.saved.rbr, (u, v) -> u.saved.rbr = v)
-            .u8("ier", u -> u.saved.ier, (u, v) -> u.saved.ier = v)
-            .u8("lcr", u -> u.saved.lcr, (u, v) -> u.saved.lcr = v)
-            .u8("mcr", u -> u.saved.mcr, (u, v) -> u.saved.mcr = v)
-            .u8("lsr", u -> u.saved.lsr, (u, v) -> u.saved.lsr = v)
-            .u8("msr", u -> u.saved.msr, (u, v) -> u.saved.msr = v)
-            .u8("scr", u -> u.saved.scr, (u, v) -> u.saved.scr = v)
-            .u8("fcr", u -> u.saved.fcr, (u, v) -> u.saved.fcr = v)
-            .subsection(RECV_FIFO, u -> u.saved.rxCount > 0)
-            .subsection(THR_IPENDING, u -> u.saved.thrIpending)
-            .subsection(TIMEOUT_IPENDING, u -> u.saved.timeoutIpending)
-            .preSave(Uart16550::captureState)
-            .postLoad((u, version) -> u.installState())
+            .u16("divider")
+            .u8("rbr")
+            .u8("ier")
+            .u8("lcr")
+            .u8("mcr")
+            .u8("lsr")
+            .u8("msr")
+            .u8("scr")
+            .u8("fcr")
+            .subsection(RECV_FIFO, s -> s.recvFifo().length > 0)
+            .subsection(THR_IPENDING, State::thrIpending)
+            .subsection(TIMEOUT_IPENDING, State::timeoutIpending)
+            .defaults(State.POWER_ON)
             .build();
-
-    /** Registers as the stream holds them: filled at pre-save, or by a load before post-load installs them. */
-    private static final class SavedState {
-        int divider;
-        int rbr;
-        int ier;
-        int lcr;
-        int mcr;
-        int lsr;
-        int msr;
-        int scr;
-        int fcr;
-        int rxCount;
-        byte[] rxBytes = new byte[0];
-        boolean thrIpending;
-        boolean timeoutIpending;
-
-        void clearSubsections() {
-            rxCount = 0;
-            rxBytes = new byte[0];
-            thrIpending = false;
-            timeoutIpending = false;
-        }
-    }
 
     private final String id;
     private final CharBackend backend;
@@ -205,8 +182,8 @@ public final class Uart16550 implements BusHandler, CharFrontend {
     /** The level last driven on the IRQ line (output state, re-driven by {@link #reset()} and after a load). */
     private boolean irqAsserted;
 
-    /** The state as saved or being loaded; see {@link SavedState}. */
-    private final SavedState saved = new SavedState();
+    /** Paused with the machine: the back end holds host input back. */
+    private boolean paused;
 
     public Uart16550(String id, CharBackend backend, IrqLine irq) {
         this.id = Objects.requireNonNull(id, "id");
@@ -221,11 +198,13 @@ public final class Uart16550 implements BusHandler, CharFrontend {
         }
     }
 
+    @Override
     public String id() {
         return id;
     }
 
     /** Power-on / machine reset state (the datasheet's MR pin). */
+    @Override
     public void reset() {
         lock.lock();
         try {
@@ -458,8 +437,8 @@ public final class Uart16550 implements BusHandler, CharFrontend {
     public int canReceive() {
         lock.lock();
         try {
-            if ((mcr & MCR_LOOP) != 0) {
-                return 0; // receiver disconnected from the serial input
+            if ((mcr & MCR_LOOP) != 0 || paused) {
+                return 0; // receiver disconnected from the serial input, or the machine is paused
             }
             return rxCapacity() - rxCount;
         } finally {
@@ -489,59 +468,77 @@ public final class Uart16550 implements BusHandler, CharFrontend {
         }
     }
 
-    // ---- state save/load ----
+    // ---- device lifecycle and state ----
 
-    private void captureState() {
+    @Override
+    public RecordDescription<State> vmstate() {
+        return VMSTATE;
+    }
+
+    @Override
+    public void pause() {
         lock.lock();
         try {
-            saved.divider = divisor & 0xffff;
-            saved.rbr = rxFifo[rxHead] & 0xff;
-            saved.ier = ier;
-            saved.lcr = lcr;
-            saved.mcr = mcr;
-            saved.lsr = lineStatus() & ~LSR_DR;
-            saved.msr = msr;
-            saved.scr = scr;
-            saved.fcr = fcr;
-            saved.rxCount = rxCount;
-            saved.rxBytes = new byte[rxCount];
-            for (int i = 0; i < rxCount; i++) {
-                saved.rxBytes[i] = rxFifo[(rxHead + i) % FIFO_SIZE];
-            }
-            saved.thrIpending = thrInterruptPending;
-            saved.timeoutIpending = timeoutPending;
+            paused = true;
         } finally {
             lock.unlock();
         }
     }
 
-    /** Checks the loaded registers and makes them the device's; null, or why they cannot be used. */
-    private String installState() {
-        var s = saved;
-        int newFcr = (s.fcr & FCR_ENABLE) == 0 ? 0 : s.fcr & ~(FCR_RX_RESET | FCR_TX_RESET);
+    @Override
+    public void resume() {
+        lock.lock();
+        try {
+            paused = false;
+        } finally {
+            lock.unlock();
+        }
+        backend.frontendReady(); // input held back meanwhile may come now
+    }
+
+    @Override
+    public State state() {
+        lock.lock();
+        try {
+            byte[] fifo = new byte[rxCount];
+            for (int i = 0; i < rxCount; i++) {
+                fifo[i] = rxFifo[(rxHead + i) % FIFO_SIZE];
+            }
+            return new State(divisor & 0xffff, rxFifo[rxHead] & 0xff, ier, lcr, mcr, lineStatus() & ~LSR_DR, msr,
+                    scr, fcr, fifo, thrInterruptPending, timeoutPending);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Checks the registers and makes them the device's, then drives the IRQ line from them. */
+    @Override
+    public void restore(State s) {
+        int newFcr = (s.fcr() & FCR_ENABLE) == 0 ? 0 : s.fcr() & ~(FCR_RX_RESET | FCR_TX_RESET);
         int capacity = (newFcr & FCR_ENABLE) != 0 ? FIFO_SIZE : 1;
-        if (s.rxCount > capacity || s.rxCount > s.rxBytes.length) {
-            return "the receive buffer holds " + s.rxCount + " bytes, but with FCR 0x"
-                    + Integer.toHexString(s.fcr) + " it holds at most " + capacity;
+        int count = s.recvFifo().length;
+        if (count > capacity) {
+            throw new IllegalArgumentException("the receive buffer holds " + count + " bytes, but with FCR 0x"
+                    + Integer.toHexString(s.fcr()) + " it holds at most " + capacity);
         }
         lock.lock();
         try {
-            divisor = s.divider & 0xffff;
-            ier = s.ier & 0x0f;
-            lcr = s.lcr & 0xff;
-            mcr = s.mcr & 0x1f;
-            lsrErrors = s.lsr & LSR_ERROR_MASK;
-            msr = s.msr & 0xff;
-            scr = s.scr & 0xff;
+            divisor = s.divider() & 0xffff;
+            ier = s.ier() & 0x0f;
+            lcr = s.lcr() & 0xff;
+            mcr = s.mcr() & 0x1f;
+            lsrErrors = s.lsr() & LSR_ERROR_MASK;
+            msr = s.msr() & 0xff;
+            scr = s.scr() & 0xff;
             fcr = newFcr;
             rxHead = 0;
-            rxCount = s.rxCount;
-            System.arraycopy(s.rxBytes, 0, rxFifo, 0, rxCount);
-            if (rxCount == 0) {
-                rxFifo[0] = (byte) s.rbr; // the stale holding register a read of an empty RBR returns
+            rxCount = count;
+            System.arraycopy(s.recvFifo(), 0, rxFifo, 0, count);
+            if (count == 0) {
+                rxFifo[0] = (byte) s.rbr(); // the stale holding register a read of an empty RBR returns
             }
-            thrInterruptPending = s.thrIpending;
-            timeoutPending = s.timeoutIpending;
+            thrInterruptPending = s.thrIpending();
+            timeoutPending = s.timeoutIpending();
             // irqAsserted only says what this instance last drove: drive the line from the restored registers.
             boolean gate = (mcr & MCR_OUT2) != 0 && (mcr & MCR_LOOP) == 0;
             irqAsserted = gate && pendingInterrupt() != IIR_NO_INT;
@@ -550,7 +547,6 @@ public final class Uart16550 implements BusHandler, CharFrontend {
             lock.unlock();
         }
         backend.frontendReady(); // the receive buffer may have room again
-        return null;
     }
 
     // ---- internals (lock held) ----

@@ -1,6 +1,6 @@
 package dev.jhv.devices.sysctl;
 
-import dev.jhv.core.vmstate.VMStateDescription;
+import dev.jhv.core.vmstate.RecordDescription;
 
 import dev.jhv.devices.platform.ResetTriggerRegister;
 import dev.jhv.devices.platform.SystemControl;
@@ -17,15 +17,28 @@ public final class SystemControlPortA extends ResetTriggerRegister {
     static final int A20 = 0x02;
 
     /** The kept value (fast A20 and fast reset bits), as QEMU's "port92" section keeps "outport". */
-    public static final VMStateDescription<SystemControlPortA> VMSTATE =
-            VMStateDescription.<SystemControlPortA>builder("port92", 1)
-                    .minimumVersion(1)
-                    .u8("outport", SystemControlPortA::storedValue,
-                            (p, v) -> p.restoreStoredValue(v & (FAST_RESET | A20)))
-                    .build();
+    public static final RecordDescription<State> VMSTATE = RecordDescription.builder(State.class, "port92", 1)
+            .minimumVersion(1)
+            .u8("outport", "value")
+            .build();
 
     public SystemControlPortA(SystemControl control) {
         super(control);
+    }
+
+    @Override
+    public RecordDescription<State> vmstate() {
+        return VMSTATE;
+    }
+
+    @Override
+    public String id() {
+        return "port92";
+    }
+
+    @Override
+    protected int storedMask() {
+        return FAST_RESET | A20;
     }
 
     @Override

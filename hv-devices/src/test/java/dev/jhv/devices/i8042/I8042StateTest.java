@@ -2,7 +2,7 @@ package dev.jhv.devices.i8042;
 
 import dev.jhv.devices.testing.RecordingControl;
 import dev.jhv.devices.testing.RecordingIrq;
-import dev.jhv.devices.testing.VMStateSamples;
+import dev.jhv.core.device.StatefulRoundTrip;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -14,8 +14,7 @@ class I8042StateTest {
 
     @Test
     void roundTripsRandomStates() {
-        VMStateSamples.checkRandomised(I8042.VMSTATE,
-                () -> new I8042(new RecordingIrq(), new RecordingIrq(), new RecordingControl()), 8);
+        StatefulRoundTrip.checkRandomised(() -> new I8042(new RecordingIrq(), new RecordingIrq(), new RecordingControl()), 8);
     }
 
     @Test
@@ -27,11 +26,11 @@ class I8042StateTest {
         kbc.dataPort().write(0, 1, 0x43);      // (keyboard and mouse interrupts on, XLATE)
         assertThat(kbc.dataPort().read(0, 1)).isEqualTo(0xfa); // consume one before saving
 
-        byte[] state = I8042.VMSTATE.save(kbc);
+        byte[] state = kbc.saveState();
         var kbd2 = new RecordingIrq();
         var aux2 = new RecordingIrq();
         var fresh = new I8042(kbd2, aux2, new RecordingControl());
-        I8042.VMSTATE.load(fresh, state, 1);
+        fresh.loadState(state, 1);
 
         assertThat(kbd2.level()).isTrue();
         assertThat(aux2.level()).isFalse();

@@ -4,6 +4,7 @@ import dev.jhv.core.bus.IoBus;
 import dev.jhv.core.chardev.CharBackend;
 import dev.jhv.core.chardev.CharFrontend;
 import dev.jhv.core.machine.MachineConfig;
+import dev.jhv.core.device.Stateful;
 import dev.jhv.core.machine.StateSection;
 import dev.jhv.devices.DeviceException;
 import dev.jhv.devices.testing.RecordingControl;
@@ -148,9 +149,9 @@ class PcPlatformTest {
     void stateSectionsNameEveryDeviceOnceAndMoveAWholePlatform() {
         var io = new IoBus();
         var platform = create(io, List.of());
-        assertThat(platform.stateSections()).extracting(StateSection::idstr)
+        assertThat(sections(platform)).extracting(StateSection::idstr)
                 .containsExactly("serial", "pckbd", "mc146818rtc", "acpi-pm", "piix_rcr", "port92");
-        assertThat(platform.stateSections().stream().map(d -> (Object) d.state()).toList())
+        assertThat(platform.devices().stream().filter(d -> d instanceof Stateful<?>).toList())
                 .containsExactly(platform.com1(), platform.i8042(), platform.rtc(), platform.acpiPm(),
                         platform.resetControl(), platform.port92());
 
@@ -161,13 +162,13 @@ class PcPlatformTest {
         io.write(0x64, 1, 0xaa);        // i8042 self test: 0x55 queued
 
         var out = new dev.jhv.core.vmstate.VMStateOutput();
-        platform.stateSections().forEach(d -> save(d, out));
+        sections(platform).forEach(d -> save(d, out));
         byte[] bytes = out.toByteArray();
 
         var io2 = new IoBus();
         var other = create(io2, List.of());
         var in = new dev.jhv.core.vmstate.VMStateInput(bytes);
-        other.stateSections().forEach(d -> load(d, in));
+        sections(other).forEach(d -> load(d, in));
         assertThat(in.offset()).isEqualTo(bytes.length);
 
         assertThat(io2.read(0x3f8 + 7, 1)).isEqualTo(0x42);
@@ -175,6 +176,11 @@ class PcPlatformTest {
         assertThat(io2.read(0x71, 1)).isEqualTo(0x99);
         assertThat(io2.read(0x92, 1)).isEqualTo(0x02);
         assertThat(io2.read(0x60, 1)).isEqualTo(0x55);
+    }
+
+    static List<StateSection<?>> sections(PcPlatform p) {
+        return p.devices().stream().filter(d -> d instanceof Stateful<?>)
+                .<StateSection<?>>map(d -> StateSection.of((Stateful<?>) d)).toList();
     }
 
     static <T> void save(StateSection<T> s, dev.jhv.core.vmstate.VMStateOutput out) {

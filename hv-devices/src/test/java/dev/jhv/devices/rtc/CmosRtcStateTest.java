@@ -2,7 +2,7 @@ package dev.jhv.devices.rtc;
 
 import dev.jhv.devices.testing.MutableClock;
 import dev.jhv.devices.testing.RecordingIrq;
-import dev.jhv.devices.testing.VMStateSamples;
+import dev.jhv.core.device.StatefulRoundTrip;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -31,7 +31,7 @@ class CmosRtcStateTest {
 
     @Test
     void roundTripsRandomStates() {
-        VMStateSamples.checkRandomised(CmosRtc.VMSTATE, () -> newRtc(new RecordingIrq()), 8);
+        StatefulRoundTrip.checkRandomised(() -> newRtc(new RecordingIrq()), 8);
     }
 
     @Test
@@ -49,9 +49,9 @@ class CmosRtcStateTest {
         poke(rtc, CmosRtc.REG_B, 0x00);           // run from 1999-12-31 23:59:58.0
         clock.advance(Duration.ofMillis(500));
 
-        byte[] state = CmosRtc.VMSTATE.save(rtc);
+        byte[] state = rtc.saveState();
         var fresh = newRtc(new RecordingIrq());
-        CmosRtc.VMSTATE.load(fresh, state, 1);
+        fresh.loadState(state, 1);
 
         assertThat(peekReg(fresh, CmosRtc.REG_B)).isZero();
         assertThat(peekReg(fresh, CmosRtc.HOURS)).isEqualTo(0x91);
@@ -76,10 +76,10 @@ class CmosRtcStateTest {
         poke(rtc, CmosRtc.REG_B, CmosRtc.B_24H | CmosRtc.B_UIE);
         clock.advance(Duration.ofSeconds(1)); // an update ended; no timer ran, the save brings the flags up
 
-        byte[] state = CmosRtc.VMSTATE.save(rtc);
+        byte[] state = rtc.saveState();
         var irq2 = new RecordingIrq();
         var fresh = newRtc(irq2);
-        CmosRtc.VMSTATE.load(fresh, state, 1);
+        fresh.loadState(state, 1);
 
         assertThat(irq2.level()).isTrue();
         assertThat(peekReg(fresh, CmosRtc.REG_C) & (CmosRtc.C_IRQF | CmosRtc.C_UF))

@@ -3,7 +3,7 @@ package dev.jhv.devices.serial;
 import dev.jhv.core.chardev.CharBackend;
 import dev.jhv.core.vmstate.VMStateException;
 import dev.jhv.devices.testing.RecordingIrq;
-import dev.jhv.devices.testing.VMStateSamples;
+import dev.jhv.core.device.StatefulRoundTrip;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -26,8 +26,7 @@ class Uart16550StateTest {
 
     @Test
     void roundTripsRandomStatesWithEverySubsectionOnAndOff() {
-        VMStateSamples.checkRandomised(Uart16550.VMSTATE,
-                () -> new Uart16550("com1", CharBackend.NULL, new RecordingIrq()), 8);
+        StatefulRoundTrip.checkRandomised(() -> new Uart16550("com1", CharBackend.NULL, new RecordingIrq()), 8);
     }
 
     @Test
@@ -39,14 +38,14 @@ class Uart16550StateTest {
         out(uart, SCR, 0x5a);
         assertThat(irq.level()).isTrue();
 
-        byte[] state = Uart16550.VMSTATE.save(uart);
+        byte[] state = uart.saveState();
 
         var backend2 = new Uart16550Test.Backend();
         var irq2 = new RecordingIrq();
         var fresh = new Uart16550("com1", backend2, irq2);
         assertThat(irq2.level()).isFalse();
         int readyBefore = backend2.readyCalls.get();
-        Uart16550.VMSTATE.load(fresh, state, Uart16550.VMSTATE.version());
+        fresh.loadState(state, 1);
 
         assertThat(irq2.level()).as("IRQ re-driven from restored registers").isTrue();
         assertThat(backend2.readyCalls.get()).isGreaterThan(readyBefore);
@@ -68,7 +67,7 @@ class Uart16550StateTest {
         out(uart, IER, 0x00);   // DLM
         out(uart, LCR, 0x03);
         var fresh = new Uart16550("com1", CharBackend.NULL, new RecordingIrq());
-        Uart16550.VMSTATE.load(fresh, Uart16550.VMSTATE.save(uart), 1);
+        fresh.loadState(uart.saveState(), 1);
         assertThat(in(fresh, LCR)).isEqualTo(0x03);
         out(fresh, LCR, 0x83);
         assertThat(in(fresh, RBR) | in(fresh, IER) << 8).isEqualTo(1);
@@ -78,12 +77,12 @@ class Uart16550StateTest {
     void moreBytesThanTheReceiverHoldsIsRefusedAndLeavesTheDeviceAlone() {
         out(uart, FCR, 0x01);
         uart.receive(new byte[] {1, 2, 3, 4, 5}, 0, 5);
-        byte[] state = Uart16550.VMSTATE.save(uart);
+        byte[] state = uart.saveState();
         state[9] = 0; // fcr: FIFO off, so at most one byte can be pending
 
         var target = new Uart16550("com1", CharBackend.NULL, new RecordingIrq());
         out(target, SCR, 0x77);
-        assertThatThrownBy(() -> Uart16550.VMSTATE.load(target, state, 1))
+        assertThatThrownBy(() -> target.loadState(state, 1))
                 .isInstanceOf(VMStateException.class)
                 .hasMessageContaining("serial")
                 .hasMessageContaining("receive buffer holds 5 bytes");
@@ -95,15 +94,15 @@ class Uart16550StateTest {
     void aStreamWithoutSubsectionsClearsWhatTheTargetHadPending() {
         var quiet = new Uart16550("com1", CharBackend.NULL, new RecordingIrq());
         out(quiet, FCR, 0x01);
-        byte[] state = Uart16550.VMSTATE.save(quiet); // empty FIFO, nothing pending: no subsections
+        byte[] state = quiet.saveState(); // empty FIFO, nothing pending: no subsections
 
         out(uart, FCR, 0x01);
         out(uart, MCR, 0x08);
         out(uart, IER, 0x03);
         uart.receive(new byte[] {9, 9}, 0, 2);
         assertThat(irq.level()).isTrue();
-        Uart16550.VMSTATE.save(uart); // as a savevm before a loadvm would: the target's own state was captured
-        Uart16550.VMSTATE.load(uart, state, 1);
+        uart.saveState(); // as a savevm before a loadvm would: the target's own state was captured
+        uart.loadState(state, 1);
 
         assertThat(in(uart, LSR) & 0x01).as("no data pending").isZero();
         assertThat(in(uart, IIR)).isEqualTo(0xc1);
@@ -115,7 +114,7 @@ class Uart16550StateTest {
     void hostInputDuringSaveAndLoadNeverCorruptsTheReceiver() throws Exception {
         out(uart, FCR, 0x01);
         uart.receive(new byte[] {1, 2, 3}, 0, 3);
-        byte[] state = Uart16550.VMSTATE.save(uart);
+        byte[] state = uart.saveState();
         var failure = new java.util.concurrent.atomic.AtomicReference<Throwable>();
         var stop = new java.util.concurrent.atomic.AtomicBoolean();
         var input = Thread.ofPlatform().start(() -> {
@@ -133,10 +132,10 @@ class Uart16550StateTest {
         });
         try {
             for (int i = 0; i < 2000; i++) {
-                Uart16550.VMSTATE.load(uart, state, 1);
-                byte[] again = Uart16550.VMSTATE.save(uart);
+                uart.loadState(state, 1);
+                byte[] again = uart.saveState();
                 // Whatever arrived, the saved state is one the description loads back.
-                Uart16550.VMSTATE.load(new Uart16550("c", CharBackend.NULL, new RecordingIrq()), again, 1);
+                (new Uart16550("c", CharBackend.NULL, new RecordingIrq())).loadState(again, 1);
             }
         } finally {
             stop.set(true);

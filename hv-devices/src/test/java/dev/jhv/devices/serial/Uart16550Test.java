@@ -313,4 +313,16 @@ class Uart16550Test {
         assertThat(got).isEqualTo(total);
         assertThat(in(LSR) & 0x02).as("no overrun").isZero();
     }
+
+    /** Paused with the machine, the UART takes no host input (the back end keeps it); resuming asks for it again. */
+    @Test
+    void pausedTakesNoInputAndResumeAsksForIt() {
+        assertThat(uart.canReceive()).isPositive();
+        uart.pause();
+        assertThat(uart.canReceive()).isZero();
+        int ready = backend.readyCalls.get();
+        uart.resume();
+        assertThat(uart.canReceive()).isPositive();
+        assertThat(backend.readyCalls.get()).isGreaterThan(ready);
+    }
 }

@@ -1,7 +1,7 @@
 package dev.jhv.devices.sysctl;
 
 import dev.jhv.devices.testing.RecordingControl;
-import dev.jhv.devices.testing.VMStateSamples;
+import dev.jhv.core.device.StatefulRoundTrip;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -9,8 +9,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class SystemControlPortAStateTest {
     @Test
     void roundTripsRandomStates() {
-        VMStateSamples.checkRandomised(SystemControlPortA.VMSTATE,
-                () -> new SystemControlPortA(new RecordingControl()), 4);
+        StatefulRoundTrip.checkRandomised(() -> new SystemControlPortA(new RecordingControl()), 4);
     }
 
     @Test
@@ -19,7 +18,7 @@ class SystemControlPortAStateTest {
         port92.write(0, 1, SystemControlPortA.A20 | SystemControlPortA.FAST_RESET);
         var control2 = new RecordingControl();
         var fresh = new SystemControlPortA(control2);
-        SystemControlPortA.VMSTATE.load(fresh, SystemControlPortA.VMSTATE.save(port92), 1);
+        fresh.loadState(port92.saveState(), 1);
         assertThat(fresh.read(0, 1)).isEqualTo(SystemControlPortA.A20 | SystemControlPortA.FAST_RESET);
         assertThat(control2.requests()).isEmpty();
         // Bit 0 already set: writing it again is no 0-to-1 edge, so no reset, as on the source machine.

@@ -123,9 +123,7 @@ public final class PcMachine implements MachineHandle {
             platform = PcPlatform.create(m.ioBus(), m::irqLine, com1 == null ? CharBackend.NULL : com1,
                     systemControl(m), new PcPlatform.Config(map.lowMemoryEnd(), map.highMemorySize(),
                             config.smp().cpus(), config.debugExits()));
-            m.addResetHandler(platform::reset);
-            platform.stateSections().forEach(m::addStateSection);
-            m.setPowerButton(platform::powerButton);
+            platform.devices().forEach(m::addDevice);
             StartupTrace.mark("platform devices built");
             DirectKernelBoot boot = new DirectKernelBoot(map, machine -> Acpi.build(machine, map));
             // Load once now, so that a bad kernel fails before anything runs.

@@ -62,7 +62,7 @@ public final class IncomingMigration {
             // only cancel interrupts the loader
         } catch (RuntimeException e) {
             if (!cancelled) {
-                System.err.println("jhv: " + e.getMessage());
+                System.err.println("jhv: " + (e.getMessage() != null ? e.getMessage() : e.toString()));
                 machine.requestExit(1);
             }
         }

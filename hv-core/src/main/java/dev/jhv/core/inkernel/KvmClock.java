@@ -1,0 +1,50 @@
+package dev.jhv.core.inkernel;
+
+import dev.jhv.core.device.Stateful;
+import dev.jhv.core.kvm.KvmStructs;
+import dev.jhv.core.kvm.KvmVm;
+import dev.jhv.core.vmstate.RecordDescription;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/** The KVM clock ("kvmclock"): the guest's clock value in ns, carried so that guest time goes on after a move. */
+public final class KvmClock implements Stateful<KvmClock.State> {
+    public record State(long clock) { }
+
+    public static final RecordDescription<State> VMSTATE = RecordDescription.builder(State.class, "kvmclock", 1)
+            .u64("clock")
+            .build();
+
+    private final KvmVm vm;
+
+    public KvmClock(KvmVm vm) {
+        this.vm = vm;
+    }
+
+    @Override
+    public String id() {
+        return "kvmclock";
+    }
+
+    @Override
+    public RecordDescription<State> vmstate() {
+        return VMSTATE;
+    }
+
+    @Override
+    public State state() {
+        return new State(MemorySegment.ofArray(vm.getClock()).get(ValueLayout.JAVA_LONG_UNALIGNED, 0));
+    }
+
+    @Override
+    public void restore(State s) {
+        byte[] data = new byte[(int) KvmStructs.CLOCK_DATA.byteSize()];
+        MemorySegment.ofArray(data).set(ValueLayout.JAVA_LONG_UNALIGNED, 0, s.clock());
+        try {
+            vm.setClock(data);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("KVM refused the state: " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,93 @@
+package dev.jhv.core.vcpu;
+
+import dev.jhv.core.device.Stateful;
+import dev.jhv.core.kvm.KvmStructs;
+import dev.jhv.core.kvm.KvmVcpu;
+import dev.jhv.core.kvm.Regs;
+import dev.jhv.core.vmstate.RecordDescription;
+import dev.jhv.core.vmstate.ScalarType;
+
+/**
+ * A vCPU as a device: its state is {@link CpuState}, read from and written to KVM (the vCPU must be parked), and
+ * its section "cpu" (instance: the vCPU index) has the general registers by name, then KVM's own structures
+ * (sregs, XSAVE, XCRs, events, LAPIC, debug registers, MP state) and the MSRs KVM lists for save/restore.
+ * Reset puts back the state recorded at power-on.
+ */
+public final class CpuDevice implements Stateful<CpuState> {
+    static final int MAX_MSRS = 512;
+
+    public static final RecordDescription<CpuState> VMSTATE = describe();
+
+    private final int index;
+    private final KvmVcpu vcpu;
+    private final int[] msrList;
+    private CpuState powerOn;
+
+    public CpuDevice(int index, KvmVcpu vcpu, int[] msrList) {
+        this.index = index;
+        this.vcpu = vcpu;
+        this.msrList = msrList.clone();
+    }
+
+    private static RecordDescription<CpuState> describe() {
+        var b = RecordDescription.builder(CpuState.class, "cpu", 1);
+        for (Regs.Reg r : Regs.Reg.values()) {
+            b.u64At(r.name().toLowerCase(), "regs", r.ordinal() * 8L);
+        }
+        return b.buffer("sregs", (int) KvmStructs.SREGS.byteSize())
+                .buffer("xsave", (int) KvmStructs.XSAVE.byteSize())
+                .buffer("xcrs", (int) KvmStructs.XCRS.byteSize())
+                .buffer("vcpu_events", (int) KvmStructs.VCPU_EVENTS.byteSize(), "events")
+                .u32("mp_state")
+                .buffer("lapic", (int) KvmStructs.LAPIC_STATE.byteSize())
+                .buffer("debugregs", (int) KvmStructs.DEBUGREGS.byteSize(), "debugRegs")
+                .lengthOf("nmsrs", ScalarType.U32, "msrIndices")
+                .intVarArray("msr_index", ScalarType.U32, "nmsrs", MAX_MSRS, "msrIndices")
+                .longVarArray("msr_value", ScalarType.U64, "nmsrs", MAX_MSRS, "msrValues")
+                .check(s -> s.msrIndices().length != s.msrValues().length
+                        ? "msr_index has " + s.msrIndices().length + " entries but msr_value " + s.msrValues().length
+                        : null)
+                .build();
+    }
+
+    @Override
+    public String id() {
+        return "cpu" + index;
+    }
+
+    @Override
+    public int instanceId() {
+        return index;
+    }
+
+    @Override
+    public RecordDescription<CpuState> vmstate() {
+        return VMSTATE;
+    }
+
+    @Override
+    public CpuState state() {
+        return CpuState.read(vcpu, msrList);
+    }
+
+    @Override
+    public void restore(CpuState state) {
+        try {
+            state.write(vcpu);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("KVM refused the vCPU state: " + e.getMessage(), e);
+        }
+    }
+
+    /** Records the state a reset returns to (after the boot program set up the vCPU once). */
+    public void recordPowerOn() {
+        powerOn = state();
+    }
+
+    @Override
+    public void reset() {
+        if (powerOn != null) {
+            powerOn.write(vcpu);
+        }
+    }
+}
