@@ -158,13 +158,14 @@ final class LiveMigration {
             long p6 = System.nanoTime();
             checkCancel();
             status.progress(out.written(), 0, ram.saveStats().zeroPages(), ram.saveStats().normalPages(), 0);
-            status.completed(out.written(), downtimeBytes, new MigrationStatus.Downtime(ms(p1 - p0), ms(p2 - p1),
-                    ms(p3 - p2), ms(p4 - p3), ms(p6 - p4)));
             dirty.stop();
-            // the outcome is recorded before the run state shows it, so a command issued on seeing it finds it
+            // the migration ends before the run state shows it, so a command issued on seeing it finds it ended;
+            // the run state is postmigrate before "completed" shows, so who waits for that sees the source stopped
             machine.operations().migrationEnding();
             machine.leaveSaveState(RunState.POSTMIGRATE);
             before = null;
+            status.completed(out.written(), downtimeBytes, new MigrationStatus.Downtime(ms(p1 - p0), ms(p2 - p1),
+                    ms(p3 - p2), ms(p4 - p3), ms(p6 - p4)));
         } catch (IOException e) {
             throw recordFailure(new java.io.UncheckedIOException(destinationsWord(e), e));
         } catch (RuntimeException e) {
