@@ -13,17 +13,44 @@ public final class RateLimitedOutputStream extends OutputStream {
     private static final long WINDOW_NANOS = 100_000_000L;
     private static final int CHUNK = 64 * 1024;
 
+    /** Where time comes from and how the limiter waits: the system's, or a test's. */
+    public interface Clock {
+        long nanoTime();
+
+        void parkNanos(long nanos);
+
+        Clock SYSTEM = new Clock() {
+            @Override
+            public long nanoTime() {
+                return System.nanoTime();
+            }
+
+            @Override
+            public void parkNanos(long nanos) {
+                LockSupport.parkNanos(nanos);
+            }
+        };
+    }
+
     private final OutputStream out;
+    private final Clock clock;
     private volatile long bytesPerSecond;
     private volatile long written;
-    private volatile long lastProgressNanos = System.nanoTime();
-    private long windowStart = System.nanoTime();
+    private volatile long lastProgressNanos;
+    private long windowStart;
     private long windowBytes;
 
     /** @param bytesPerSecond 0: no cap */
     public RateLimitedOutputStream(OutputStream out, long bytesPerSecond) {
+        this(out, bytesPerSecond, Clock.SYSTEM);
+    }
+
+    public RateLimitedOutputStream(OutputStream out, long bytesPerSecond, Clock clock) {
         this.out = out;
         this.bytesPerSecond = bytesPerSecond;
+        this.clock = clock;
+        this.lastProgressNanos = clock.nanoTime();
+        this.windowStart = lastProgressNanos;
     }
 
     public void setRate(long bytesPerSecond) {
@@ -51,7 +78,7 @@ public final class RateLimitedOutputStream extends OutputStream {
             n = (int) Math.min(n, admit(n));
             out.write(b, off, n);
             written += n;
-            lastProgressNanos = System.nanoTime();
+            lastProgressNanos = clock.nanoTime();
             off += n;
             len -= n;
         }
@@ -65,7 +92,7 @@ public final class RateLimitedOutputStream extends OutputStream {
         }
         long perWindow = Math.max(1, rate / 10);
         while (true) {
-            long now = System.nanoTime();
+            long now = clock.nanoTime();
             if (now - windowStart >= WINDOW_NANOS) {
                 windowStart = now;
                 windowBytes = 0;
@@ -77,19 +104,19 @@ public final class RateLimitedOutputStream extends OutputStream {
                 return n;
             }
             // the rest of the window: this is the cap itself, not a wait for another thread
-            LockSupport.parkNanos(windowStart + WINDOW_NANOS - now);
+            clock.parkNanos(windowStart + WINDOW_NANOS - now);
             if (Thread.interrupted()) {
                 Thread.currentThread().interrupt();
                 throw new java.io.InterruptedIOException("migration cancelled");
             }
-            lastProgressNanos = System.nanoTime(); // waiting on the cap is not a stall
+            lastProgressNanos = clock.nanoTime(); // waiting on the cap is not a stall
         }
     }
 
     @Override
     public void flush() throws IOException {
         out.flush();
-        lastProgressNanos = System.nanoTime();
+        lastProgressNanos = clock.nanoTime();
     }
 
     @Override

@@ -99,7 +99,7 @@ final class LiveMigration {
             writer.writeHeader(config);
             writer.iterativeSetup();
             status.active();
-            long bandwidth = 0;
+            SwitchoverEstimate estimate = SwitchoverEstimate.NONE;
             long syncs = 0;
             while (true) {
                 long t0 = System.nanoTime();
@@ -114,19 +114,15 @@ final class LiveMigration {
                 } while (!done);
                 writer.flush();
                 long dt = System.nanoTime() - t0;
-                long db = out.written() - b0;
-                if (db >= 64 * 1024 && dt > 0) {
-                    bandwidth = (long) (db * 1e9 / dt);
-                }
                 long dirtied = syncDirty(dirty, ram);
                 syncs++;
                 // what the destination has yet to consume is downtime too: it must read it before the rest
-                long backlog = destinationConsumed < 0 ? 0 : Math.max(0, out.written() - destinationConsumed);
-                long remaining = ram.pendingPages() * PAGE + backlog;
-                long expected = remaining == 0 ? 0 : bandwidth > 0 ? remaining * 1000 / bandwidth : Long.MAX_VALUE;
-                status.synced(syncs, dt > 0 ? (long) (dirtied * 1e9 / dt) : 0, bandwidth, expected);
+                long backlog = destinationConsumed < 0 ? 0 : out.written() - destinationConsumed;
+                estimate = estimate.next(out.written() - b0, dt, ram.pendingPages() * PAGE, backlog);
+                status.synced(syncs, dt > 0 ? (long) (dirtied * 1e9 / dt) : 0, estimate.bandwidth(),
+                        estimate.expectedMs());
                 report(out, ram, t0);
-                if (expected <= parameters.get().downtimeLimitMs()) {
+                if (estimate.fits(parameters.get().downtimeLimitMs())) {
                     break;
                 }
                 if (ram.pendingPages() == 0) {
