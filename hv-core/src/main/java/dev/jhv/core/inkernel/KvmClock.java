@@ -1,6 +1,5 @@
 package dev.jhv.core.inkernel;
 
-import dev.jhv.core.device.Stateful;
 import dev.jhv.core.kvm.KvmStructs;
 import dev.jhv.core.kvm.KvmVm;
 import dev.jhv.core.vmstate.RecordDescription;
@@ -8,8 +7,11 @@ import dev.jhv.core.vmstate.RecordDescription;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
-/** The KVM clock ("kvmclock"): the guest's clock value in ns, carried so that guest time goes on after a move. */
-public final class KvmClock implements Stateful<KvmClock.State> {
+/**
+ * The KVM clock ("kvmclock"): the guest's clock value in ns, carried so that guest time goes on after a move. A reset
+ * leaves it alone (no power-on state is recorded for it), as QEMU's does.
+ */
+public final class KvmClock extends KvmStateDevice<KvmClock.State> {
     public record State(long clock) { }
 
     public static final RecordDescription<State> VMSTATE = RecordDescription.builder(State.class, "kvmclock", 1)
@@ -38,13 +40,9 @@ public final class KvmClock implements Stateful<KvmClock.State> {
     }
 
     @Override
-    public void restore(State s) {
+    protected void write(State s) {
         byte[] data = new byte[(int) KvmStructs.CLOCK_DATA.byteSize()];
         MemorySegment.ofArray(data).set(ValueLayout.JAVA_LONG_UNALIGNED, 0, s.clock());
-        try {
-            vm.setClock(data);
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException("KVM refused the state: " + e.getMessage(), e);
-        }
+        vm.setClock(data);
     }
 }

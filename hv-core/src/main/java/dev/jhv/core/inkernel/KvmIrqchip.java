@@ -1,13 +1,12 @@
 package dev.jhv.core.inkernel;
 
-import dev.jhv.core.device.Stateful;
 import dev.jhv.core.kvm.KvmIoctls;
 import dev.jhv.core.kvm.KvmStructs;
 import dev.jhv.core.kvm.KvmVm;
 import dev.jhv.core.vmstate.RecordDescription;
 
 /** KVM's in-kernel 8259 PICs and IOAPIC as one device ("kvm-irqchip"), their state kept as KVM's structures. */
-public final class KvmIrqchip implements Stateful<KvmIrqchip.State> {
+public final class KvmIrqchip extends KvmStateDevice<KvmIrqchip.State> {
     /** kvm_irqchip structures of the master PIC, the slave PIC and the IOAPIC. */
     public record State(byte[] picMaster, byte[] picSlave, byte[] ioapic) { }
 
@@ -24,7 +23,6 @@ public final class KvmIrqchip implements Stateful<KvmIrqchip.State> {
             .build();
 
     private final KvmVm vm;
-    private State powerOn;
 
     public KvmIrqchip(KvmVm vm) {
         this.vm = vm;
@@ -51,25 +49,9 @@ public final class KvmIrqchip implements Stateful<KvmIrqchip.State> {
     }
 
     @Override
-    public void restore(State s) {
-        try {
-            vm.setIrqchip(s.picMaster());
-            vm.setIrqchip(s.picSlave());
-            vm.setIrqchip(s.ioapic());
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException("KVM refused the state: " + e.getMessage(), e);
-        }
-    }
-
-    /** Records the state a reset returns to. */
-    public void recordPowerOn() {
-        powerOn = state();
-    }
-
-    @Override
-    public void reset() {
-        if (powerOn != null) {
-            restore(powerOn);
-        }
+    protected void write(State s) {
+        vm.setIrqchip(s.picMaster());
+        vm.setIrqchip(s.picSlave());
+        vm.setIrqchip(s.ioapic());
     }
 }

@@ -1,12 +1,11 @@
 package dev.jhv.core.inkernel;
 
-import dev.jhv.core.device.Stateful;
 import dev.jhv.core.kvm.KvmStructs;
 import dev.jhv.core.kvm.KvmVm;
 import dev.jhv.core.vmstate.RecordDescription;
 
 /** KVM's in-kernel 8254 PIT ("kvm-pit"), its state kept as KVM's kvm_pit_state2. */
-public final class KvmPit implements Stateful<KvmPit.State> {
+public final class KvmPit extends KvmStateDevice<KvmPit.State> {
     public record State(byte[] pitState2) { }
 
     public static final RecordDescription<State> VMSTATE = RecordDescription.builder(State.class, "kvm-pit", 1)
@@ -14,7 +13,6 @@ public final class KvmPit implements Stateful<KvmPit.State> {
             .build();
 
     private final KvmVm vm;
-    private State powerOn;
 
     public KvmPit(KvmVm vm) {
         this.vm = vm;
@@ -36,23 +34,7 @@ public final class KvmPit implements Stateful<KvmPit.State> {
     }
 
     @Override
-    public void restore(State s) {
-        try {
-            vm.setPit2(s.pitState2());
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException("KVM refused the state: " + e.getMessage(), e);
-        }
-    }
-
-    /** Records the state a reset returns to. */
-    public void recordPowerOn() {
-        powerOn = state();
-    }
-
-    @Override
-    public void reset() {
-        if (powerOn != null) {
-            restore(powerOn);
-        }
+    protected void write(State s) {
+        vm.setPit2(s.pitState2());
     }
 }

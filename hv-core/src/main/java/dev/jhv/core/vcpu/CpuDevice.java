@@ -1,6 +1,6 @@
 package dev.jhv.core.vcpu;
 
-import dev.jhv.core.device.Stateful;
+import dev.jhv.core.inkernel.KvmStateDevice;
 import dev.jhv.core.kvm.KvmStructs;
 import dev.jhv.core.kvm.KvmVcpu;
 import dev.jhv.core.kvm.Regs;
@@ -13,7 +13,7 @@ import dev.jhv.core.vmstate.ScalarType;
  * (sregs, XSAVE, XCRs, events, LAPIC, debug registers, MP state) and the MSRs KVM lists for save/restore.
  * Reset puts back the state recorded at power-on.
  */
-public final class CpuDevice implements Stateful<CpuState> {
+public final class CpuDevice extends KvmStateDevice<CpuState> {
     static final int MAX_MSRS = 512;
 
     public static final RecordDescription<CpuState> VMSTATE = describe();
@@ -21,7 +21,6 @@ public final class CpuDevice implements Stateful<CpuState> {
     private final int index;
     private final KvmVcpu vcpu;
     private final int[] msrList;
-    private CpuState powerOn;
 
     public CpuDevice(int index, KvmVcpu vcpu, int[] msrList) {
         this.index = index;
@@ -71,23 +70,7 @@ public final class CpuDevice implements Stateful<CpuState> {
     }
 
     @Override
-    public void restore(CpuState state) {
-        try {
-            state.write(vcpu);
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException("KVM refused the vCPU state: " + e.getMessage(), e);
-        }
-    }
-
-    /** Records the state a reset returns to (after the boot program set up the vCPU once). */
-    public void recordPowerOn() {
-        powerOn = state();
-    }
-
-    @Override
-    public void reset() {
-        if (powerOn != null) {
-            powerOn.write(vcpu);
-        }
+    protected void write(CpuState state) {
+        state.write(vcpu);
     }
 }
