@@ -78,6 +78,19 @@ class LiveMigrationIT {
         throw new AssertionError("migration never reached " + List.of(states) + "; last:\n" + last);
     }
 
+    /** Polls info status until it shows {@code text} (bounded); returns the answer. */
+    static String awaitStatus(MonitorClient mon, String text) throws Exception {
+        long deadline = System.nanoTime() + BOOT.toNanos();
+        String last = "";
+        while (System.nanoTime() < deadline) {
+            last = mon.command("info status");
+            if (last.contains(text)) {
+                return last;
+            }
+        }
+        throw new AssertionError("info status never showed '" + text + "'; last: " + last);
+    }
+
     static void verify(JhvProcess jhv) throws Exception {
         int at = jhv.lineCount();
         jhv.send("verify\r");
@@ -93,8 +106,9 @@ class LiveMigrationIT {
             String done = awaitMigration(src.mon(), "completed", "failed");
             assertThat(done).contains("Migration status: completed").contains("downtime:")
                     .containsPattern("transferred ram: \\d+ kbytes").contains("jhv downtime: pause");
-            assertThat(src.mon().command("info status")).contains("paused (postmigrate)");
-            assertThat(dst.mon().command("info status")).contains("VM status: running");
+            // as in QEMU, "completed" comes a moment before the run state leaves finish-migrate
+            awaitStatus(src.mon(), "paused (postmigrate)");
+            awaitStatus(dst.mon(), "VM status: running");
             // heartbeats carry on from the source's numbers: the guest moved, it did not reboot
             Matcher hb = dst.jhv().awaitLine("HB cpu=0 seq=(\\d+)", BOOT);
             assertThat(Long.parseLong(hb.group(1))).isGreaterThanOrEqualTo(seq);
@@ -169,7 +183,7 @@ class LiveMigrationIT {
                 new ProcessBuilder("kill", "-KILL", Long.toString(dst.jhv().pid())).start().waitFor();
                 String failed = awaitMigration(src.mon(), "failed");
                 assertThat(failed).containsPattern("Migration status: failed \\(.+\\)");
-                assertThat(src.mon().command("info status")).contains("VM status: running");
+                awaitStatus(src.mon(), "VM status: running"); // as QEMU: failed, then the source runs
                 verify(src.jhv());
             }
             assertThat(src.mon().command("migrate_set_parameter max-bandwidth 10G")).isBlank();
@@ -199,10 +213,9 @@ class LiveMigrationIT {
     void aByteFlippedOnTheWireIsRefusedAndTheSourceRunsOn() throws Exception {
         int dstPort = freePort();
         try (Vm src = start(); Vm dst = start("-incoming", "tcp:127.0.0.1:" + dstPort);
-             ServerSocket relay = new ServerSocket(0)) {
+             StreamRelay relay = StreamRelay.flipping(dstPort, 1 << 20)) {
             src.jhv().awaitLine("DIRTY cpu=1 pass=1", BOOT);
-            Thread.ofPlatform().daemon().start(() -> relay(relay, dstPort, 1 << 20));
-            String answer = src.mon().command("migrate tcp:127.0.0.1:" + relay.getLocalPort());
+            String answer = src.mon().command("migrate tcp:127.0.0.1:" + relay.port());
             // a page's CRC or its section's checksum names the damage (a record header hit would be named too)
             assertThat(answer).contains("migration failed").contains("the destination refused the stream")
                     .containsPattern("stream (at )?offset").containsAnyOf("damaged", "RAM");
@@ -213,31 +226,71 @@ class LiveMigrationIT {
         }
     }
 
-    /** Forwards one connection both ways, flipping the byte at {@code flipAt} of the source's stream. */
-    private static void relay(ServerSocket server, int port, long flipAt) {
-        try (var from = server.accept(); var to = new java.net.Socket("127.0.0.1", port)) {
-            Thread back = Thread.ofPlatform().daemon().start(() -> {
-                try {
-                    to.getInputStream().transferTo(from.getOutputStream());
-                } catch (IOException e) {
-                    // either side went away
-                }
-            });
-            var in = from.getInputStream();
-            var out = to.getOutputStream();
-            byte[] buf = new byte[65536];
-            long at = 0;
-            int n;
-            while ((n = in.read(buf)) > 0) {
-                if (flipAt >= at && flipAt < at + n) {
-                    buf[(int) (flipAt - at)] ^= 0x10;
-                }
-                out.write(buf, 0, n);
-                at += n;
+    /**
+     * All of RAM has gone and the guest is stopped for the device state, which a relay holds back: the source waits
+     * in stage 3 (finish-migrate). migrate_cancel there resumes the guest with its memory intact, and a second
+     * migration completes.
+     */
+    @Test
+    void cancelWhileTheDeviceStateIsSentResumesTheSource() throws Exception {
+        int dstPort = freePort();
+        try (Vm src = start()) {
+            src.jhv().awaitLine("DIRTY cpu=1 pass=1", BOOT);
+            // the relay's hold, not a stalled link, is what the source waits on here
+            assertThat(src.mon().command("migrate_set_parameter x-stall-timeout 3600000")).isBlank();
+            try (Vm dst = start("-incoming", "tcp:127.0.0.1:" + dstPort);
+                 StreamRelay relay = StreamRelay.holdingDeviceState(dstPort)) {
+                assertThat(src.mon().command("migrate -d tcp:127.0.0.1:" + relay.port())).isBlank();
+                long ram = relay.awaitHeld(BOOT.toSeconds());
+                assertThat(ram).isGreaterThan(64L << 20); // the dirtied region went before the devices
+                assertThat(awaitStatus(src.mon(), "paused (finish-migrate)"))
+                        .contains("VM status: paused (finish-migrate)");
+                assertThat(src.mon().command("info migrate")).contains("Migration status: active");
+                assertThat(src.mon().command("migrate_cancel")).isBlank();
+                assertThat(awaitMigration(src.mon(), "cancelled", "failed", "completed"))
+                        .contains("Migration status: cancelled");
+                assertThat(src.mon().command("info status")).contains("VM status: running");
+                verify(src.jhv());
+                relay.close();
+                // the destination never saw the device state: it fails and never ran the guest
+                assertThat(dst.jhv().awaitExit(BOOT)).isEqualTo(1);
+                assertThat(dst.jhv().stdout()).noneMatch(l -> l.contains("VERIFY"));
             }
-            back.join(10_000);
-        } catch (IOException | InterruptedException e) {
-            // the test sees the outcome on the monitors
+            int second = freePort();
+            migrates(src, "tcp:127.0.0.1:" + second, "-incoming", "tcp:0:" + second);
+        }
+    }
+
+    /**
+     * migrate_cancel while the source is still connecting (a unix listener whose backlog is full: connect(2) blocks
+     * until it accepts, which it never does): the cancel ends the connect, the source never stopped running.
+     */
+    @Test
+    void cancelInSetupWhileConnectingEndsTheConnect() throws Exception {
+        Path sock = tmp.resolve("full.sock");
+        try (Vm src = start(); var full = java.nio.channels.ServerSocketChannel.open(
+                java.net.StandardProtocolFamily.UNIX)) {
+            full.bind(java.net.UnixDomainSocketAddress.of(sock), 1);
+            // a backlog of 1 holds two connections not yet accepted; the next connect waits
+            List<java.nio.channels.SocketChannel> queued = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                queued.add(java.nio.channels.SocketChannel.open(java.net.UnixDomainSocketAddress.of(sock)));
+            }
+            try {
+                src.jhv().awaitLine("DIRTY cpu=1 pass=1", BOOT);
+                assertThat(src.mon().command("migrate -d unix:" + sock)).isBlank();
+                assertThat(src.mon().command("info migrate")).contains("Migration status: setup");
+                assertThat(src.mon().command("migrate_cancel")).isBlank();
+                assertThat(awaitMigration(src.mon(), "cancelled", "failed")).contains("Migration status: cancelled");
+                assertThat(src.mon().command("info status")).contains("VM status: running");
+                verify(src.jhv());
+            } finally {
+                for (var c : queued) {
+                    c.close();
+                }
+            }
+            int second = freePort();
+            migrates(src, "tcp:127.0.0.1:" + second, "-incoming", "tcp:0:" + second);
         }
     }
 
@@ -254,7 +307,7 @@ class LiveMigrationIT {
                 assertThat(src.mon().command("migrate -d tcp:127.0.0.1:" + port)).isBlank();
                 String failed = awaitMigration(src.mon(), "failed");
                 assertThat(failed).contains("stalled");
-                assertThat(src.mon().command("info status")).contains("VM status: running");
+                awaitStatus(src.mon(), "VM status: running");
                 verify(src.jhv());
             } finally {
                 new ProcessBuilder("kill", "-KILL", Long.toString(dst.jhv().pid())).start().waitFor();
