@@ -125,6 +125,9 @@ public final class MigrationOperations {
             return out;
         }
         out.put("status", i.state().qemuName());
+        if (i.incoming()) {
+            return out; // a destination: its state alone
+        }
         boolean running = i.state().running();
         if (i.state() != MigrationStatus.State.SETUP) {
             out.put("total-time", i.totalTimeMs());

@@ -130,6 +130,35 @@ class LiveMigrationIT {
         }
     }
 
+    /**
+     * The destination says what it is doing, as QEMU 7.2's does: listening (its socket address, no status), then
+     * "active" while it loads in inmigrate, then "completed" and running.
+     */
+    @Test
+    void theDestinationShowsItsLoadInInfoMigrateAndInfoStatus() throws Exception {
+        int port = freePort();
+        try (Vm src = start(); Vm dst = start("-incoming", "tcp:0:" + port)) {
+            src.jhv().awaitLine("DIRTY cpu=1 pass=1", BOOT);
+            String waiting = dst.mon().command("info migrate");
+            assertThat(waiting).contains("socket address: [\n\ttcp:0.0.0.0:" + port + "\n]")
+                    .doesNotContain("Migration status");
+            assertThat(dst.mon().command("info status")).contains("VM status: paused (inmigrate)");
+            assertThat(src.mon().command("migrate_set_parameter max-bandwidth 4M")).isBlank();
+            assertThat(src.mon().command("migrate -d tcp:127.0.0.1:" + port)).isBlank();
+            String loading = awaitMigration(dst.mon(), "active", "completed");
+            assertThat(loading).contains("Migration status: active\ntotal time: 0 ms\n")
+                    .contains("socket address: [\n\ttcp:0.0.0.0:" + port + "\n]")
+                    .doesNotContain("transferred ram");
+            assertThat(dst.mon().command("info status")).contains("VM status: paused (inmigrate)");
+            assertThat(src.mon().command("migrate_set_parameter max-bandwidth 10G")).isBlank();
+            assertThat(awaitMigration(src.mon(), "completed", "failed")).contains("Migration status: completed");
+            String done = awaitMigration(dst.mon(), "completed", "failed");
+            assertThat(done).endsWith("Migration status: completed\ntotal time: 0 ms\n");
+            assertThat(dst.mon().command("info status")).contains("VM status: running");
+            verify(dst.jhv());
+        }
+    }
+
     @Test
     void overAUnixSocketWithPlainMigrateAndDeferredIncoming() throws Exception {
         Path sock = tmp.resolve("mig.sock");

@@ -194,6 +194,27 @@ public abstract sealed class MigrationChannel implements AutoCloseable permits M
             return uri;
         }
 
+        /**
+         * The address it listens on as QEMU's info migrate shows it on a destination ("tcp:0.0.0.0:4444",
+         * "unix:/path"), or null for what is not a listening socket.
+         */
+        public String socketAddress() {
+            if (server == null) {
+                return null;
+            }
+            try {
+                return switch (server.getLocalAddress()) {
+                    // the host as asked for (Java's dual-stack socket reports 0.0.0.0 as ::), the port as bound
+                    case InetSocketAddress a when uri instanceof MigrationUri.Tcp t -> "tcp:"
+                            + (t.bindHost().contains(":") ? "[" + t.bindHost() + "]" : t.bindHost()) + ":" + a.getPort();
+                    case java.net.UnixDomainSocketAddress u -> "unix:" + u.getPath();
+                    case null, default -> null;
+                };
+            } catch (IOException e) {
+                return null; // closed: it listens no more
+            }
+        }
+
         /** The port bound, for tcp: with port 0; -1 otherwise. */
         public int localPort() throws IOException {
             return server != null && server.getLocalAddress() instanceof InetSocketAddress a ? a.getPort() : -1;
