@@ -159,6 +159,108 @@ class LiveMigrationIT {
         }
     }
 
+    /**
+     * Runs ./jhv with connected unix sockets at given descriptor numbers, as libvirt hands QEMU one: a python3
+     * helper listens on (or connects to) each path, moves the connection to the descriptor and execs jhv.
+     * {@code specs} are "listen:PATH:FD" or "connect:PATH:FD".
+     */
+    private JhvProcess startWithSockets(Path sock, List<String> specs, String... more) throws Exception {
+        Path helper = tmp.resolve("fdexec.py");
+        java.nio.file.Files.writeString(helper, """
+                import os, socket, sys
+                end = sys.argv.index('--')
+                for spec in sys.argv[1:end]:
+                    mode, path, fd = spec.split(':')
+                    s = socket.socket(socket.AF_UNIX)
+                    if mode == 'listen':
+                        s.bind(path + '.tmp')
+                        s.listen(1)
+                        os.rename(path + '.tmp', path)  # connectable once it appears
+                        c, _ = s.accept()
+                        s.close()
+                    else:
+                        s.connect(path)
+                        c = s
+                    os.dup2(c.fileno(), int(fd), inheritable=True)
+                    c.close()
+                os.execvp(sys.argv[end + 1], sys.argv[end + 1:])
+                """);
+        List<String> cmd = new ArrayList<>(List.of("python3", helper.toString()));
+        cmd.addAll(specs);
+        cmd.add("--");
+        cmd.add(JhvProcess.ROOT.resolve("jhv").toString());
+        List<String> args = new ArrayList<>(List.of("-m", "512", "-smp", "2", "-monitor",
+                "unix:" + sock + ",server,nowait"));
+        args.addAll(List.of(more));
+        cmd.addAll(JhvProcess.guestArgs(WORKLOAD, args.toArray(String[]::new)));
+        return JhvProcess.wrapped(cmd); // a listening helper execs jhv once its source has connected
+    }
+
+    /** Waits (bounded) until a helper's socket path appears. */
+    private static void awaitPath(Path p) throws InterruptedException {
+        long deadline = System.nanoTime() + BOOT.toNanos();
+        while (!java.nio.file.Files.exists(p)) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(p + " never appeared");
+            }
+            Thread.onSpinWait();
+            Thread.sleep(10); // a poll's period, bounded by the deadline: not a synchronisation
+        }
+    }
+
+    /**
+     * fd: over inherited sockets: the destination loads from its descriptor and answers on the same socket, so
+     * a refusal (a destination with other memory) reaches the source with its reason, and an acknowledged
+     * migration completes with the destination carrying on.
+     */
+    @Test
+    void overInheritedSocketDescriptorsTheDestinationAnswersOnTheSameSocket() throws Exception {
+        Path refusing = tmp.resolve("fd-small.sock");
+        Path taking = tmp.resolve("fd-dst.sock");
+        List<AutoCloseable> started = new ArrayList<>();
+        try {
+            Path[] mon = {tmp.resolve("fd-mon0.sock"), tmp.resolve("fd-mon1.sock"), tmp.resolve("fd-mon2.sock")};
+            JhvProcess smallJhv = startWithSockets(mon[0], List.of("listen:" + refusing + ":10"), "-m", "256",
+                    "-incoming", "fd:10");
+            started.add(smallJhv);
+            JhvProcess dstJhv = startWithSockets(mon[1], List.of("listen:" + taking + ":10"), "-incoming", "fd:10");
+            started.add(dstJhv);
+            awaitPath(refusing);
+            awaitPath(taking);
+            JhvProcess srcJhv = startWithSockets(mon[2], List.of("connect:" + refusing + ":10",
+                    "connect:" + taking + ":11"));
+            started.add(srcJhv);
+            Vm small = new Vm(smallJhv, MonitorClient.connect(mon[0], BOOT));
+            started.add(small);
+            Vm dst = new Vm(dstJhv, MonitorClient.connect(mon[1], BOOT));
+            started.add(dst);
+            Vm src = new Vm(srcJhv, MonitorClient.connect(mon[2], BOOT));
+            started.add(src);
+            src.jhv().awaitLine("DIRTY cpu=1 pass=1", BOOT);
+            assertThat(dst.mon().command("info status")).contains("paused (inmigrate)");
+            // the refusal can only come back over the descriptor's socket
+            assertThat(src.mon().command("migrate fd:10")).contains("migration failed")
+                    .contains("the destination refused the stream").contains("does not match");
+            assertThat(small.jhv().awaitExit(BOOT)).isEqualTo(1);
+            awaitStatus(src.mon(), "VM status: running");
+            verify(src.jhv());
+            long seq = SaveRestoreIT.lastHeartbeat(src.jhv().stdout());
+            assertThat(src.mon().command("migrate -d fd:11")).isBlank();
+            assertThat(awaitMigration(src.mon(), "completed", "failed")).contains("Migration status: completed")
+                    .contains("jhv downtime: pause");
+            awaitStatus(src.mon(), "paused (postmigrate)");
+            awaitStatus(dst.mon(), "VM status: running");
+            Matcher hb = dst.jhv().awaitLine(Pattern.compile("HB cpu=0 seq=(\\d+)"), dst.jhv().lineCount(), BOOT);
+            assertThat(Long.parseLong(hb.group(1))).isGreaterThan(seq);
+            verify(dst.jhv());
+            assertThat(src.mon().command("migrate fd:x")).contains("needs a descriptor number");
+        } finally {
+            for (AutoCloseable c : started.reversed()) {
+                c.close();
+            }
+        }
+    }
+
     @Test
     void overAUnixSocketWithPlainMigrateAndDeferredIncoming() throws Exception {
         Path sock = tmp.resolve("mig.sock");

@@ -74,6 +74,10 @@ public abstract sealed class MigrationChannel implements AutoCloseable permits M
             case MigrationUri.Tcp t -> socketOut(connect(t, t.host().isEmpty() ? "localhost" : t.host(),
                     connecting));
             case MigrationUri.Unix u -> socketOut(connect(u, connecting));
+            case MigrationUri.Fd(int fd) when isSocket(fd) -> {
+                FdSocket s = new FdSocket(fd);
+                yield new Out(new BufferedOutputStream(s.output(), 1 << 16), null, s.input(), s);
+            }
             case MigrationUri.Fd(int fd) -> new Out(new BufferedOutputStream(java.nio.channels.Channels.newOutputStream(
                     java.nio.channels.FileChannel.open(inherited(fd), StandardOpenOption.WRITE)), 1 << 20), null);
             case MigrationUri.File(var path) -> new Out(new BufferedOutputStream(opened(path, () ->
@@ -139,6 +143,12 @@ public abstract sealed class MigrationChannel implements AutoCloseable permits M
     }
 
     private static final int CONNECT_TIMEOUT_MS = 10_000;
+
+    /** An inherited socket (checked to exist first, for the error's sake). */
+    private static boolean isSocket(int fd) throws IOException {
+        inherited(fd);
+        return FdSocket.isSocket(fd);
+    }
 
     private static Path inherited(int fd) throws IOException {
         Path p = Path.of("/proc/self/fd/" + fd);
@@ -244,6 +254,10 @@ public abstract sealed class MigrationChannel implements AutoCloseable permits M
         return switch (uri) {
             case MigrationUri.Tcp t -> listen(t).accept();
             case MigrationUri.Unix u -> listen(u).accept();
+            case MigrationUri.Fd(int fd) when isSocket(fd) -> {
+                FdSocket s = new FdSocket(fd);
+                yield new In(s.input(), null, s.output(), s); // the destination answers on the same socket
+            }
             case MigrationUri.Fd(int fd) -> new In(java.nio.channels.Channels.newInputStream(
                     java.nio.channels.FileChannel.open(inherited(fd), StandardOpenOption.READ)), null);
             case MigrationUri.File(var path) -> new In(opened(path, () -> Files.newInputStream(path)), null);

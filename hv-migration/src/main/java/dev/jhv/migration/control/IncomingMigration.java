@@ -31,6 +31,8 @@ public final class IncomingMigration {
     private final MigrationStatus status;
     private final CountDownLatch released = new CountDownLatch(1);
     private volatile boolean cancelled;
+    /** The stream being loaded, once the source has come: a cancel closes it (an fd: socket ignores interrupts). */
+    private volatile MigrationChannel.In channel;
     private Thread loader;
 
     /** @param autostart run the guest once loaded (false with -S) */
@@ -64,7 +66,12 @@ public final class IncomingMigration {
 
     private void load() {
         try {
-            incoming(machine, listener, status);
+            incoming(machine, listener, status, ch -> {
+                channel = ch;
+                if (cancelled) {
+                    closeQuietly(ch);
+                }
+            });
             released.await();
             if (!cancelled) {
                 machine.finishIncoming(autostart);
@@ -101,6 +108,10 @@ public final class IncomingMigration {
         if (t == null) {
             return true;
         }
+        MigrationChannel.In ch = channel;
+        if (ch != null) {
+            closeQuietly(ch); // wakes a read blocked on a socket
+        }
         t.interrupt();
         try {
             t.join(TimeUnit.SECONDS.toMillis(CANCEL_WAIT_SECONDS));
@@ -124,7 +135,16 @@ public final class IncomingMigration {
      * Loads an incoming stream into a machine started with {@link Machine#startIncoming}; over a socket, answers
      * the source: acknowledged once the whole stream is loaded, or refused with the reason.
      */
-    private static void incoming(Machine m, MigrationChannel.Listener listener, MigrationStatus status) {
+    private static void closeQuietly(MigrationChannel.In ch) {
+        try {
+            ch.close();
+        } catch (IOException e) {
+            // closing is all a cancel wants
+        }
+    }
+
+    private static void incoming(Machine m, MigrationChannel.Listener listener, MigrationStatus status,
+                                 java.util.function.Consumer<MigrationChannel.In> opened) {
         if (listener.uri().hasReturnPath()) {
             // while the source has not come yet: the vCPUs are parked in inmigrate, nothing else loads
             try {
@@ -134,6 +154,7 @@ public final class IncomingMigration {
             }
         }
         try (MigrationChannel.In ch = listener.accept()) {
+            opened.accept(ch);
             StartupTrace.mark("incoming: channel open");
             status.incomingActive();
             ReturnPath back = ch.returnPath == null ? null : new ReturnPath(ch.returnPath);
