@@ -302,6 +302,54 @@ class LiveMigrationIT {
         }
     }
 
+    /**
+     * The guest resets itself (i8042 reset line) while its RAM is being sent. A reset rewrites RAM behind the dirty
+     * log, so it waits for the machine's state lock, which the migration holds to its end (QEMU's reset likewise
+     * waits for the lock its migration holds while completing); it never ends the source nor damages the stream.
+     * Cancelled, the source then resets and boots afresh; completed, the destination verifies. A monitor's
+     * system_reset meanwhile is refused with QEMU's words for a state operation under a migration.
+     */
+    @Test
+    void aGuestResetDuringAMigrationWaitsForItsEndAndNeverBreaksIt() throws Exception {
+        int port = freePort();
+        try (Vm src = start()) {
+            src.jhv().awaitLine("DIRTY cpu=1 pass=1", BOOT);
+            assertThat(src.mon().command("migrate_set_parameter max-bandwidth 2M")).isBlank();
+            try (Vm dst = start("-incoming", "tcp:127.0.0.1:" + port)) {
+                assertThat(src.mon().command("migrate -d tcp:127.0.0.1:" + port)).isBlank();
+                awaitMigration(src.mon(), "active");
+                assertThat(src.mon().command("system_reset")).contains("There's a migration process in progress");
+                int at = src.jhv().lineCount();
+                src.jhv().send("reset\r");
+                src.jhv().awaitLine(Pattern.compile("RESETTING"), at, BOOT);
+                assertThat(src.mon().command("info migrate")).contains("Migration status: active");
+                assertThat(src.mon().command("migrate_cancel")).isBlank();
+                assertThat(awaitMigration(src.mon(), "cancelled", "failed")).contains("Migration status: cancelled");
+                // the reset the guest asked for comes now: it boots afresh
+                src.jhv().awaitLine(Pattern.compile("JHV-GUEST-READY"), at, BOOT);
+                awaitStatus(src.mon(), "VM status: running");
+                assertThat(dst.jhv().awaitExit(BOOT)).isEqualTo(1);
+                src.jhv().awaitLine(Pattern.compile("DIRTY cpu=1 pass=1"), at, BOOT);
+            }
+            verify(src.jhv());
+            int second = freePort();
+            try (Vm dst = start("-incoming", "tcp:127.0.0.1:" + second)) {
+                assertThat(src.mon().command("migrate -d tcp:127.0.0.1:" + second)).isBlank();
+                awaitMigration(src.mon(), "active");
+                int at = src.jhv().lineCount();
+                src.jhv().send("reset\r");
+                src.jhv().awaitLine(Pattern.compile("RESETTING"), at, BOOT);
+                assertThat(src.mon().command("migrate_set_parameter max-bandwidth 10G")).isBlank();
+                assertThat(awaitMigration(src.mon(), "completed", "failed")).contains("Migration status: completed");
+                awaitStatus(src.mon(), "paused (postmigrate)");
+                awaitStatus(dst.mon(), "VM status: running");
+                verify(dst.jhv());
+                assertThat(src.jhv().isAlive()).isTrue();
+                assertThat(src.mon().command("info status")).contains("paused (postmigrate)");
+            }
+        }
+    }
+
     @Test
     void aKilledOrMismatchedDestinationLeavesTheSourceRunning() throws Exception {
         int port = freePort();
