@@ -24,6 +24,9 @@ final class StreamRelay implements AutoCloseable {
     private final int dstPort;
     private final long flipAt;
     private final boolean holdDevices;
+    /** Bytes after which the relay goes silent both ways, as a cut cable does (-1: never). */
+    private final long cutAt;
+    private volatile boolean cut;
     private final CountDownLatch held = new CountDownLatch(1);
     /** Counted down by close: a holding relay's thread lets go. */
     private final CountDownLatch released = new CountDownLatch(1);
@@ -31,22 +34,31 @@ final class StreamRelay implements AutoCloseable {
     private volatile Socket to;
     private volatile long forwarded;
 
-    private StreamRelay(int dstPort, long flipAt, boolean holdDevices) throws IOException {
+    private StreamRelay(int dstPort, long flipAt, boolean holdDevices, long cutAt) throws IOException {
         this.server = new ServerSocket(0);
         this.dstPort = dstPort;
         this.flipAt = flipAt;
         this.holdDevices = holdDevices;
+        this.cutAt = cutAt;
         Thread.ofPlatform().daemon().name("relay").start(this::run);
     }
 
     /** Flips one byte of the stream, the one at {@code offset}. */
     static StreamRelay flipping(int dstPort, long offset) throws IOException {
-        return new StreamRelay(dstPort, offset, false);
+        return new StreamRelay(dstPort, offset, false, -1);
+    }
+
+    /**
+     * Forwards {@code bytes} of the stream, then carries nothing either way and closes nothing: to both ends the
+     * link has gone silent, as when a cable is cut (no reset, no end of stream).
+     */
+    static StreamRelay cuttingAfter(int dstPort, long bytes) throws IOException {
+        return new StreamRelay(dstPort, -1, false, bytes);
     }
 
     /** Forwards RAM, then holds the device state. */
     static StreamRelay holdingDeviceState(int dstPort) throws IOException {
-        return new StreamRelay(dstPort, -1, true);
+        return new StreamRelay(dstPort, -1, true, -1);
     }
 
     int port() {
@@ -78,7 +90,15 @@ final class StreamRelay implements AutoCloseable {
             to = t;
             Thread back = Thread.ofPlatform().daemon().start(() -> {
                 try {
-                    t.getInputStream().transferTo(f.getOutputStream());
+                    var in = t.getInputStream();
+                    var out = f.getOutputStream();
+                    byte[] buf = new byte[4096];
+                    int k;
+                    while ((k = in.read(buf)) > 0) {
+                        if (!cut) { // cut: the destination's answers are lost on the way
+                            out.write(buf, 0, k);
+                        }
+                    }
                 } catch (IOException e) {
                     // either side went away
                 }
@@ -96,6 +116,16 @@ final class StreamRelay implements AutoCloseable {
         int matched = 0; // bytes of DEVICE_STATE matched so far, possibly across reads
         int n;
         while ((n = in.read(buf)) > 0) {
+            if (cutAt >= 0 && at + n >= cutAt) {
+                int keep = (int) Math.max(0, cutAt - at);
+                out.write(buf, 0, keep);
+                out.flush();
+                forwarded = at + keep;
+                cut = true;
+                held.countDown();
+                released.await(); // silent: read no more, so the source's writes back up and stall
+                return;
+            }
             if (flipAt >= at && flipAt < at + n) {
                 buf[(int) (flipAt - at)] ^= 0x10;
             }
