@@ -137,11 +137,17 @@ class LiveMigrationIT {
     @Test
     void theDestinationShowsItsLoadInInfoMigrateAndInfoStatus() throws Exception {
         int port = freePort();
-        try (Vm src = start(); Vm dst = start("-incoming", "tcp:0:" + port)) {
+        Path qmpSock = tmp.resolve("dst-qmp.sock");
+        String listening = "[{\"port\":\"" + port + "\",\"ipv4\":true,\"host\":\"0.0.0.0\",\"type\":\"inet\"}]";
+        try (Vm src = start(); Vm dst = start("-incoming", "tcp:0:" + port, "-qmp", "unix:" + qmpSock
+                + ",server,nowait"); QmpClient qmp = QmpClient.connect(qmpSock, BOOT)) {
+            assertThat(qmp.execute("qmp_capabilities").has("return")).isTrue();
             src.jhv().awaitLine("DIRTY cpu=1 pass=1", BOOT);
             String waiting = dst.mon().command("info migrate");
             assertThat(waiting).contains("socket address: [\n\ttcp:0.0.0.0:" + port + "\n]")
                     .doesNotContain("Migration status");
+            assertThat(qmp.execute("query-migrate").get("return").toString())
+                    .isEqualTo("{\"socket-address\":" + listening + "}");
             assertThat(dst.mon().command("info status")).contains("VM status: paused (inmigrate)");
             assertThat(src.mon().command("migrate_set_parameter max-bandwidth 4M")).isBlank();
             assertThat(src.mon().command("migrate -d tcp:127.0.0.1:" + port)).isBlank();
@@ -150,10 +156,14 @@ class LiveMigrationIT {
                     .contains("socket address: [\n\ttcp:0.0.0.0:" + port + "\n]")
                     .doesNotContain("transferred ram");
             assertThat(dst.mon().command("info status")).contains("VM status: paused (inmigrate)");
+            assertThat(qmp.execute("query-status").at("/return/status").asText()).isEqualTo("inmigrate");
+            assertThat(qmp.execute("query-migrate").get("return").toString())
+                    .isEqualTo("{\"status\":\"active\",\"socket-address\":" + listening + "}");
             assertThat(src.mon().command("migrate_set_parameter max-bandwidth 10G")).isBlank();
             assertThat(awaitMigration(src.mon(), "completed", "failed")).contains("Migration status: completed");
             String done = awaitMigration(dst.mon(), "completed", "failed");
             assertThat(done).endsWith("Migration status: completed\ntotal time: 0 ms\n");
+            assertThat(qmp.execute("query-migrate").get("return").toString()).isEqualTo("{\"status\":\"completed\"}");
             assertThat(dst.mon().command("info status")).contains("VM status: running");
             verify(dst.jhv());
         }
