@@ -212,7 +212,10 @@ final class LiveMigration {
         }
     }
 
-    /** Records why it failed (or that it was cancelled) before the source is resumed; returns {@code e}. */
+    /**
+     * Records why it failed before the source is resumed (as QEMU shows "failed" a moment before it runs again); a
+     * cancel is recorded after, by {@link #cancelledOnceResumed}. Returns {@code e}.
+     */
     private RuntimeException recordFailure(RuntimeException e) {
         if (!cancelled) { // a cancel is recorded once the source has resumed
             status.failed(stalled != null ? stalled : refusal != null ? refusal : Migration.reason(e));
