@@ -456,8 +456,9 @@ public final class Machine implements MachineControl, AutoCloseable {
                     exitStatus.complete(0);
                 } else {
                     LOG.log(System.Logger.Level.DEBUG, "system reset ({0})", why);
-                    // after a save under way, never into the middle of it
-                    operations.operation(this::reset);
+                    // after a save or a migration under way, never into the middle of it (a running migration
+                    // used to refuse it, and the refusal ended jhv)
+                    operations.guestOperation(this::reset);
                 }
             }
             case Request.Failure(String message) -> {

@@ -83,6 +83,30 @@ public final class MachineOperations {
         });
     }
 
+    /**
+     * A state operation the guest itself asked for (its reset): it cannot be refused, so it waits for one under way
+     * to end, a running migration included (which resumes the source or leaves it in postmigrate), as QEMU's reset
+     * waits for the lock a migration's completion holds. Refused only once the machine is ending.
+     */
+    public void guestOperation(Runnable body) {
+        access(() -> {
+            if (operation.isHeldByCurrentThread()) {
+                body.run();
+                return null;
+            }
+            operation.lock();
+            try {
+                if (ending) {
+                    throw new MachineEndedException();
+                }
+                body.run();
+                return null;
+            } finally {
+                operation.unlock();
+            }
+        });
+    }
+
     public void operation(Runnable body) {
         operation(() -> {
             body.run();

@@ -93,6 +93,7 @@ public final class Libc {
     private static final long SYS_FCNTL = 72;
     private static final long SYS_MADVISE = 28;
     private static final long SYS_GETPID = 39;
+    private static final long SYS_SHUTDOWN = 48;
     private static final long SYS_RT_SIGTIMEDWAIT = 128;
     private static final long SYS_SETPRIORITY = 141;
     private static final long SYS_GETTID = 186;
@@ -304,6 +305,14 @@ public final class Libc {
     /** write(2); returns bytes written or {@code -errno}. */
     public static long tryWrite(int fd, MemorySegment buf, long len) {
         return sys(SYS_WRITE, fd, addr(buf), len, 0);
+    }
+
+    /** shutdown(2) of a socket: SHUT_RD 0, SHUT_WR 1, SHUT_RDWR 2; wakes a read or write blocked on it. */
+    public static final int SHUT_RDWR = 2;
+
+    /** shutdown(2); returns 0 or {@code -errno}. */
+    public static int tryShutdown(int fd, int how) {
+        return (int) sys(SYS_SHUTDOWN, fd, how, 0, 0);
     }
 
     /** The calling thread's kernel thread id. */

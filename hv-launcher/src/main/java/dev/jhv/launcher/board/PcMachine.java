@@ -185,7 +185,8 @@ public final class PcMachine implements MachineHandle {
 
     private IncomingMigration incomingMigration(String uri) {
         try {
-            return new IncomingMigration(machine, uri, !machine.config().startPaused());
+            return new IncomingMigration(machine, uri, !machine.config().startPaused(),
+                    migration.status());
         } catch (RuntimeException e) {
             throw new LauncherException("-incoming " + uri + ": " + e.getMessage(), e);
         }
@@ -200,7 +201,8 @@ public final class PcMachine implements MachineHandle {
             throw new IllegalStateException("The incoming migration has already been started");
         }
         try {
-            incoming = new IncomingMigration(machine, uri, !machine.config().startPaused());
+            incoming = new IncomingMigration(machine, uri, !machine.config().startPaused(),
+                    migration.status());
         } catch (RuntimeException e) {
             throw new IllegalArgumentException(e.getMessage(), e);
         }

@@ -40,6 +40,17 @@ public final class InfoMigrateCommand implements MonitorCommand {
         StringBuilder sb = new StringBuilder();
         sb.append("globals:\nstore-global-state: on\nonly-migratable: off\nsend-configuration: on\n"
                 + "send-section-footer: on\ndecompress-error-check: on\nclear-bitmap-shift: 18\n");
+        if (i.incoming()) {
+            // a destination, as QEMU 7.2 shows one: its state (no figures, total time 0) and where it listens
+            if (i.state() != MigrationStatus.State.NONE) {
+                sb.append("Migration status: ").append(i.state().qemuName()).append('\n');
+                sb.append("total time: 0 ms\n");
+            }
+            if (i.socketAddress() != null) {
+                sb.append("socket address: [\n\t").append(i.socketAddress()).append("\n]\n");
+            }
+            return sb.toString();
+        }
         if (i.state() == MigrationStatus.State.NONE) {
             return sb.toString();
         }

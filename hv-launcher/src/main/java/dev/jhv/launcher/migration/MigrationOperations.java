@@ -118,9 +118,39 @@ public final class MigrationOperations {
                 }));
     }
 
+    /** QEMU's SocketAddress for "tcp:HOST:PORT" or "unix:PATH" (the port a string, as QEMU's InetSocketAddress). */
+    static Map<String, Object> socketAddress(String address) {
+        Map<String, Object> a = new LinkedHashMap<>();
+        if (address.startsWith("unix:")) {
+            a.put("path", address.substring(5));
+            a.put("type", "unix");
+            return a;
+        }
+        String hostPort = address.substring(address.indexOf(':') + 1);
+        int colon = hostPort.lastIndexOf(':');
+        String host = hostPort.substring(0, colon);
+        boolean v6 = host.startsWith("[");
+        a.put("port", hostPort.substring(colon + 1));
+        a.put(v6 ? "ipv6" : "ipv4", true);
+        a.put("host", v6 ? host.substring(1, host.length() - 1) : host);
+        a.put("type", "inet");
+        return a;
+    }
+
     /** query-migrate's reply: {} before any migration, then QEMU's keys for the state it is in. */
     static Map<String, Object> queryMigrate(MigrationStatus.MigrationInfo i) {
         Map<String, Object> out = new LinkedHashMap<>();
+        if (i.incoming()) {
+            // a destination, as QEMU 7.2 answers on one: its state (none before the source comes) and where it
+            // listens while it does
+            if (i.state() != MigrationStatus.State.NONE) {
+                out.put("status", i.state().qemuName());
+            }
+            if (i.socketAddress() != null) {
+                out.put("socket-address", List.of(socketAddress(i.socketAddress())));
+            }
+            return out;
+        }
         if (i.state() == MigrationStatus.State.NONE) {
             return out;
         }

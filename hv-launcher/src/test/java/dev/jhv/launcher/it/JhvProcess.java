@@ -63,6 +63,16 @@ public final class JhvProcess implements AutoCloseable {
         return start(guestArgs(append, more).toArray(String[]::new));
     }
 
+    /** Boots the test guest inside a network namespace ({@code ip netns exec}, which execs jhv: same pid). */
+    public static JhvProcess bootIn(String netns, String append, String... more) throws IOException {
+        if (!Files.exists(TESTOS)) {
+            throw new IllegalStateException("test guest missing: run guest-images/build (./test does)");
+        }
+        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", netns, ROOT.resolve("jhv").toString()));
+        cmd.addAll(guestArgs(append, more));
+        return wrapped(cmd);
+    }
+
     private final List<Thread> pumps = new ArrayList<>();
 
     private void pump(InputStream in, List<String> sink, String name) {

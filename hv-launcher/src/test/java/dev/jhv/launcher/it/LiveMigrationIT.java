@@ -78,6 +78,19 @@ class LiveMigrationIT {
         throw new AssertionError("migration never reached " + List.of(states) + "; last:\n" + last);
     }
 
+    /** Polls info status until it shows {@code text} (bounded); returns the answer. */
+    static String awaitStatus(MonitorClient mon, String text) throws Exception {
+        long deadline = System.nanoTime() + BOOT.toNanos();
+        String last = "";
+        while (System.nanoTime() < deadline) {
+            last = mon.command("info status");
+            if (last.contains(text)) {
+                return last;
+            }
+        }
+        throw new AssertionError("info status never showed '" + text + "'; last: " + last);
+    }
+
     static void verify(JhvProcess jhv) throws Exception {
         int at = jhv.lineCount();
         jhv.send("verify\r");
@@ -93,8 +106,9 @@ class LiveMigrationIT {
             String done = awaitMigration(src.mon(), "completed", "failed");
             assertThat(done).contains("Migration status: completed").contains("downtime:")
                     .containsPattern("transferred ram: \\d+ kbytes").contains("jhv downtime: pause");
-            assertThat(src.mon().command("info status")).contains("paused (postmigrate)");
-            assertThat(dst.mon().command("info status")).contains("VM status: running");
+            // as in QEMU, "completed" comes a moment before the run state leaves finish-migrate
+            awaitStatus(src.mon(), "paused (postmigrate)");
+            awaitStatus(dst.mon(), "VM status: running");
             // heartbeats carry on from the source's numbers: the guest moved, it did not reboot
             Matcher hb = dst.jhv().awaitLine("HB cpu=0 seq=(\\d+)", BOOT);
             assertThat(Long.parseLong(hb.group(1))).isGreaterThanOrEqualTo(seq);
@@ -113,6 +127,147 @@ class LiveMigrationIT {
             migrates(src, "tcp:127.0.0.1:" + port, "-incoming", "tcp:0:" + port);
             src.mon().send("quit");
             assertThat(src.jhv().awaitExit(BOOT)).isZero();
+        }
+    }
+
+    /**
+     * The destination says what it is doing, as QEMU 7.2's does: listening (its socket address, no status), then
+     * "active" while it loads in inmigrate, then "completed" and running.
+     */
+    @Test
+    void theDestinationShowsItsLoadInInfoMigrateAndInfoStatus() throws Exception {
+        int port = freePort();
+        Path qmpSock = tmp.resolve("dst-qmp.sock");
+        String listening = "[{\"port\":\"" + port + "\",\"ipv4\":true,\"host\":\"0.0.0.0\",\"type\":\"inet\"}]";
+        try (Vm src = start(); Vm dst = start("-incoming", "tcp:0:" + port, "-qmp", "unix:" + qmpSock
+                + ",server,nowait"); QmpClient qmp = QmpClient.connect(qmpSock, BOOT)) {
+            assertThat(qmp.execute("qmp_capabilities").has("return")).isTrue();
+            src.jhv().awaitLine("DIRTY cpu=1 pass=1", BOOT);
+            String waiting = dst.mon().command("info migrate");
+            assertThat(waiting).contains("socket address: [\n\ttcp:0.0.0.0:" + port + "\n]")
+                    .doesNotContain("Migration status");
+            assertThat(qmp.execute("query-migrate").get("return").toString())
+                    .isEqualTo("{\"socket-address\":" + listening + "}");
+            assertThat(dst.mon().command("info status")).contains("VM status: paused (inmigrate)");
+            assertThat(src.mon().command("migrate_set_parameter max-bandwidth 4M")).isBlank();
+            assertThat(src.mon().command("migrate -d tcp:127.0.0.1:" + port)).isBlank();
+            String loading = awaitMigration(dst.mon(), "active", "completed");
+            assertThat(loading).contains("Migration status: active\ntotal time: 0 ms\n")
+                    .contains("socket address: [\n\ttcp:0.0.0.0:" + port + "\n]")
+                    .doesNotContain("transferred ram");
+            assertThat(dst.mon().command("info status")).contains("VM status: paused (inmigrate)");
+            assertThat(qmp.execute("query-status").at("/return/status").asText()).isEqualTo("inmigrate");
+            assertThat(qmp.execute("query-migrate").get("return").toString())
+                    .isEqualTo("{\"status\":\"active\",\"socket-address\":" + listening + "}");
+            assertThat(src.mon().command("migrate_set_parameter max-bandwidth 10G")).isBlank();
+            assertThat(awaitMigration(src.mon(), "completed", "failed")).contains("Migration status: completed");
+            String done = awaitMigration(dst.mon(), "completed", "failed");
+            assertThat(done).endsWith("Migration status: completed\ntotal time: 0 ms\n");
+            assertThat(qmp.execute("query-migrate").get("return").toString()).isEqualTo("{\"status\":\"completed\"}");
+            assertThat(dst.mon().command("info status")).contains("VM status: running");
+            verify(dst.jhv());
+        }
+    }
+
+    /**
+     * Runs ./jhv with connected unix sockets at given descriptor numbers, as libvirt hands QEMU one: a python3
+     * helper listens on (or connects to) each path, moves the connection to the descriptor and execs jhv.
+     * {@code specs} are "listen:PATH:FD" or "connect:PATH:FD".
+     */
+    private JhvProcess startWithSockets(Path sock, List<String> specs, String... more) throws Exception {
+        Path helper = tmp.resolve("fdexec.py");
+        java.nio.file.Files.writeString(helper, """
+                import os, socket, sys
+                end = sys.argv.index('--')
+                for spec in sys.argv[1:end]:
+                    mode, path, fd = spec.split(':')
+                    s = socket.socket(socket.AF_UNIX)
+                    if mode == 'listen':
+                        s.bind(path + '.tmp')
+                        s.listen(1)
+                        os.rename(path + '.tmp', path)  # connectable once it appears
+                        c, _ = s.accept()
+                        s.close()
+                    else:
+                        s.connect(path)
+                        c = s
+                    os.dup2(c.fileno(), int(fd), inheritable=True)
+                    c.close()
+                os.execvp(sys.argv[end + 1], sys.argv[end + 1:])
+                """);
+        List<String> cmd = new ArrayList<>(List.of("python3", helper.toString()));
+        cmd.addAll(specs);
+        cmd.add("--");
+        cmd.add(JhvProcess.ROOT.resolve("jhv").toString());
+        List<String> args = new ArrayList<>(List.of("-m", "512", "-smp", "2", "-monitor",
+                "unix:" + sock + ",server,nowait"));
+        args.addAll(List.of(more));
+        cmd.addAll(JhvProcess.guestArgs(WORKLOAD, args.toArray(String[]::new)));
+        return JhvProcess.wrapped(cmd); // a listening helper execs jhv once its source has connected
+    }
+
+    /** Waits (bounded) until a helper's socket path appears. */
+    private static void awaitPath(Path p) throws InterruptedException {
+        long deadline = System.nanoTime() + BOOT.toNanos();
+        while (!java.nio.file.Files.exists(p)) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(p + " never appeared");
+            }
+            Thread.onSpinWait();
+            Thread.sleep(10); // a poll's period, bounded by the deadline: not a synchronisation
+        }
+    }
+
+    /**
+     * fd: over inherited sockets: the destination loads from its descriptor and answers on the same socket, so
+     * a refusal (a destination with other memory) reaches the source with its reason, and an acknowledged
+     * migration completes with the destination carrying on.
+     */
+    @Test
+    void overInheritedSocketDescriptorsTheDestinationAnswersOnTheSameSocket() throws Exception {
+        Path refusing = tmp.resolve("fd-small.sock");
+        Path taking = tmp.resolve("fd-dst.sock");
+        List<AutoCloseable> started = new ArrayList<>();
+        try {
+            Path[] mon = {tmp.resolve("fd-mon0.sock"), tmp.resolve("fd-mon1.sock"), tmp.resolve("fd-mon2.sock")};
+            JhvProcess smallJhv = startWithSockets(mon[0], List.of("listen:" + refusing + ":10"), "-m", "256",
+                    "-incoming", "fd:10");
+            started.add(smallJhv);
+            JhvProcess dstJhv = startWithSockets(mon[1], List.of("listen:" + taking + ":10"), "-incoming", "fd:10");
+            started.add(dstJhv);
+            awaitPath(refusing);
+            awaitPath(taking);
+            JhvProcess srcJhv = startWithSockets(mon[2], List.of("connect:" + refusing + ":10",
+                    "connect:" + taking + ":11"));
+            started.add(srcJhv);
+            Vm small = new Vm(smallJhv, MonitorClient.connect(mon[0], BOOT));
+            started.add(small);
+            Vm dst = new Vm(dstJhv, MonitorClient.connect(mon[1], BOOT));
+            started.add(dst);
+            Vm src = new Vm(srcJhv, MonitorClient.connect(mon[2], BOOT));
+            started.add(src);
+            src.jhv().awaitLine("DIRTY cpu=1 pass=1", BOOT);
+            assertThat(dst.mon().command("info status")).contains("paused (inmigrate)");
+            // the refusal can only come back over the descriptor's socket
+            assertThat(src.mon().command("migrate fd:10")).contains("migration failed")
+                    .contains("the destination refused the stream").contains("does not match");
+            assertThat(small.jhv().awaitExit(BOOT)).isEqualTo(1);
+            awaitStatus(src.mon(), "VM status: running");
+            verify(src.jhv());
+            long seq = SaveRestoreIT.lastHeartbeat(src.jhv().stdout());
+            assertThat(src.mon().command("migrate -d fd:11")).isBlank();
+            assertThat(awaitMigration(src.mon(), "completed", "failed")).contains("Migration status: completed")
+                    .contains("jhv downtime: pause");
+            awaitStatus(src.mon(), "paused (postmigrate)");
+            awaitStatus(dst.mon(), "VM status: running");
+            Matcher hb = dst.jhv().awaitLine(Pattern.compile("HB cpu=0 seq=(\\d+)"), dst.jhv().lineCount(), BOOT);
+            assertThat(Long.parseLong(hb.group(1))).isGreaterThan(seq);
+            verify(dst.jhv());
+            assertThat(src.mon().command("migrate fd:x")).contains("needs a descriptor number");
+        } finally {
+            for (AutoCloseable c : started.reversed()) {
+                c.close();
+            }
         }
     }
 
@@ -157,6 +312,54 @@ class LiveMigrationIT {
         }
     }
 
+    /**
+     * The guest resets itself (i8042 reset line) while its RAM is being sent. A reset rewrites RAM behind the dirty
+     * log, so it waits for the machine's state lock, which the migration holds to its end (QEMU's reset likewise
+     * waits for the lock its migration holds while completing); it never ends the source nor damages the stream.
+     * Cancelled, the source then resets and boots afresh; completed, the destination verifies. A monitor's
+     * system_reset meanwhile is refused with QEMU's words for a state operation under a migration.
+     */
+    @Test
+    void aGuestResetDuringAMigrationWaitsForItsEndAndNeverBreaksIt() throws Exception {
+        int port = freePort();
+        try (Vm src = start()) {
+            src.jhv().awaitLine("DIRTY cpu=1 pass=1", BOOT);
+            assertThat(src.mon().command("migrate_set_parameter max-bandwidth 2M")).isBlank();
+            try (Vm dst = start("-incoming", "tcp:127.0.0.1:" + port)) {
+                assertThat(src.mon().command("migrate -d tcp:127.0.0.1:" + port)).isBlank();
+                awaitMigration(src.mon(), "active");
+                assertThat(src.mon().command("system_reset")).contains("There's a migration process in progress");
+                int at = src.jhv().lineCount();
+                src.jhv().send("reset\r");
+                src.jhv().awaitLine(Pattern.compile("RESETTING"), at, BOOT);
+                assertThat(src.mon().command("info migrate")).contains("Migration status: active");
+                assertThat(src.mon().command("migrate_cancel")).isBlank();
+                assertThat(awaitMigration(src.mon(), "cancelled", "failed")).contains("Migration status: cancelled");
+                // the reset the guest asked for comes now: it boots afresh
+                src.jhv().awaitLine(Pattern.compile("JHV-GUEST-READY"), at, BOOT);
+                awaitStatus(src.mon(), "VM status: running");
+                assertThat(dst.jhv().awaitExit(BOOT)).isEqualTo(1);
+                src.jhv().awaitLine(Pattern.compile("DIRTY cpu=1 pass=1"), at, BOOT);
+            }
+            verify(src.jhv());
+            int second = freePort();
+            try (Vm dst = start("-incoming", "tcp:127.0.0.1:" + second)) {
+                assertThat(src.mon().command("migrate -d tcp:127.0.0.1:" + second)).isBlank();
+                awaitMigration(src.mon(), "active");
+                int at = src.jhv().lineCount();
+                src.jhv().send("reset\r");
+                src.jhv().awaitLine(Pattern.compile("RESETTING"), at, BOOT);
+                assertThat(src.mon().command("migrate_set_parameter max-bandwidth 10G")).isBlank();
+                assertThat(awaitMigration(src.mon(), "completed", "failed")).contains("Migration status: completed");
+                awaitStatus(src.mon(), "paused (postmigrate)");
+                awaitStatus(dst.mon(), "VM status: running");
+                verify(dst.jhv());
+                assertThat(src.jhv().isAlive()).isTrue();
+                assertThat(src.mon().command("info status")).contains("paused (postmigrate)");
+            }
+        }
+    }
+
     @Test
     void aKilledOrMismatchedDestinationLeavesTheSourceRunning() throws Exception {
         int port = freePort();
@@ -169,7 +372,7 @@ class LiveMigrationIT {
                 new ProcessBuilder("kill", "-KILL", Long.toString(dst.jhv().pid())).start().waitFor();
                 String failed = awaitMigration(src.mon(), "failed");
                 assertThat(failed).containsPattern("Migration status: failed \\(.+\\)");
-                assertThat(src.mon().command("info status")).contains("VM status: running");
+                awaitStatus(src.mon(), "VM status: running"); // as QEMU: failed, then the source runs
                 verify(src.jhv());
             }
             assertThat(src.mon().command("migrate_set_parameter max-bandwidth 10G")).isBlank();
@@ -199,10 +402,9 @@ class LiveMigrationIT {
     void aByteFlippedOnTheWireIsRefusedAndTheSourceRunsOn() throws Exception {
         int dstPort = freePort();
         try (Vm src = start(); Vm dst = start("-incoming", "tcp:127.0.0.1:" + dstPort);
-             ServerSocket relay = new ServerSocket(0)) {
+             StreamRelay relay = StreamRelay.flipping(dstPort, 1 << 20)) {
             src.jhv().awaitLine("DIRTY cpu=1 pass=1", BOOT);
-            Thread.ofPlatform().daemon().start(() -> relay(relay, dstPort, 1 << 20));
-            String answer = src.mon().command("migrate tcp:127.0.0.1:" + relay.getLocalPort());
+            String answer = src.mon().command("migrate tcp:127.0.0.1:" + relay.port());
             // a page's CRC or its section's checksum names the damage (a record header hit would be named too)
             assertThat(answer).contains("migration failed").contains("the destination refused the stream")
                     .containsPattern("stream (at )?offset").containsAnyOf("damaged", "RAM");
@@ -213,31 +415,71 @@ class LiveMigrationIT {
         }
     }
 
-    /** Forwards one connection both ways, flipping the byte at {@code flipAt} of the source's stream. */
-    private static void relay(ServerSocket server, int port, long flipAt) {
-        try (var from = server.accept(); var to = new java.net.Socket("127.0.0.1", port)) {
-            Thread back = Thread.ofPlatform().daemon().start(() -> {
-                try {
-                    to.getInputStream().transferTo(from.getOutputStream());
-                } catch (IOException e) {
-                    // either side went away
-                }
-            });
-            var in = from.getInputStream();
-            var out = to.getOutputStream();
-            byte[] buf = new byte[65536];
-            long at = 0;
-            int n;
-            while ((n = in.read(buf)) > 0) {
-                if (flipAt >= at && flipAt < at + n) {
-                    buf[(int) (flipAt - at)] ^= 0x10;
-                }
-                out.write(buf, 0, n);
-                at += n;
+    /**
+     * All of RAM has gone and the guest is stopped for the device state, which a relay holds back: the source waits
+     * in stage 3 (finish-migrate). migrate_cancel there resumes the guest with its memory intact, and a second
+     * migration completes.
+     */
+    @Test
+    void cancelWhileTheDeviceStateIsSentResumesTheSource() throws Exception {
+        int dstPort = freePort();
+        try (Vm src = start()) {
+            src.jhv().awaitLine("DIRTY cpu=1 pass=1", BOOT);
+            // the relay's hold, not a stalled link, is what the source waits on here
+            assertThat(src.mon().command("migrate_set_parameter x-stall-timeout 3600000")).isBlank();
+            try (Vm dst = start("-incoming", "tcp:127.0.0.1:" + dstPort);
+                 StreamRelay relay = StreamRelay.holdingDeviceState(dstPort)) {
+                assertThat(src.mon().command("migrate -d tcp:127.0.0.1:" + relay.port())).isBlank();
+                long ram = relay.awaitHeld(BOOT.toSeconds());
+                assertThat(ram).isGreaterThan(64L << 20); // the dirtied region went before the devices
+                assertThat(awaitStatus(src.mon(), "paused (finish-migrate)"))
+                        .contains("VM status: paused (finish-migrate)");
+                assertThat(src.mon().command("info migrate")).contains("Migration status: active");
+                assertThat(src.mon().command("migrate_cancel")).isBlank();
+                assertThat(awaitMigration(src.mon(), "cancelled", "failed", "completed"))
+                        .contains("Migration status: cancelled");
+                assertThat(src.mon().command("info status")).contains("VM status: running");
+                verify(src.jhv());
+                relay.close();
+                // the destination never saw the device state: it fails and never ran the guest
+                assertThat(dst.jhv().awaitExit(BOOT)).isEqualTo(1);
+                assertThat(dst.jhv().stdout()).noneMatch(l -> l.contains("VERIFY"));
             }
-            back.join(10_000);
-        } catch (IOException | InterruptedException e) {
-            // the test sees the outcome on the monitors
+            int second = freePort();
+            migrates(src, "tcp:127.0.0.1:" + second, "-incoming", "tcp:0:" + second);
+        }
+    }
+
+    /**
+     * migrate_cancel while the source is still connecting (a unix listener whose backlog is full: connect(2) blocks
+     * until it accepts, which it never does): the cancel ends the connect, the source never stopped running.
+     */
+    @Test
+    void cancelInSetupWhileConnectingEndsTheConnect() throws Exception {
+        Path sock = tmp.resolve("full.sock");
+        try (Vm src = start(); var full = java.nio.channels.ServerSocketChannel.open(
+                java.net.StandardProtocolFamily.UNIX)) {
+            full.bind(java.net.UnixDomainSocketAddress.of(sock), 1);
+            // a backlog of 1 holds two connections not yet accepted; the next connect waits
+            List<java.nio.channels.SocketChannel> queued = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                queued.add(java.nio.channels.SocketChannel.open(java.net.UnixDomainSocketAddress.of(sock)));
+            }
+            try {
+                src.jhv().awaitLine("DIRTY cpu=1 pass=1", BOOT);
+                assertThat(src.mon().command("migrate -d unix:" + sock)).isBlank();
+                assertThat(src.mon().command("info migrate")).contains("Migration status: setup");
+                assertThat(src.mon().command("migrate_cancel")).isBlank();
+                assertThat(awaitMigration(src.mon(), "cancelled", "failed")).contains("Migration status: cancelled");
+                assertThat(src.mon().command("info status")).contains("VM status: running");
+                verify(src.jhv());
+            } finally {
+                for (var c : queued) {
+                    c.close();
+                }
+            }
+            int second = freePort();
+            migrates(src, "tcp:127.0.0.1:" + second, "-incoming", "tcp:0:" + second);
         }
     }
 
@@ -254,7 +496,7 @@ class LiveMigrationIT {
                 assertThat(src.mon().command("migrate -d tcp:127.0.0.1:" + port)).isBlank();
                 String failed = awaitMigration(src.mon(), "failed");
                 assertThat(failed).contains("stalled");
-                assertThat(src.mon().command("info status")).contains("VM status: running");
+                awaitStatus(src.mon(), "VM status: running");
                 verify(src.jhv());
             } finally {
                 new ProcessBuilder("kill", "-KILL", Long.toString(dst.jhv().pid())).start().waitFor();

@@ -21,9 +21,63 @@ import java.util.concurrent.TimeUnit;
 public abstract sealed class MigrationChannel implements AutoCloseable permits MigrationChannel.Out, MigrationChannel.In {
 
     public static Out openOutgoing(MigrationUri uri) throws IOException {
+        return openOutgoing(uri, new Connecting());
+    }
+
+    /**
+     * A connect under way, which {@link #abort} ends from another thread (a cancel while the destination does not
+     * answer: TCP would wait for its connect timeout, a unix socket whose listener's backlog is full for ever).
+     */
+    public static final class Connecting {
+        private java.nio.channels.Channel channel;
+        private boolean aborted;
+
+        /** Ends the connect under way, and any later one, with "migration cancelled". */
+        public void abort() {
+            java.nio.channels.Channel c;
+            synchronized (this) {
+                aborted = true;
+                c = channel;
+            }
+            if (c != null) {
+                try {
+                    c.close(); // a blocked connect fails with AsynchronousCloseException
+                } catch (IOException e) {
+                    // closed is all we wanted
+                }
+            }
+        }
+
+        private synchronized void begin(java.nio.channels.Channel c) throws IOException {
+            if (aborted) {
+                c.close();
+                throw new IOException("migration cancelled");
+            }
+            channel = c;
+        }
+
+        private synchronized void check(IOException e) throws IOException {
+            channel = null;
+            if (aborted) {
+                throw new IOException("migration cancelled", e);
+            }
+        }
+
+        private synchronized void done() {
+            channel = null;
+        }
+    }
+
+    /** Opens the channel; {@code connecting} can end a socket's connect from another thread. */
+    public static Out openOutgoing(MigrationUri uri, Connecting connecting) throws IOException {
         return switch (uri) {
-            case MigrationUri.Tcp t -> socketOut(connect(t, t.host().isEmpty() ? "localhost" : t.host()));
-            case MigrationUri.Unix u -> socketOut(connect(u));
+            case MigrationUri.Tcp t -> socketOut(connect(t, t.host().isEmpty() ? "localhost" : t.host(),
+                    connecting));
+            case MigrationUri.Unix u -> socketOut(connect(u, connecting));
+            case MigrationUri.Fd(int fd) when isSocket(fd) -> {
+                FdSocket s = new FdSocket(fd);
+                yield new Out(new BufferedOutputStream(s.output(), 1 << 16), null, s.input(), s);
+            }
             case MigrationUri.Fd(int fd) -> new Out(new BufferedOutputStream(java.nio.channels.Channels.newOutputStream(
                     java.nio.channels.FileChannel.open(inherited(fd), StandardOpenOption.WRITE)), 1 << 20), null);
             case MigrationUri.File(var path) -> new Out(new BufferedOutputStream(opened(path, () ->
@@ -42,30 +96,37 @@ public abstract sealed class MigrationChannel implements AutoCloseable permits M
                 Channels.newInputStream(sc), sc);
     }
 
-    private static SocketChannel connect(MigrationUri.Tcp t, String host) throws IOException {
+    private static SocketChannel connect(MigrationUri.Tcp t, String host, Connecting connecting)
+            throws IOException {
         var addr = new InetSocketAddress(host, t.port());
         if (addr.isUnresolved()) {
             throw new IOException("address resolution failed for " + host + ":" + t.port()
                     + ": Name or service not known");
         }
         SocketChannel sc = SocketChannel.open();
+        connecting.begin(sc);
         try {
             sc.socket().connect(addr, CONNECT_TIMEOUT_MS);
             sc.setOption(java.net.StandardSocketOptions.TCP_NODELAY, true);
+            connecting.done();
             return sc;
         } catch (IOException e) {
             sc.close();
+            connecting.check(e);
             throw new IOException("Failed to connect to '" + host + ":" + t.port() + "': " + socketReason(e), e);
         }
     }
 
-    private static SocketChannel connect(MigrationUri.Unix u) throws IOException {
+    private static SocketChannel connect(MigrationUri.Unix u, Connecting connecting) throws IOException {
         SocketChannel sc = SocketChannel.open(java.net.StandardProtocolFamily.UNIX);
+        connecting.begin(sc);
         try {
             sc.connect(java.net.UnixDomainSocketAddress.of(u.path()));
+            connecting.done();
             return sc;
         } catch (IOException e) {
             sc.close();
+            connecting.check(e);
             throw new IOException("Failed to connect to '" + u.path() + "': " + socketReason(e), e);
         }
     }
@@ -82,6 +143,12 @@ public abstract sealed class MigrationChannel implements AutoCloseable permits M
     }
 
     private static final int CONNECT_TIMEOUT_MS = 10_000;
+
+    /** An inherited socket (checked to exist first, for the error's sake). */
+    private static boolean isSocket(int fd) throws IOException {
+        inherited(fd);
+        return FdSocket.isSocket(fd);
+    }
 
     private static Path inherited(int fd) throws IOException {
         Path p = Path.of("/proc/self/fd/" + fd);
@@ -137,6 +204,27 @@ public abstract sealed class MigrationChannel implements AutoCloseable permits M
             return uri;
         }
 
+        /**
+         * The address it listens on as QEMU's info migrate shows it on a destination ("tcp:0.0.0.0:4444",
+         * "unix:/path"), or null for what is not a listening socket.
+         */
+        public String socketAddress() {
+            if (server == null) {
+                return null;
+            }
+            try {
+                return switch (server.getLocalAddress()) {
+                    // the host as asked for (Java's dual-stack socket reports 0.0.0.0 as ::), the port as bound
+                    case InetSocketAddress a when uri instanceof MigrationUri.Tcp t -> "tcp:"
+                            + (t.bindHost().contains(":") ? "[" + t.bindHost() + "]" : t.bindHost()) + ":" + a.getPort();
+                    case java.net.UnixDomainSocketAddress u -> "unix:" + u.getPath();
+                    case null, default -> null;
+                };
+            } catch (IOException e) {
+                return null; // closed: it listens no more
+            }
+        }
+
         /** The port bound, for tcp: with port 0; -1 otherwise. */
         public int localPort() throws IOException {
             return server != null && server.getLocalAddress() instanceof InetSocketAddress a ? a.getPort() : -1;
@@ -166,6 +254,10 @@ public abstract sealed class MigrationChannel implements AutoCloseable permits M
         return switch (uri) {
             case MigrationUri.Tcp t -> listen(t).accept();
             case MigrationUri.Unix u -> listen(u).accept();
+            case MigrationUri.Fd(int fd) when isSocket(fd) -> {
+                FdSocket s = new FdSocket(fd);
+                yield new In(s.input(), null, s.output(), s); // the destination answers on the same socket
+            }
             case MigrationUri.Fd(int fd) -> new In(java.nio.channels.Channels.newInputStream(
                     java.nio.channels.FileChannel.open(inherited(fd), StandardOpenOption.READ)), null);
             case MigrationUri.File(var path) -> new In(opened(path, () -> Files.newInputStream(path)), null);

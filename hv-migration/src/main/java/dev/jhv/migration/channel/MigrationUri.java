@@ -25,7 +25,7 @@ public sealed interface MigrationUri {
     /** A unix socket path. */
     record Unix(Path path) implements MigrationUri { }
 
-    /** An inherited descriptor (a connected socket, a pipe or a file). */
+    /** An inherited descriptor (a connected socket, with the return path on it, or a pipe or a file). */
     record Fd(int fd) implements MigrationUri { }
 
     /** Whether the destination can answer over the same connection. */
@@ -70,7 +70,8 @@ public sealed interface MigrationUri {
                 }
                 return new Fd(fd);
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("fd: needs a descriptor number, not '" + u.substring(3) + "'");
+                throw new IllegalArgumentException("fd: needs a descriptor number, not '" + u.substring(3)
+                        + "' (descriptors named by getfd are not supported: pass one jhv inherited, by number)");
             }
         }
         int colon = u.indexOf(':');

@@ -27,15 +27,29 @@ public final class IncomingMigration {
     /** Bound when made (a socket URI), so that a port in use is refused before anything runs. */
     private final MigrationChannel.Listener listener;
     private final boolean autostart;
+    /** What info migrate and query-migrate show on this destination. */
+    private final MigrationStatus status;
     private final CountDownLatch released = new CountDownLatch(1);
     private volatile boolean cancelled;
+    /** The stream being loaded, once the source has come: a cancel closes it (an fd: socket ignores interrupts). */
+    private volatile MigrationChannel.In channel;
     private Thread loader;
 
     /** @param autostart run the guest once loaded (false with -S) */
     public IncomingMigration(Machine machine, String uri, boolean autostart) {
+        this(machine, uri, autostart, new MigrationStatus());
+    }
+
+    /**
+     * @param autostart run the guest once loaded (false with -S)
+     * @param status    the machine's migration status ({@link Migration#status}), which shows the load
+     */
+    public IncomingMigration(Machine machine, String uri, boolean autostart, MigrationStatus status) {
         this.machine = machine;
         this.listener = listen(uri);
         this.autostart = autostart;
+        this.status = status;
+        status.incomingListening(listener.socketAddress());
     }
 
     /** Starts loading; the machine must already be in {@code inmigrate} ({@link Machine#startIncoming}). */
@@ -52,17 +66,26 @@ public final class IncomingMigration {
 
     private void load() {
         try {
-            incoming(machine, listener);
+            incoming(machine, listener, status, ch -> {
+                channel = ch;
+                if (cancelled) {
+                    closeQuietly(ch);
+                }
+            });
             released.await();
             if (!cancelled) {
                 machine.finishIncoming(autostart);
+                // as QEMU: completed once the guest is handed on
+                status.incomingCompleted();
                 StartupTrace.mark("incoming: finished");
             }
         } catch (InterruptedException e) {
             // only cancel interrupts the loader
         } catch (RuntimeException e) {
             if (!cancelled) {
-                System.err.println("jhv: " + (e.getMessage() != null ? e.getMessage() : e.toString()));
+                String why = e.getMessage() != null ? e.getMessage() : e.toString();
+                status.incomingFailed(why);
+                System.err.println("jhv: " + why);
                 machine.requestExit(1);
             }
         }
@@ -85,6 +108,10 @@ public final class IncomingMigration {
         }
         if (t == null) {
             return true;
+        }
+        MigrationChannel.In ch = channel;
+        if (ch != null) {
+            closeQuietly(ch); // wakes a read blocked on a socket
         }
         t.interrupt();
         try {
@@ -109,7 +136,16 @@ public final class IncomingMigration {
      * Loads an incoming stream into a machine started with {@link Machine#startIncoming}; over a socket, answers
      * the source: acknowledged once the whole stream is loaded, or refused with the reason.
      */
-    private static void incoming(Machine m, MigrationChannel.Listener listener) {
+    private static void closeQuietly(MigrationChannel.In ch) {
+        try {
+            ch.close();
+        } catch (IOException e) {
+            // closing is all a cancel wants
+        }
+    }
+
+    private static void incoming(Machine m, MigrationChannel.Listener listener, MigrationStatus status,
+                                 java.util.function.Consumer<MigrationChannel.In> opened) {
         if (listener.uri().hasReturnPath()) {
             // while the source has not come yet: the vCPUs are parked in inmigrate, nothing else loads
             try {
@@ -119,7 +155,9 @@ public final class IncomingMigration {
             }
         }
         try (MigrationChannel.In ch = listener.accept()) {
+            opened.accept(ch);
             StartupTrace.mark("incoming: channel open");
+            status.incomingActive();
             ReturnPath back = ch.returnPath == null ? null : new ReturnPath(ch.returnPath);
             var counted = new CountingInputStream(ch.stream);
             Thread reporter = back == null ? null : Thread.ofPlatform().name("migration-progress").daemon(true)

@@ -32,6 +32,8 @@ final class LiveMigration {
     private volatile boolean cancelled;
     private volatile String stalled;
     private volatile MigrationChannel.Out channel;
+    /** The connect under way, which a cancel ends (a destination that never answers). */
+    private final MigrationChannel.Connecting connecting = new MigrationChannel.Connecting();
     private volatile RateLimitedOutputStream wire;
     /** Set while the source waits for the destination's answer, so that the watchdog times that wait too. */
     private volatile long waitingSince;
@@ -55,6 +57,7 @@ final class LiveMigration {
         } catch (RuntimeException e) {
             if (status.state().running()) { // refused before it began (a quit, a migration already running)
                 recordFailure(e);
+                cancelledOnceResumed();
             }
         } finally {
             watchdog.interrupt();
@@ -65,6 +68,7 @@ final class LiveMigration {
     void cancel() {
         cancelled = true;
         status.cancelling();
+        connecting.abort();
         MigrationChannel.Out ch = channel;
         if (ch != null) {
             ch.abort();
@@ -84,7 +88,7 @@ final class LiveMigration {
         var config = MachineState.configuration(machine, reg);
         DirtyLog dirty = machine.dirtyLog();
         RunState before = null;
-        try (MigrationChannel.Out ch = MigrationChannel.openOutgoing(uri)) {
+        try (MigrationChannel.Out ch = MigrationChannel.openOutgoing(uri, connecting)) {
             channel = ch;
             checkCancel();
             RateLimitedOutputStream out = new RateLimitedOutputStream(ch.stream, parameters.get().maxBandwidth());
@@ -176,6 +180,14 @@ final class LiveMigration {
             if (ch != null) {
                 ch.abort();
             }
+            cancelledOnceResumed();
+        }
+    }
+
+    /** As QEMU: a cancelled migration shows "cancelled" once the source runs again, not before. */
+    private void cancelledOnceResumed() {
+        if (cancelled && status.state() == MigrationStatus.State.CANCELLING) {
+            status.cancelled();
         }
     }
 
@@ -197,11 +209,12 @@ final class LiveMigration {
         }
     }
 
-    /** Records why it failed (or that it was cancelled) before the source is resumed; returns {@code e}. */
+    /**
+     * Records why it failed before the source is resumed (as QEMU shows "failed" a moment before it runs again); a
+     * cancel is recorded after, by {@link #cancelledOnceResumed}. Returns {@code e}.
+     */
     private RuntimeException recordFailure(RuntimeException e) {
-        if (cancelled) {
-            status.cancelled();
-        } else {
+        if (!cancelled) { // a cancel is recorded once the source has resumed
             status.failed(stalled != null ? stalled : refusal != null ? refusal : Migration.reason(e));
         }
         return e;

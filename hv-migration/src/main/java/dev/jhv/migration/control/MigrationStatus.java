@@ -30,7 +30,8 @@ public final class MigrationStatus {
                                 long downtimeMs, long transferredBytes, double throughputMbps, long remainingBytes,
                                 long totalBytes, long duplicatePages, long normalPages, long normalBytes,
                                 long dirtySyncCount, long pagesPerSecond, long dirtyPagesRate, long precopyBytes,
-                                long downtimeBytes, long bandwidthBytesPerSecond, Downtime downtime) { }
+                                long downtimeBytes, long bandwidthBytesPerSecond, Downtime downtime,
+                                boolean incoming, String socketAddress) { }
 
     /** Told of every state a migration enters and every dirty pass it begins (QMP's MIGRATION events). */
     public interface Listener {
@@ -71,8 +72,39 @@ public final class MigrationStatus {
     private long downtimeBytes;
     private long bandwidth;
     private Downtime phases;
+    /** This machine is (or was) a destination: QEMU shows only the state and where it listens. */
+    private boolean incoming;
+    private String socketAddress;
+
+    /** A destination listening on {@code address} (null: not a socket), no source yet. */
+    public synchronized void incomingListening(String address) {
+        incoming = true;
+        socketAddress = address;
+    }
+
+    /** A destination whose source has come: loading. */
+    public synchronized void incomingActive() {
+        incoming = true;
+        startNanos = System.nanoTime();
+        enter(State.ACTIVE);
+    }
+
+    /** A destination that loaded the whole stream and handed the guest on (running, or paused with -S). */
+    public synchronized void incomingCompleted() {
+        socketAddress = null;
+        enter(State.COMPLETED);
+    }
+
+    /** A destination whose load failed. */
+    public synchronized void incomingFailed(String why) {
+        socketAddress = null;
+        error = why;
+        enter(State.FAILED);
+    }
 
     public synchronized void begin(long ramBytes) {
+        incoming = false;
+        socketAddress = null;
         enter(State.SETUP);
         error = null;
         startNanos = System.nanoTime();
@@ -151,11 +183,11 @@ public final class MigrationStatus {
 
     public synchronized MigrationInfo info() {
         long end = endNanos != 0 ? endNanos : System.nanoTime();
-        long totalMs = state == State.NONE ? 0 : (end - startNanos) / 1_000_000;
+        long totalMs = state == State.NONE || incoming ? 0 : (end - startNanos) / 1_000_000;
         double seconds = Math.max(1e-9, (end - startNanos) / 1e9);
         double mbps = transferred * 8 / 1e6 / seconds;
         return new MigrationInfo(state, error, totalMs, setupMs, expectedDowntimeMs, downtimeMs, transferred, mbps,
                 remaining, total, duplicate, normal, normal * 4096, dirtySyncCount, pagesPerSecond, dirtyPagesRate,
-                transferred - downtimeBytes, downtimeBytes, bandwidth, phases);
+                transferred - downtimeBytes, downtimeBytes, bandwidth, phases, incoming, socketAddress);
     }
 }
