@@ -50,8 +50,15 @@ final class QmpCodec {
     private QmpCodec() { }
 
     static JsonNode parse(byte[] json) throws ParseError {
+        String text;
         try {
-            JsonNode node = MAPPER.readTree(json);
+            // strict UTF-8 first, as QEMU's parser is: Jackson takes overlong forms and encoded surrogates
+            text = StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(json)).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new ParseError("JSON parse error, invalid UTF-8 sequence");
+        }
+        try {
+            JsonNode node = MAPPER.readTree(text);
             if (node == null || node.isMissingNode()) {
                 throw new ParseError("JSON parse error, expecting value");
             }
