@@ -62,6 +62,7 @@ final class QmpCodec {
             if (node == null || node.isMissingNode()) {
                 throw new ParseError("JSON parse error, expecting value");
             }
+            refuseLoneSurrogates(node);
             return node;
         } catch (JacksonException e) {
             String why = e.getOriginalMessage();
@@ -69,6 +70,35 @@ final class QmpCodec {
                     .orElse("invalid input")));
         } catch (java.io.IOException e) {
             throw new ParseError("JSON parse error, " + e.getMessage());
+        }
+    }
+
+    /** As QEMU: a {@code \\uD800}-style escape must be one half of a pair (the UTF-8 is checked already). */
+    private static void refuseLoneSurrogates(JsonNode n) throws ParseError {
+        if (n.isTextual()) {
+            refuseLoneSurrogates(n.textValue());
+        } else if (n.isContainerNode()) {
+            for (var it = n.fields(); it.hasNext(); ) {
+                var f = it.next();
+                refuseLoneSurrogates(f.getKey());
+                refuseLoneSurrogates(f.getValue());
+            }
+            if (n.isArray()) {
+                for (JsonNode e : n) {
+                    refuseLoneSurrogates(e);
+                }
+            }
+        }
+    }
+
+    private static void refuseLoneSurrogates(String s) throws ParseError {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                throw new ParseError(String.format("JSON parse error, \\u%04x is not a valid Unicode character", (int) c));
+            }
         }
     }
 

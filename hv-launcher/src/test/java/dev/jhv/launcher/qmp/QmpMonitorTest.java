@@ -222,6 +222,8 @@ class QmpMonitorTest {
         inputs.put("a truncated UTF-8 sequence", withBytes(echo + "{\"text\": \"@\"}}", 0xc3));
         inputs.put("an overlong UTF-8 sequence", withBytes(echo + "{\"text\": \"@\"}}", 0xe0, 0x80, 0xaf));
         inputs.put("an encoded surrogate", withBytes(echo + "{\"text\": \"@\"}}", 0xed, 0xa0, 0x80));
+        inputs.put("a lone surrogate escape", utf8(echo + "{\"text\": \"a\\ud800b\"}}"));
+        inputs.put("a lone surrogate escape in a key", utf8(echo + "{\"\\udc00\": \"a\"}}"));
         inputs.put("a raw NUL in a string", withBytes(echo + "{\"text\": \"@\"}}", 0));
         inputs.put("invalid UTF-8 outside strings", withBytes("@\n", 0xff));
         for (var e : inputs.entrySet()) {
@@ -234,6 +236,13 @@ class QmpMonitorTest {
             assertThat(send("{\"execute\": \"query-name\"}").toString()).as("after " + e.getKey())
                     .isEqualTo("{\"return\":{\"name\":\"vm1\"}}");
         }
+    }
+
+    @Test
+    void aSurrogatePairEscapeIsOneCharacter() throws Exception {
+        negotiate();
+        assertThat(send("{\"execute\": \"x-echo\", \"arguments\": {\"text\": \"\\ud83d\\ude00\"}}").at("/return/text")
+                .asText()).isEqualTo("\ud83d\ude00");
     }
 
     @Test
