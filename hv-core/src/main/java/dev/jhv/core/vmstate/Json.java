@@ -40,7 +40,7 @@ public final class Json {
         }
     }
 
-    /** Jackson set up once (its factory is thread-safe), on first use: start-up without a stream never loads it. */
+    /** Jackson set up once (its factory is thread-safe), on first use: a start-up that writes no stream never builds it. */
     private static final class Jackson {
         static final JsonFactory FACTORY = new JsonFactoryBuilder().characterEscapes(new Escapes("\n\r\t")).build();
     }
