@@ -50,11 +50,11 @@ public final class Json {
      * {@code shortForms} as {@code \n}, {@code \r}, {@code \t}, the other control characters as lowercase
      * <code>&#92;u00xx</code> (Jackson's own are uppercase and use {@code \b} and {@code \f}), nothing else.
      */
-    public static final class Escapes extends CharacterEscapes {
+    private static final class Escapes extends CharacterEscapes {
         private final int[] codes = new int[128];
         private final SerializableString[] hex = new SerializableString[0x20];
 
-        public Escapes(String shortForms) {
+        Escapes(String shortForms) {
             for (int c = 0; c < 0x20; c++) {
                 codes[c] = ESCAPE_CUSTOM;
                 hex[c] = new SerializedString(String.format("\\u%04x", c));

@@ -4,6 +4,9 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonFactoryBuilder;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.PrettyPrinter;
+import com.fasterxml.jackson.core.SerializableString;
+import com.fasterxml.jackson.core.io.CharacterEscapes;
+import com.fasterxml.jackson.core.json.JsonWriteFeature;
 
 import java.io.IOException;
 import java.io.StringWriter;
@@ -11,13 +14,37 @@ import java.io.UncheckedIOException;
 
 /**
  * jhv-img's {@code --output json}: maps, lists, strings, numbers and booleans indented like qemu-img (4 spaces, each
- * member on its own line, an empty container still opened on one line and closed on the next), written with
- * Jackson's streaming API and the tree walk of the stream descriptions ({@link dev.jhv.core.vmstate.Json}).
+ * member on its own line, an empty container still opened on one line and closed on the next) and escaped as
+ * QEMU's JSON writer does, written with Jackson's streaming API and the tree walk of the stream descriptions
+ * ({@link dev.jhv.core.vmstate.Json}).
  */
 final class Json {
-    /** {@code \n} and {@code \t} short, every other control character (so {@code \r} too) as a lowercase hex escape. */
+    /**
+     * QEMU's escapes: {@code " \ \b \f \n \r \t} short, the other control characters, DEL and everything past
+     * ASCII as uppercase <code>&#92;uXXXX</code> (past the BMP as the two halves of a surrogate pair).
+     */
     private static final JsonFactory FACTORY = new JsonFactoryBuilder()
-            .characterEscapes(new dev.jhv.core.vmstate.Json.Escapes("\n\t")).build();
+            .characterEscapes(new QemuEscapes())
+            .enable(JsonWriteFeature.ESCAPE_NON_ASCII)
+            .build();
+
+    private static final class QemuEscapes extends CharacterEscapes {
+        private final int[] codes = standardAsciiEscapesForJSON(); // the short forms, <code>&#92;u00XX</code> for the rest
+
+        QemuEscapes() {
+            codes[0x7f] = ESCAPE_STANDARD;
+        }
+
+        @Override
+        public int[] getEscapeCodesForAscii() {
+            return codes;
+        }
+
+        @Override
+        public SerializableString getEscapeSequence(int ch) {
+            return null;
+        }
+    }
 
     private Json() {}
 
