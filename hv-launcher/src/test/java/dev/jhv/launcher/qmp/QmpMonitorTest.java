@@ -239,6 +239,16 @@ class QmpMonitorTest {
     }
 
     @Test
+    void repliesEscapeAsQemuDoes() throws Exception {
+        negotiate();
+        dev.type("{\"execute\": \"x-echo\", \"arguments\": {\"text\": \"\u00e9\\u007f\ud83d\ude00\\b\\u0001/\"}}");
+        int end = dev.output.await("\r\n", read);
+        // what QEMU 7.2 writes for the same characters
+        assertThat(dev.output.text().substring(read, end))
+                .isEqualTo("{\"return\": {\"text\": \"\\u00E9\\u007F\\uD83D\\uDE00\\b\\u0001/\", \"times\": 1}}\r\n");
+    }
+
+    @Test
     void aSurrogatePairEscapeIsOneCharacter() throws Exception {
         negotiate();
         assertThat(send("{\"execute\": \"x-echo\", \"arguments\": {\"text\": \"\\ud83d\\ude00\"}}").at("/return/text")
