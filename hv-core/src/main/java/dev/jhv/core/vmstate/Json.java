@@ -42,33 +42,26 @@ public final class Json {
 
     /** Jackson set up once (its factory is thread-safe), on first use: a start-up that writes no stream never builds it. */
     private static final class Jackson {
-        static final JsonFactory FACTORY = new JsonFactoryBuilder().characterEscapes(new Escapes("\n\r\t")).build();
+        static final JsonFactory FACTORY = new JsonFactoryBuilder().characterEscapes(new Escapes()).build();
     }
 
     /**
-     * Escapes as the hand-written writer of earlier builds did: {@code "} and {@code \}, the control characters in
-     * {@code shortForms} as {@code \n}, {@code \r}, {@code \t}, the other control characters as lowercase
-     * <code>&#92;u00xx</code> (Jackson's own are uppercase and use {@code \b} and {@code \f}), nothing else.
+     * Escapes as the hand-written writer of earlier builds did: {@code "} and {@code \}, {@code \n}, {@code \r} and
+     * {@code \t} short, the other control characters as lowercase <code>&#92;u00xx</code> (Jackson's own are
+     * uppercase and use {@code \b} and {@code \f}), nothing else.
      */
     private static final class Escapes extends CharacterEscapes {
         private final int[] codes = new int[128];
         private final SerializableString[] hex = new SerializableString[0x20];
 
-        Escapes(String shortForms) {
+        Escapes() {
             for (int c = 0; c < 0x20; c++) {
                 codes[c] = ESCAPE_CUSTOM;
                 hex[c] = new SerializedString(String.format("\\u%04x", c));
             }
-            for (char c : shortForms.toCharArray()) {
-                codes[c] = switch (c) {
-                    case '\n' -> 'n';
-                    case '\r' -> 'r';
-                    case '\t' -> 't';
-                    case '\b' -> 'b';
-                    case '\f' -> 'f';
-                    default -> throw new IllegalArgumentException("no short escape for " + (int) c);
-                };
-            }
+            codes['\n'] = 'n';
+            codes['\r'] = 'r';
+            codes['\t'] = 't';
             codes['"'] = '"';
             codes['\\'] = '\\';
         }
