@@ -66,6 +66,18 @@ class JhvImgTest {
     }
 
     @Test
+    void infoJsonIsQemuImgsByteForByteWithControlAndNonAsciiCharactersInNames() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue("UTF-8".equals(System.getProperty("sun.jnu.encoding")),
+                "file names are not UTF-8 here (sun.jnu.encoding)");
+        String backing = "a\u0001b\rc\bd\fe\u007ff\ud83d\ude00g\u20ach\u00e9\\q\"z.raw";
+        Files.write(tmp.resolve(backing), new byte[1 << 20]);
+        Qemu.ok("qemu-img", "create", "-f", "qcow2", "-b", backing, "-F", "raw", f("odd.qcow2"), "1M");
+        assertThat(ok("info", "--output=json", f("odd.qcow2")))
+                .isEqualTo(Qemu.ok("qemu-img", "info", "--output=json", f("odd.qcow2")))
+                .contains("\"backing-filename\": \"a\\u0001b\\rc\\bd\\fe\\u007Ff\\uD83D\\uDE00g\\u20ACh\\u00E9");
+    }
+
+    @Test
     void mapJsonMatchesQemuForWholeClusters() throws Exception {
         Path base = tmp.resolve("b.qcow2");
         ok("create", "-f", "qcow2", base.toString(), "4M");

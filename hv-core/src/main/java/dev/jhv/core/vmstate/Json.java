@@ -1,14 +1,31 @@
 package dev.jhv.core.vmstate;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonFactoryBuilder;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.PrettyPrinter;
+import com.fasterxml.jackson.core.SerializableString;
+import com.fasterxml.jackson.core.io.CharacterEscapes;
+import com.fasterxml.jackson.core.io.SerializedString;
+
+import java.io.IOException;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * The small JSON dialect of stream descriptions: objects are {@code Map<String,Object>} (insertion-ordered), arrays
- * {@code List<Object>}, numbers {@code Long} (integers) or {@code Double}, plus String, Boolean and null.
- * The parser takes untrusted text: nesting is bounded and every error names the character offset.
+ * The JSON of stream descriptions, on Jackson's streaming API: objects are {@code Map<String,Object>}
+ * (insertion-ordered), arrays {@code List<Object>}, numbers {@code Long} (integers) or {@code Double}, plus String,
+ * Boolean and null. The text written is byte for byte what earlier builds wrote (streams carry it under a checksum,
+ * and the golden files of JsonGoldenTest hold it): compact without spaces, {@code \n \r \t} and other control
+ * characters as lowercase <code>&#92;u00xx</code> escaped, everything else as is; numbers as Java prints them. The parser
+ * takes untrusted text: nesting is bounded and every error names the character offset.
  */
 public final class Json {
     private static final int MAX_DEPTH = 64;
@@ -23,273 +40,225 @@ public final class Json {
         }
     }
 
-    public static String write(Object v) {
-        var sb = new StringBuilder();
-        write(sb, v, -1, 0);
-        return sb.toString();
+    /** Jackson set up once (its factory is thread-safe), on first use: a start-up that writes no stream never builds it. */
+    private static final class Jackson {
+        static final JsonFactory FACTORY = new JsonFactoryBuilder().characterEscapes(new Escapes()).build();
     }
 
-    /** Indented form for people. */
-    public static String writePretty(Object v) {
-        var sb = new StringBuilder();
-        write(sb, v, 2, 0);
-        return sb.toString();
-    }
+    /**
+     * Escapes as the hand-written writer of earlier builds did: {@code "} and {@code \}, {@code \n}, {@code \r} and
+     * {@code \t} short, the other control characters as lowercase <code>&#92;u00xx</code> (Jackson's own are
+     * uppercase and use {@code \b} and {@code \f}), nothing else.
+     */
+    private static final class Escapes extends CharacterEscapes {
+        private final int[] codes = new int[128];
+        private final SerializableString[] hex = new SerializableString[0x20];
 
-    private static void newline(StringBuilder sb, int indent, int level) {
-        if (indent >= 0) {
-            sb.append('\n').append(" ".repeat(indent * level));
+        Escapes() {
+            for (int c = 0; c < 0x20; c++) {
+                codes[c] = ESCAPE_CUSTOM;
+                hex[c] = new SerializedString(String.format("\\u%04x", c));
+            }
+            codes['\n'] = 'n';
+            codes['\r'] = 'r';
+            codes['\t'] = 't';
+            codes['"'] = '"';
+            codes['\\'] = '\\';
+        }
+
+        @Override
+        public int[] getEscapeCodesForAscii() {
+            return codes;
+        }
+
+        @Override
+        public SerializableString getEscapeSequence(int ch) {
+            return ch < 0x20 ? hex[ch] : null;
         }
     }
 
-    private static void write(StringBuilder sb, Object v, int indent, int level) {
+    public static String write(Object v) {
+        return write(v, null);
+    }
+
+    /** Indented form for people (2 spaces, {@code "key": value}). */
+    public static String writePretty(Object v) {
+        return write(v, new Indented());
+    }
+
+    private static String write(Object v, PrettyPrinter printer) {
+        var out = new StringWriter();
+        try (JsonGenerator g = Jackson.FACTORY.createGenerator(out)) {
+            if (printer != null) {
+                g.setPrettyPrinter(printer);
+            }
+            writeValue(g, v);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toString();
+    }
+
+    /**
+     * Writes a tree of maps, lists and scalars; numbers are written as Java prints them ({@code 1.0E-7}, and
+     * {@code NaN} bare, as before).
+     */
+    public static void writeValue(JsonGenerator g, Object v) throws IOException {
         switch (v) {
-            case null -> sb.append("null");
-            case String s -> quote(sb, s);
-            case Boolean b -> sb.append(b);
-            case Long l -> sb.append(l);
-            case Integer i -> sb.append(i);
-            case Number n -> sb.append(n);
+            case null -> g.writeNull();
+            case String s -> g.writeString(s);
+            case Boolean b -> g.writeBoolean(b);
+            case Long l -> g.writeNumber(l);
+            case Integer i -> g.writeNumber(i);
+            case Number n -> g.writeNumber(n.toString());
             case Map<?, ?> m -> {
-                sb.append('{');
-                boolean first = true;
+                g.writeStartObject();
                 for (var e : m.entrySet()) {
-                    if (!first) {
-                        sb.append(',');
-                    }
-                    first = false;
-                    newline(sb, indent, level + 1);
-                    quote(sb, String.valueOf(e.getKey()));
-                    sb.append(indent >= 0 ? ": " : ":");
-                    write(sb, e.getValue(), indent, level + 1);
+                    g.writeFieldName(String.valueOf(e.getKey()));
+                    writeValue(g, e.getValue());
                 }
-                if (!m.isEmpty()) {
-                    newline(sb, indent, level);
-                }
-                sb.append('}');
+                g.writeEndObject();
             }
             case List<?> l -> {
-                sb.append('[');
-                for (int i = 0; i < l.size(); i++) {
-                    if (i > 0) {
-                        sb.append(',');
-                    }
-                    newline(sb, indent, level + 1);
-                    write(sb, l.get(i), indent, level + 1);
+                g.writeStartArray();
+                for (Object o : l) {
+                    writeValue(g, o);
                 }
-                if (!l.isEmpty()) {
-                    newline(sb, indent, level);
-                }
-                sb.append(']');
+                g.writeEndArray();
             }
             default -> throw new IllegalArgumentException("not a JSON value: " + v.getClass().getName());
         }
     }
 
-    private static void quote(StringBuilder sb, String s) {
-        sb.append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> sb.append("\\\"");
-                case '\\' -> sb.append("\\\\");
-                case '\n' -> sb.append("\\n");
-                case '\r' -> sb.append("\\r");
-                case '\t' -> sb.append("\\t");
-                default -> {
-                    if (c < 0x20) {
-                        sb.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        sb.append(c);
-                    }
-                }
-            }
+    /** Each member on its own line indented by 2 per level; empty containers stay {@code {}} and {@code []}. */
+    private static final class Indented implements PrettyPrinter {
+        private int level;
+
+        private void newline(JsonGenerator g) throws IOException {
+            g.writeRaw('\n');
+            g.writeRaw(" ".repeat(2 * level));
         }
-        sb.append('"');
+
+        @Override
+        public void writeRootValueSeparator(JsonGenerator g) {
+        }
+
+        @Override
+        public void writeStartObject(JsonGenerator g) throws IOException {
+            g.writeRaw('{');
+            level++;
+        }
+
+        @Override
+        public void beforeObjectEntries(JsonGenerator g) throws IOException {
+            newline(g);
+        }
+
+        @Override
+        public void writeObjectFieldValueSeparator(JsonGenerator g) throws IOException {
+            g.writeRaw(": ");
+        }
+
+        @Override
+        public void writeObjectEntrySeparator(JsonGenerator g) throws IOException {
+            g.writeRaw(',');
+            newline(g);
+        }
+
+        @Override
+        public void writeEndObject(JsonGenerator g, int entries) throws IOException {
+            level--;
+            if (entries > 0) {
+                newline(g);
+            }
+            g.writeRaw('}');
+        }
+
+        @Override
+        public void writeStartArray(JsonGenerator g) throws IOException {
+            g.writeRaw('[');
+            level++;
+        }
+
+        @Override
+        public void beforeArrayValues(JsonGenerator g) throws IOException {
+            newline(g);
+        }
+
+        @Override
+        public void writeArrayValueSeparator(JsonGenerator g) throws IOException {
+            g.writeRaw(',');
+            newline(g);
+        }
+
+        @Override
+        public void writeEndArray(JsonGenerator g, int values) throws IOException {
+            level--;
+            if (values > 0) {
+                newline(g);
+            }
+            g.writeRaw(']');
+        }
     }
 
     public static Object parse(String text) {
-        var p = new Parser(text);
-        p.ws();
-        Object v = p.value(0);
-        p.ws();
-        if (p.pos != text.length()) {
-            throw p.fail("trailing characters");
+        try (JsonParser p = Jackson.FACTORY.createParser(text)) {
+            JsonToken t = p.nextToken();
+            if (t == null) {
+                throw fail(p, "unexpected end");
+            }
+            Object v = value(p, t, 0);
+            if (p.nextToken() != null) {
+                throw fail(p, "trailing characters");
+            }
+            return v;
+        } catch (JsonProcessingException e) {
+            long at = e.getLocation() == null ? -1 : e.getLocation().getCharOffset();
+            throw new JsonException("bad JSON at character " + at + ": " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // a String does not fail to read
         }
-        return v;
     }
 
-    private static final class Parser {
-        private final String s;
-        private int pos;
+    private static JsonException fail(JsonParser p, String what) {
+        return new JsonException("bad JSON at character " + p.currentTokenLocation().getCharOffset() + ": " + what);
+    }
 
-        Parser(String s) {
-            this.s = s;
+    private static Object value(JsonParser p, JsonToken t, int depth) throws IOException {
+        if (depth > MAX_DEPTH) {
+            throw fail(p, "nested deeper than " + MAX_DEPTH);
         }
-
-        JsonException fail(String what) {
-            return new JsonException("bad JSON at character " + pos + ": " + what);
-        }
-
-        void ws() {
-            while (pos < s.length() && " \t\r\n".indexOf(s.charAt(pos)) >= 0) {
-                pos++;
+        return switch (t) {
+            case START_OBJECT -> {
+                Map<String, Object> m = new LinkedHashMap<>();
+                while (p.nextToken() == JsonToken.FIELD_NAME) {
+                    String k = p.currentName();
+                    m.put(k, value(p, p.nextToken(), depth + 1));
+                }
+                yield m;
             }
-        }
-
-        char peek() {
-            if (pos >= s.length()) {
-                throw fail("unexpected end");
-            }
-            return s.charAt(pos);
-        }
-
-        void expect(char c) {
-            if (peek() != c) {
-                throw fail("expected '" + c + "'");
-            }
-            pos++;
-        }
-
-        Object value(int depth) {
-            if (depth > MAX_DEPTH) {
-                throw fail("nested deeper than " + MAX_DEPTH);
-            }
-            char c = peek();
-            switch (c) {
-                case '{' -> {
-                    pos++;
-                    Map<String, Object> m = new LinkedHashMap<>();
-                    ws();
-                    if (peek() == '}') {
-                        pos++;
-                        return m;
+            case START_ARRAY -> {
+                List<Object> l = new ArrayList<>();
+                for (JsonToken e = p.nextToken(); e != JsonToken.END_ARRAY; e = p.nextToken()) {
+                    if (e == null) {
+                        throw fail(p, "unexpected end");
                     }
-                    while (true) {
-                        ws();
-                        if (peek() != '"') {
-                            throw fail("expected a key");
-                        }
-                        String k = string();
-                        ws();
-                        expect(':');
-                        ws();
-                        m.put(k, value(depth + 1));
-                        ws();
-                        if (peek() == ',') {
-                            pos++;
-                        } else {
-                            expect('}');
-                            return m;
-                        }
-                    }
+                    l.add(value(p, e, depth + 1));
                 }
-                case '[' -> {
-                    pos++;
-                    List<Object> l = new ArrayList<>();
-                    ws();
-                    if (peek() == ']') {
-                        pos++;
-                        return l;
-                    }
-                    while (true) {
-                        ws();
-                        l.add(value(depth + 1));
-                        ws();
-                        if (peek() == ',') {
-                            pos++;
-                        } else {
-                            expect(']');
-                            return l;
-                        }
-                    }
-                }
-                case '"' -> {
-                    return string();
-                }
-                case 't' -> {
-                    word("true");
-                    return Boolean.TRUE;
-                }
-                case 'f' -> {
-                    word("false");
-                    return Boolean.FALSE;
-                }
-                case 'n' -> {
-                    word("null");
-                    return null;
-                }
-                default -> {
-                    return number();
-                }
+                yield l;
             }
-        }
+            case VALUE_STRING -> p.getText();
+            case VALUE_TRUE -> Boolean.TRUE;
+            case VALUE_FALSE -> Boolean.FALSE;
+            case VALUE_NULL -> null;
+            case VALUE_NUMBER_INT -> p.getNumberType() == JsonParser.NumberType.BIG_INTEGER
+                    ? failNumber(p) : (Object) p.getLongValue();
+            case VALUE_NUMBER_FLOAT -> p.getDoubleValue();
+            default -> throw fail(p, "unexpected " + t);
+        };
+    }
 
-        void word(String w) {
-            if (!s.startsWith(w, pos)) {
-                throw fail("expected " + w);
-            }
-            pos += w.length();
-        }
-
-        String string() {
-            expect('"');
-            var sb = new StringBuilder();
-            while (true) {
-                char c = peek();
-                pos++;
-                if (c == '"') {
-                    return sb.toString();
-                }
-                if (c == '\\') {
-                    char e = peek();
-                    pos++;
-                    switch (e) {
-                        case '"', '\\', '/' -> sb.append(e);
-                        case 'n' -> sb.append('\n');
-                        case 'r' -> sb.append('\r');
-                        case 't' -> sb.append('\t');
-                        case 'b' -> sb.append('\b');
-                        case 'f' -> sb.append('\f');
-                        case 'u' -> {
-                            if (pos + 4 > s.length()) {
-                                throw fail("short \\u escape");
-                            }
-                            try {
-                                sb.append((char) Integer.parseInt(s.substring(pos, pos + 4), 16));
-                            } catch (NumberFormatException x) {
-                                throw fail("bad \\u escape");
-                            }
-                            pos += 4;
-                        }
-                        default -> throw fail("bad escape");
-                    }
-                } else if (c < 0x20) {
-                    throw fail("control character in string");
-                } else {
-                    sb.append(c);
-                }
-            }
-        }
-
-        Object number() {
-            int start = pos;
-            while (pos < s.length() && "+-0123456789.eE".indexOf(s.charAt(pos)) >= 0) {
-                pos++;
-            }
-            String t = s.substring(start, pos);
-            if (t.isEmpty()) {
-                throw fail("unexpected character");
-            }
-            try {
-                if (t.indexOf('.') < 0 && t.indexOf('e') < 0 && t.indexOf('E') < 0) {
-                    return Long.parseLong(t);
-                }
-                return Double.parseDouble(t);
-            } catch (NumberFormatException x) {
-                pos = start;
-                throw fail("bad number '" + t + "'");
-            }
-        }
+    private static Object failNumber(JsonParser p) throws IOException {
+        throw fail(p, "bad number '" + p.getText() + "'");
     }
 }

@@ -17,7 +17,7 @@ import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
- * The QMP migration commands, with QEMU 7.2's argument names and reply shapes: migrate, migrate-cancel,
+ * The QMP migration commands, with QEMU 7.2's names, arguments and reply shapes: migrate, migrate_cancel,
  * migrate-incoming, query-migrate, migrate-set-capabilities, query-migrate-capabilities, migrate-set-parameters,
  * query-migrate-parameters. (HMP has its own commands for these, rendered as QEMU's text.)
  */
@@ -51,7 +51,7 @@ public final class MigrationOperations {
                     }
                     return null;
                 }),
-                Operation.of("migrate-cancel", (m, a) -> {
+                Operation.of("migrate_cancel", (m, a) -> { // QEMU 7.2 spells this one with "_"
                     migration.cancel();
                     return null;
                 }),
@@ -176,15 +176,16 @@ public final class MigrationOperations {
             ram.put("normal", i.normalPages());
             ram.put("normal-bytes", i.normalBytes());
             ram.put("dirty-sync-count", i.dirtySyncCount());
+            ram.put("dirty-sync-missed-zero-copy", 0L);
+            ram.put("postcopy-requests", 0L);
             ram.put("page-size", 4096L);
             ram.put("multifd-bytes", 0L);
             ram.put("pages-per-second", i.pagesPerSecond());
             ram.put("precopy-bytes", i.precopyBytes());
             ram.put("downtime-bytes", i.downtimeBytes());
             ram.put("postcopy-bytes", 0L);
-            if (running && i.dirtySyncCount() > 1) {
-                ram.put("dirty-pages-rate", i.dirtyPagesRate());
-            }
+            // always there in QEMU 7.2 (0 until a second sync measured it, and once completed)
+            ram.put("dirty-pages-rate", running && i.dirtySyncCount() > 1 ? i.dirtyPagesRate() : 0L);
             ram.put("mbps", i.throughputMbps());
             out.put("ram", ram);
         }

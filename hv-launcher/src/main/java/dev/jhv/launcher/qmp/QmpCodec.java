@@ -1,8 +1,11 @@
 package dev.jhv.launcher.qmp;
 
 import com.fasterxml.jackson.core.JacksonException;
-import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonFactoryBuilder;
+import com.fasterxml.jackson.core.SerializableString;
 import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.io.CharacterEscapes;
+import com.fasterxml.jackson.core.json.JsonWriteFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -19,12 +22,36 @@ final class QmpCodec {
     }
 
     // the framer bounds size and depth first; these only keep Jackson's own limits out of its way
-    private static final ObjectMapper MAPPER = new ObjectMapper(JsonFactory.builder()
+    private static final ObjectMapper MAPPER = new ObjectMapper(new JsonFactoryBuilder()
             .streamReadConstraints(StreamReadConstraints.builder()
                     .maxNestingDepth(JsonFramer.MAX_DEPTH + 1)
                     .maxStringLength(JsonFramer.MAX_MESSAGE)
                     .build())
+            .characterEscapes(new QemuEscapes())
+            .enable(JsonWriteFeature.ESCAPE_NON_ASCII)
             .build());
+
+    /**
+     * QEMU's JSON writer's escapes (as jhv-img's, which follows qemu-img's): {@code " \\ \b \f \n \r \t} short,
+     * the other control characters, DEL and everything past ASCII as uppercase <code>&#92;uXXXX</code>.
+     */
+    private static final class QemuEscapes extends CharacterEscapes {
+        private final int[] codes = standardAsciiEscapesForJSON();
+
+        QemuEscapes() {
+            codes[0x7f] = ESCAPE_STANDARD;
+        }
+
+        @Override
+        public int[] getEscapeCodesForAscii() {
+            return codes;
+        }
+
+        @Override
+        public SerializableString getEscapeSequence(int ch) {
+            return null;
+        }
+    }
 
     /** QEMU's spacing: {"a": 1, "b": [1, 2]} on one line. */
     private static final class QemuSpacing extends com.fasterxml.jackson.core.util.MinimalPrettyPrinter {
@@ -50,11 +77,19 @@ final class QmpCodec {
     private QmpCodec() { }
 
     static JsonNode parse(byte[] json) throws ParseError {
+        String text;
         try {
-            JsonNode node = MAPPER.readTree(json);
+            // strict UTF-8 first, as QEMU's parser is: Jackson takes overlong forms and encoded surrogates
+            text = StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(json)).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new ParseError("JSON parse error, invalid UTF-8 sequence");
+        }
+        try {
+            JsonNode node = MAPPER.readTree(text);
             if (node == null || node.isMissingNode()) {
                 throw new ParseError("JSON parse error, expecting value");
             }
+            refuseLoneSurrogates(node);
             return node;
         } catch (JacksonException e) {
             String why = e.getOriginalMessage();
@@ -62,6 +97,35 @@ final class QmpCodec {
                     .orElse("invalid input")));
         } catch (java.io.IOException e) {
             throw new ParseError("JSON parse error, " + e.getMessage());
+        }
+    }
+
+    /** As QEMU: a {@code \\uD800}-style escape must be one half of a pair (the UTF-8 is checked already). */
+    private static void refuseLoneSurrogates(JsonNode n) throws ParseError {
+        if (n.isTextual()) {
+            refuseLoneSurrogates(n.textValue());
+        } else if (n.isContainerNode()) {
+            for (var it = n.fields(); it.hasNext(); ) {
+                var f = it.next();
+                refuseLoneSurrogates(f.getKey());
+                refuseLoneSurrogates(f.getValue());
+            }
+            if (n.isArray()) {
+                for (JsonNode e : n) {
+                    refuseLoneSurrogates(e);
+                }
+            }
+        }
+    }
+
+    private static void refuseLoneSurrogates(String s) throws ParseError {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                throw new ParseError(String.format("JSON parse error, \\u%04x is not a valid Unicode character", (int) c));
+            }
         }
     }
 

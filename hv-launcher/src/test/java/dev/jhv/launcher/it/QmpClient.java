@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Predicate;
 
 /** A QMP client on a unix socket: the greeting, requests with their replies, and the events seen meanwhile. */
 final class QmpClient implements AutoCloseable {
@@ -61,6 +62,25 @@ final class QmpClient implements AutoCloseable {
 
     JsonNode execute(String command, String argumentsJson) throws IOException {
         return raw("{\"execute\": \"" + command + "\", \"arguments\": " + argumentsJson + "}\n");
+    }
+
+    /** Returns the first event (seen before or read now) the test accepts; replies may not come meanwhile. */
+    JsonNode awaitEvent(Predicate<JsonNode> test) throws IOException {
+        for (JsonNode e : events) {
+            if (test.test(e)) {
+                return e;
+            }
+        }
+        while (true) {
+            JsonNode m = readLine();
+            if (!m.has("event")) {
+                throw new IOException("a reply with no request pending: " + m);
+            }
+            events.add(m);
+            if (test.test(m)) {
+                return m;
+            }
+        }
     }
 
     /** The names of the events seen so far. */

@@ -191,6 +191,103 @@ class QmpMonitorTest {
         assertThat(dev.output.text()).endsWith("{\"return\": {}}\r\n");
     }
 
+    /** Hostile input: each gets QEMU's error shape, {"error": {"class": "GenericError", "desc": ...}}, and after
+     * each the monitor answers the next command. */
+    @Test
+    void hostileInputGetsQemusErrorShapeAndTheMonitorGoesOn() throws Exception {
+        negotiate();
+        String mib = "x".repeat(1 << 20);
+        String echo = "{\"execute\": \"x-echo\", \"arguments\": ";
+        var inputs = new java.util.LinkedHashMap<String, byte[]>();
+        inputs.put("closed with the other bracket", utf8("{\"execute\": \"query-status\"]"));
+        inputs.put("unbalanced inside", utf8("{\"execute\": \"query-status\", \"arguments\": {]}"));
+        inputs.put("a closer with nothing open", utf8("]"));
+        inputs.put("a 1 MiB key", utf8(echo + "{\"" + mib + "\": \"a\"}}"));
+        inputs.put("nested 1025 deep", utf8("[".repeat(1025) + "]".repeat(1025)));
+        inputs.put("arguments nested 2000 deep", utf8(echo + "{\"text\": " + "[".repeat(2000) + "]".repeat(2000)
+                + "}}"));
+        inputs.put("null at the top", utf8("null\n"));
+        inputs.put("true at the top", utf8("true\n"));
+        inputs.put("a number at the top", utf8("42\n"));
+        inputs.put("a string at the top", utf8("\"execute\"\n"));
+        inputs.put("an empty array", utf8("[]"));
+        inputs.put("a command in an array", utf8("[{\"execute\": \"stop\"}]"));
+        inputs.put("execute null", utf8("{\"execute\": null}"));
+        inputs.put("execute an array", utf8("{\"execute\": [\"stop\"]}"));
+        inputs.put("arguments a string", utf8("{\"execute\": \"stop\", \"arguments\": \"x\"}"));
+        inputs.put("an integer as a string", utf8(echo + "{\"text\": \"a\", \"times\": \"1\"}}"));
+        inputs.put("an integer beyond 64 bits", utf8(echo + "{\"text\": \"a\", \"times\": 99999999999999999999}}"));
+        inputs.put("a string as an array", utf8(echo + "{\"text\": [\"a\"]}}"));
+        inputs.put("invalid UTF-8 in a string", withBytes(echo + "{\"text\": \"@\"}}", 0xff, 0xfe));
+        inputs.put("a truncated UTF-8 sequence", withBytes(echo + "{\"text\": \"@\"}}", 0xc3));
+        inputs.put("an overlong UTF-8 sequence", withBytes(echo + "{\"text\": \"@\"}}", 0xe0, 0x80, 0xaf));
+        inputs.put("an encoded surrogate", withBytes(echo + "{\"text\": \"@\"}}", 0xed, 0xa0, 0x80));
+        inputs.put("a lone surrogate escape", utf8(echo + "{\"text\": \"a\\ud800b\"}}"));
+        inputs.put("a lone surrogate escape in a key", utf8(echo + "{\"\\udc00\": \"a\"}}"));
+        inputs.put("a raw NUL in a string", withBytes(echo + "{\"text\": \"@\"}}", 0));
+        inputs.put("invalid UTF-8 outside strings", withBytes("@\n", 0xff));
+        for (var e : inputs.entrySet()) {
+            dev.typeAll(e.getValue());
+            JsonNode r = next();
+            assertThat(fieldNames(r)).as(e.getKey() + ": " + r).containsExactly("error");
+            assertThat(fieldNames(r.get("error"))).as(e.getKey()).containsExactly("class", "desc");
+            assertThat(r.at("/error/class").asText()).as(e.getKey()).isEqualTo("GenericError");
+            assertThat(r.at("/error/desc").isTextual()).as(e.getKey()).isTrue();
+            assertThat(send("{\"execute\": \"query-name\"}").toString()).as("after " + e.getKey())
+                    .isEqualTo("{\"return\":{\"name\":\"vm1\"}}");
+        }
+    }
+
+    @Test
+    void repliesEscapeAsQemuDoes() throws Exception {
+        negotiate();
+        dev.type("{\"execute\": \"x-echo\", \"arguments\": {\"text\": \"\u00e9\\u007f\ud83d\ude00\\b\\u0001/\"}}");
+        int end = dev.output.await("\r\n", read);
+        // what QEMU 7.2 writes for the same characters
+        assertThat(dev.output.text().substring(read, end))
+                .isEqualTo("{\"return\": {\"text\": \"\\u00E9\\u007F\\uD83D\\uDE00\\b\\u0001/\", \"times\": 1}}\r\n");
+    }
+
+    @Test
+    void aSurrogatePairEscapeIsOneCharacter() throws Exception {
+        negotiate();
+        assertThat(send("{\"execute\": \"x-echo\", \"arguments\": {\"text\": \"\\ud83d\\ude00\"}}").at("/return/text")
+                .asText()).isEqualTo("\ud83d\ude00");
+    }
+
+    @Test
+    void aOneMebibyteStringArgumentIsTakenWhole() throws Exception {
+        negotiate();
+        String mib = "é".repeat(1 << 19);
+        dev.typeAll(utf8("{\"execute\": \"x-echo\", \"arguments\": {\"text\": \"" + mib + "\"}, \"id\": 7}"));
+        JsonNode r = next();
+        assertThat(r.get("id").asInt()).isEqualTo(7);
+        assertThat(r.at("/return/text").asText()).isEqualTo(mib);
+        assertThat(send("{\"execute\": \"query-name\"}").toString()).isEqualTo("{\"return\":{\"name\":\"vm1\"}}");
+    }
+
+    private static byte[] utf8(String s) {
+        return s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    /** {@code template} with its '@' replaced by the raw bytes. */
+    private static byte[] withBytes(String template, int... raw) {
+        var out = new java.io.ByteArrayOutputStream();
+        int at = template.indexOf('@');
+        out.writeBytes(utf8(template.substring(0, at)));
+        for (int b : raw) {
+            out.write(b);
+        }
+        out.writeBytes(utf8(template.substring(at + 1)));
+        return out.toByteArray();
+    }
+
+    private static List<String> fieldNames(JsonNode n) {
+        var out = new java.util.ArrayList<String>();
+        n.fieldNames().forEachRemaining(out::add);
+        return out;
+    }
+
     private static String desc(JsonNode reply) {
         return reply.at("/error/desc").asText();
     }

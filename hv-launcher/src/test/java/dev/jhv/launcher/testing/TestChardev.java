@@ -31,6 +31,39 @@ public final class TestChardev extends Chardev {
         return deliver(b, 0, b.length);
     }
 
+    private final Object roomLock = new Object();
+    private boolean room;
+
+    /**
+     * Feeds all of {@code input}, however long: when the front end has no room, waits until it says it has
+     * ({@link #frontendReady()}), as a real chardev holds back.
+     */
+    public void typeAll(byte[] input) throws InterruptedException {
+        int at = 0;
+        while (at < input.length) {
+            synchronized (roomLock) {
+                room = false;
+            }
+            int n = deliver(input, at, input.length - at);
+            at += n;
+            if (n == 0) {
+                synchronized (roomLock) {
+                    while (!room) {
+                        roomLock.wait();
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public void frontendReady() {
+        synchronized (roomLock) {
+            room = true;
+            roomLock.notifyAll();
+        }
+    }
+
     public void connect(boolean on) {
         setConnected(on);
     }

@@ -346,7 +346,7 @@ public final class JhvImg {
             }
         }
         if (output.equals("json")) {
-            out.println(Json.write(a.has("--backing-chain") ? chain : chain.getFirst(), 0));
+            out.println(Json.write(a.has("--backing-chain") ? chain : chain.getFirst()));
         } else if (output.equals("human")) {
             for (int i = 0; i < chain.size(); i++) {
                 if (i > 0) out.println();
@@ -504,7 +504,7 @@ public final class JhvImg {
             m.put("format", "qcow2");
             if (r.fragmentedClusters() > 0) m.put("fragmented-clusters", r.fragmentedClusters());
             if (r.compressedClusters() > 0) m.put("compressed-clusters", r.compressedClusters());
-            out.println(Json.write(m, 0));
+            out.println(Json.write(m));
         } else {
             if (first != null) {
                 for (var msg : first.messages()) out.println(msg.startsWith("ERROR ") ? "Repairing " + msg.substring(6) : "Repairing " + msg);

@@ -1,64 +1,137 @@
 package dev.jhv.qcow2.tool;
 
-import java.util.List;
-import java.util.Map;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonFactoryBuilder;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.PrettyPrinter;
+import com.fasterxml.jackson.core.SerializableString;
+import com.fasterxml.jackson.core.io.CharacterEscapes;
+import com.fasterxml.jackson.core.json.JsonWriteFeature;
 
-/** Writes maps, lists, strings, numbers and booleans as JSON indented like qemu-img (4 spaces). */
+import java.io.IOException;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+
+/**
+ * jhv-img's {@code --output json}: maps, lists, strings, numbers and booleans indented like qemu-img (4 spaces, each
+ * member on its own line, an empty container still opened on one line and closed on the next) and escaped as
+ * QEMU's JSON writer does, written with Jackson's streaming API and the tree walk of the stream descriptions
+ * ({@link dev.jhv.core.vmstate.Json}).
+ */
 final class Json {
+    /**
+     * QEMU's escapes: {@code " \ \b \f \n \r \t} short, the other control characters, DEL and everything past
+     * ASCII as uppercase <code>&#92;uXXXX</code> (past the BMP as the two halves of a surrogate pair).
+     */
+    private static final JsonFactory FACTORY = new JsonFactoryBuilder()
+            .characterEscapes(new QemuEscapes())
+            .enable(JsonWriteFeature.ESCAPE_NON_ASCII)
+            .build();
+
+    private static final class QemuEscapes extends CharacterEscapes {
+        private final int[] codes = standardAsciiEscapesForJSON(); // the short forms, <code>&#92;u00XX</code> for the rest
+
+        QemuEscapes() {
+            codes[0x7f] = ESCAPE_STANDARD;
+        }
+
+        @Override
+        public int[] getEscapeCodesForAscii() {
+            return codes;
+        }
+
+        @Override
+        public SerializableString getEscapeSequence(int ch) {
+            return null;
+        }
+    }
+
     private Json() {}
 
-    static String write(Object v, int indent) {
-        var sb = new StringBuilder();
-        write(sb, v, indent);
-        return sb.toString();
+    static String write(Object v) {
+        var out = new StringWriter();
+        try (JsonGenerator g = FACTORY.createGenerator(out)) {
+            g.setPrettyPrinter(new QemuImgIndent());
+            dev.jhv.core.vmstate.Json.writeValue(g, v);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toString();
     }
 
-    private static void write(StringBuilder sb, Object v, int ind) {
-        String pad = " ".repeat(ind + 4);
-        switch (v) {
-            case Map<?, ?> m -> {
-                sb.append("{\n");
-                int i = 0;
-                for (var e : m.entrySet()) {
-                    sb.append(pad);
-                    str(sb, e.getKey().toString());
-                    sb.append(": ");
-                    write(sb, e.getValue(), ind + 4);
-                    if (++i < m.size()) sb.append(',');
-                    sb.append('\n');
-                }
-                sb.append(" ".repeat(ind)).append('}');
-            }
-            case List<?> l -> {
-                sb.append("[\n");
-                for (int i = 0; i < l.size(); i++) {
-                    sb.append(pad);
-                    write(sb, l.get(i), ind + 4);
-                    if (i + 1 < l.size()) sb.append(',');
-                    sb.append('\n');
-                }
-                sb.append(" ".repeat(ind)).append(']');
-            }
-            case String s -> str(sb, s);
-            case null -> sb.append("null");
-            default -> sb.append(v);
-        }
-    }
+    private static final class QemuImgIndent implements PrettyPrinter {
+        private int level;
 
-    private static void str(StringBuilder sb, String s) {
-        sb.append('"');
-        for (char c : s.toCharArray()) {
-            switch (c) {
-                case '"' -> sb.append("\\\"");
-                case '\\' -> sb.append("\\\\");
-                case '\n' -> sb.append("\\n");
-                case '\t' -> sb.append("\\t");
-                default -> {
-                    if (c < 0x20) sb.append(String.format("\\u%04x", (int) c));
-                    else sb.append(c);
-                }
-            }
+        private void indent(JsonGenerator g) throws IOException {
+            g.writeRaw(" ".repeat(4 * level));
         }
-        sb.append('"');
+
+        private void open(JsonGenerator g, char c) throws IOException {
+            g.writeRaw(c);
+            g.writeRaw('\n');
+            level++;
+        }
+
+        private void separate(JsonGenerator g) throws IOException {
+            g.writeRaw(",\n");
+            indent(g);
+        }
+
+        private void close(JsonGenerator g, int members, char c) throws IOException {
+            if (members > 0) {
+                g.writeRaw('\n');
+            }
+            level--;
+            indent(g);
+            g.writeRaw(c);
+        }
+
+        @Override
+        public void writeRootValueSeparator(JsonGenerator g) {}
+
+        @Override
+        public void writeStartObject(JsonGenerator g) throws IOException {
+            open(g, '{');
+        }
+
+        @Override
+        public void beforeObjectEntries(JsonGenerator g) throws IOException {
+            indent(g);
+        }
+
+        @Override
+        public void writeObjectFieldValueSeparator(JsonGenerator g) throws IOException {
+            g.writeRaw(": ");
+        }
+
+        @Override
+        public void writeObjectEntrySeparator(JsonGenerator g) throws IOException {
+            separate(g);
+        }
+
+        @Override
+        public void writeEndObject(JsonGenerator g, int entries) throws IOException {
+            close(g, entries, '}');
+        }
+
+        @Override
+        public void writeStartArray(JsonGenerator g) throws IOException {
+            open(g, '[');
+        }
+
+        @Override
+        public void beforeArrayValues(JsonGenerator g) throws IOException {
+            indent(g);
+        }
+
+        @Override
+        public void writeArrayValueSeparator(JsonGenerator g) throws IOException {
+            separate(g);
+        }
+
+        @Override
+        public void writeEndArray(JsonGenerator g, int values) throws IOException {
+            close(g, values, ']');
+        }
     }
 }
