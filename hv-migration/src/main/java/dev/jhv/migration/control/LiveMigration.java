@@ -95,7 +95,11 @@ final class LiveMigration {
                 Thread.ofPlatform().name("migration-return-path").daemon(true).start(() -> listen(ch));
             }
             warmUp();
-            dirty.start(); // before the first pass: what the guest writes meanwhile is sent again
+            // before the first pass, which sends all of RAM: what the guest writes meanwhile is sent again. Each
+            // chunk of the log is re-armed just before its pages are read (with KVM's manual protection; else the
+            // sync re-arms all), and with every page counted dirty from the start, KVM protects nothing up front
+            ram.beforeSending(dirty::clearForSending);
+            dirty.startAllDirty();
             writer.writeHeader(config);
             writer.iterativeSetup();
             status.active();
@@ -140,6 +144,7 @@ final class LiveMigration {
             long p1 = System.nanoTime();
             dev.jhv.core.trace.StartupTrace.mark("migration: guest paused");
             syncDirty(dirty, ram);
+            ram.beforeSending(null); // the guest is stopped: nothing to re-arm, no ioctls in the downtime
             long p2 = System.nanoTime();
             long w0 = out.written();
             out.setRate(0); // the guest is stopped: the rest goes as fast as the link allows, as QEMU does
@@ -182,9 +187,12 @@ final class LiveMigration {
         }
     }
 
-    /** Makes every page the log reports since the last sync pending again; returns how many it reported. */
+    /**
+     * Makes every page the log reports pending again; returns how many it reported. The log re-arms a page only when
+     * the sender is about to read it; after a whole pass none is left unsent, so the count is what the pass saw written.
+     */
     private static long syncDirty(DirtyLog dirty, RamStateEntry ram) {
-        long[][] bits = dirty.sync();
+        long[][] bits = dirty.syncKeepingProtection();
         for (int i = 0; i < bits.length; i++) {
             ram.markDirty(i, bits[i]);
         }

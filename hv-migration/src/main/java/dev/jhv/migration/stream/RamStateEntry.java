@@ -32,6 +32,14 @@ public final class RamStateEntry implements IterativeStateEntry {
     private final boolean writes;
     private int blockCursor;
     private long pageCursor;
+    private BeforeSend beforeSend;
+
+    /** Told which page a save is about to read, just before it reads it. */
+    @FunctionalInterface
+    public interface BeforeSend {
+        /** Page {@code page} of block {@code block} (in {@link #blocks()}' order) is read next. */
+        void page(int block, long page);
+    }
 
     public RamStateEntry(List<RamBlock> blocks) {
         this(blocks, CHUNK_PAGES);
@@ -91,6 +99,14 @@ public final class RamStateEntry implements IterativeStateEntry {
             p[w] |= add;
             pendingCount += Long.bitCount(add);
         }
+    }
+
+    /**
+     * Has {@code hook} told of every page before it is read for sending (null: none). A live migration re-arms the
+     * dirty log there, chunk by chunk, so that a guest write after that is reported and the page sent again.
+     */
+    public synchronized void beforeSending(BeforeSend hook) {
+        beforeSend = hook;
     }
 
     /** Pages still to send. */
@@ -168,6 +184,9 @@ public final class RamStateEntry implements IterativeStateEntry {
                 blockCursor++;
                 pageCursor = 0;
                 continue;
+            }
+            if (beforeSend != null) {
+                beforeSend.page(blockCursor, page);
             }
             w.writePage(blocks.get(blockCursor), page * RamSectionWriter.PAGE_SIZE);
             p[(int) (page >>> 6)] &= ~(1L << page);
