@@ -161,11 +161,13 @@ final class LiveMigration {
             long downtimeBytes = out.written() - w0;
             ch.close(); // an exec: command's status is the last word
             long p6 = System.nanoTime();
+            // the log is done with before the outcome shows: turning it off (KVM walks the slots) must not lie
+            // between "completed" and postmigrate, which a monitor sees one after the other
+            dirty.stop();
             checkCancel();
             status.progress(out.written(), 0, ram.saveStats().zeroPages(), ram.saveStats().normalPages(), 0);
             status.completed(out.written(), downtimeBytes, new MigrationStatus.Downtime(ms(p1 - p0), ms(p2 - p1),
                     ms(p3 - p2), ms(p4 - p3), ms(p6 - p4)));
-            dirty.stop();
             // the outcome is recorded before the run state shows it, so a command issued on seeing it finds it
             machine.operations().migrationEnding();
             machine.leaveSaveState(RunState.POSTMIGRATE);
