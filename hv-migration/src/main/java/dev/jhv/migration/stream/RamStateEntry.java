@@ -179,7 +179,7 @@ public final class RamStateEntry implements IterativeStateEntry {
         while (blockCursor < blocks.size() && budget > 0) {
             long[] p = pending[blockCursor];
             long n = pages(blockCursor);
-            long page = next(p, pageCursor, n);
+            long page = nextSetBit(p, pageCursor, n);
             if (page < 0) {
                 blockCursor++;
                 pageCursor = 0;
@@ -195,15 +195,18 @@ public final class RamStateEntry implements IterativeStateEntry {
             pageCursor = page + 1;
         }
         // skip what has nothing pending, so a pass that sent its last page says it is done
-        while (blockCursor < blocks.size() && next(pending[blockCursor], pageCursor, pages(blockCursor)) < 0) {
+        while (blockCursor < blocks.size() && nextSetBit(pending[blockCursor], pageCursor, pages(blockCursor)) < 0) {
             blockCursor++;
             pageCursor = 0;
         }
         return blockCursor >= blocks.size();
     }
 
-    /** The first set bit at or after {@code from}, or -1. */
-    private static long next(long[] bits, long from, long n) {
+    /**
+     * The first set bit at or after {@code from} and below {@code n} of a dirty bitmap (bit i of word i/64 = page i),
+     * or -1: how the sender walks its pending pages (public for the benchmarks).
+     */
+    public static long nextSetBit(long[] bits, long from, long n) {
         if (from >= n) {
             return -1;
         }
