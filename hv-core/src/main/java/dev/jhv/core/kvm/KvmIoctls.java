@@ -35,6 +35,7 @@ public final class KvmIoctls {
     public static final long GET_PIT2 = ior(0x9f, 112);
     public static final long SET_PIT2 = iow(0xa0, 112);
     public static final long ENABLE_CAP = iow(0xa3, 104);
+    public static final long CLEAR_DIRTY_LOG = iowr(0xc0, 24);
     // vcpu ioctls
     public static final long RUN = io(0x80);
     public static final long GET_REGS = ior(0x81, 144);
@@ -70,6 +71,11 @@ public final class KvmIoctls {
     public static final int CAP_MAX_VCPUS = 66;
     public static final int CAP_IMMEDIATE_EXIT = 136;
     public static final int CAP_X2APIC_API = 129;
+    public static final int CAP_MANUAL_DIRTY_LOG_PROTECT2 = 168;
+
+    // KVM_ENABLE_CAP(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2) args[0]; KVM_CHECK_EXTENSION returns the ones offered
+    public static final int DIRTY_LOG_MANUAL_PROTECT_ENABLE = 1;
+    public static final int DIRTY_LOG_INITIALLY_SET = 2;
 
     // exit reasons
     public static final int EXIT_UNKNOWN = 0;

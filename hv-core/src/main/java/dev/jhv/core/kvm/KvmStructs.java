@@ -86,6 +86,10 @@ public final class KvmStructs {
             JAVA_INT.withName("slot"), JAVA_INT.withName("padding1"), JAVA_LONG.withName("dirty_bitmap"))
             .withName("kvm_dirty_log");
 
+    public static final StructLayout CLEAR_DIRTY_LOG = structLayout(
+            JAVA_INT.withName("slot"), JAVA_INT.withName("num_pages"), JAVA_LONG.withName("first_page"),
+            JAVA_LONG.withName("dirty_bitmap")).withName("kvm_clear_dirty_log");
+
     /** kvm_signal_mask header; the kernel sigset (8 bytes on x86-64) follows. */
     public static final StructLayout SIGNAL_MASK = structLayout(JAVA_INT.withName("len")).withName("kvm_signal_mask");
 

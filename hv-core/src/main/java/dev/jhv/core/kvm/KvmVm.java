@@ -127,6 +127,45 @@ public final class KvmVm implements AutoCloseable {
         }
     }
 
+    /**
+     * KVM_CLEAR_DIRTY_LOG (with KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 enabled): marks the pages of slot {@code slot}
+     * whose bits are set in {@code bitmap} clean and write-protects them again; bit 0 is {@code firstPage}.
+     * {@code firstPage} must be a multiple of 64, and so must {@code numPages} unless the range ends the slot.
+     */
+    public void clearDirtyLog(int slot, long firstPage, int numPages, MemorySegment bitmap) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment d = a.allocate(KvmStructs.CLEAR_DIRTY_LOG);
+            d.set(ValueLayout.JAVA_INT, offset(KvmStructs.CLEAR_DIRTY_LOG, "slot"), slot);
+            d.set(ValueLayout.JAVA_INT, offset(KvmStructs.CLEAR_DIRTY_LOG, "num_pages"), numPages);
+            d.set(ValueLayout.JAVA_LONG, offset(KvmStructs.CLEAR_DIRTY_LOG, "first_page"), firstPage);
+            d.set(ValueLayout.JAVA_LONG, offset(KvmStructs.CLEAR_DIRTY_LOG, "dirty_bitmap"), bitmap.address());
+            int rc = Libc.tryIoctl(fd, KvmIoctls.CLEAR_DIRTY_LOG, d);
+            if (rc < 0) {
+                throw new KvmException("KVM_CLEAR_DIRTY_LOG", -rc,
+                        "slot " + slot + ", pages " + firstPage + "+" + numPages);
+            }
+        }
+    }
+
+    /** KVM_CHECK_EXTENSION on this VM (what this VM offers; 0 when not); needs KVM_CAP_CHECK_EXTENSION_VM. */
+    public int checkExtension(int cap) {
+        int rc = Libc.tryIoctl(fd, KvmIoctls.CHECK_EXTENSION, cap);
+        return rc < 0 ? kvm.checkExtension(cap) : rc;
+    }
+
+    /** KVM_ENABLE_CAP on this VM with args[0] = {@code arg0}. */
+    public void enableCap(int cap, long arg0) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment c = a.allocate(KvmStructs.ENABLE_CAP);
+            c.set(ValueLayout.JAVA_INT, 0, cap);
+            c.set(ValueLayout.JAVA_LONG, offset(KvmStructs.ENABLE_CAP, "args"), arg0);
+            int rc = Libc.tryIoctl(fd, KvmIoctls.ENABLE_CAP, c);
+            if (rc < 0) {
+                throw new KvmException("KVM_ENABLE_CAP", -rc, "capability " + cap + ", args[0] " + arg0);
+            }
+        }
+    }
+
     /** A raw copy of a state structure read by a vm ioctl (irqchip, PIT, clock). */
     public byte[] getState(String name, long request, long size, int chipId) {
         try (Arena a = Arena.ofConfined()) {

@@ -29,12 +29,17 @@ class KvmStructsTest {
                 #define S(t) printf("sizeof %s %zu\\n", #t, sizeof(struct t));
                 #define O(t, f) printf("offsetof %s.%s %zu\\n", #t, #f, offsetof(struct t, f));
                 #define I(n) printf("ioctl %s %lu\\n", #n, (unsigned long)(n));
+                #define V(n) printf("value %s %lu\\n", #n, (unsigned long)(n));
                 int main(void) {
                   S(kvm_userspace_memory_region) S(kvm_regs) S(kvm_segment) S(kvm_dtable) S(kvm_sregs)
                   S(kvm_cpuid_entry2) S(kvm_irq_level) S(kvm_pit_config) S(kvm_irq_routing_entry) S(kvm_msr_entry)
                   S(kvm_lapic_state) S(kvm_mp_state) S(kvm_dirty_log) S(kvm_irqfd) S(kvm_ioeventfd) S(kvm_clock_data)
                   S(kvm_irqchip) S(kvm_pit_state2) S(kvm_vcpu_events) S(kvm_debugregs) S(kvm_xcrs) S(kvm_fpu)
-                  S(kvm_xsave) S(kvm_enable_cap)
+                  S(kvm_xsave) S(kvm_enable_cap) S(kvm_clear_dirty_log)
+                  O(kvm_clear_dirty_log, num_pages) O(kvm_clear_dirty_log, first_page)
+                  O(kvm_clear_dirty_log, dirty_bitmap) O(kvm_enable_cap, args)
+                  V(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2) V(KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE)
+                  V(KVM_DIRTY_LOG_INITIALLY_SET)
                   O(kvm_sregs, gdt) O(kvm_sregs, cr0) O(kvm_sregs, efer) O(kvm_sregs, interrupt_bitmap)
                   O(kvm_segment, selector) O(kvm_segment, type) O(kvm_segment, unusable)
                   O(kvm_run, immediate_exit) O(kvm_run, exit_reason) O(kvm_run, cr8) O(kvm_run, io)
@@ -53,6 +58,7 @@ class KvmStructsTest {
                   I(KVM_SET_LAPIC) I(KVM_SET_CPUID2) I(KVM_GET_MP_STATE) I(KVM_SET_MP_STATE) I(KVM_GET_VCPU_EVENTS)
                   I(KVM_SET_VCPU_EVENTS) I(KVM_GET_DEBUGREGS) I(KVM_SET_DEBUGREGS) I(KVM_GET_XSAVE) I(KVM_SET_XSAVE)
                   I(KVM_GET_XCRS) I(KVM_SET_XCRS) I(KVM_GET_TSC_KHZ) I(KVM_SET_TSC_KHZ)
+                  I(KVM_CLEAR_DIRTY_LOG)
                   return 0;
                 }
                 """);
@@ -89,7 +95,8 @@ class KvmStructsTest {
                 Map.entry("kvm_pit_state2", KvmStructs.PIT_STATE2), Map.entry("kvm_vcpu_events", KvmStructs.VCPU_EVENTS),
                 Map.entry("kvm_debugregs", KvmStructs.DEBUGREGS), Map.entry("kvm_xcrs", KvmStructs.XCRS),
                 Map.entry("kvm_fpu", KvmStructs.FPU), Map.entry("kvm_xsave", KvmStructs.XSAVE),
-                Map.entry("kvm_enable_cap", KvmStructs.ENABLE_CAP));
+                Map.entry("kvm_enable_cap", KvmStructs.ENABLE_CAP),
+                Map.entry("kvm_clear_dirty_log", KvmStructs.CLEAR_DIRTY_LOG));
         ours.forEach((name, layout) -> assertThat(layout.byteSize()).as(name).isEqualTo(c("sizeof " + name)));
     }
 
@@ -111,6 +118,19 @@ class KvmStructsTest {
         assertThat(KvmStructs.offset(KvmStructs.IOEVENTFD, "fd")).isEqualTo(c("offsetof kvm_ioeventfd.fd"));
         assertThat(KvmStructs.offset(KvmStructs.IRQFD, "resamplefd")).isEqualTo(c("offsetof kvm_irqfd.resamplefd"));
         assertThat(KvmStructs.offset(KvmStructs.XCRS, "xcrs")).isEqualTo(c("offsetof kvm_xcrs.xcrs"));
+        for (String f : new String[] {"num_pages", "first_page", "dirty_bitmap"}) {
+            assertThat(KvmStructs.offset(KvmStructs.CLEAR_DIRTY_LOG, f)).as(f)
+                    .isEqualTo(c("offsetof kvm_clear_dirty_log." + f));
+        }
+        assertThat(KvmStructs.offset(KvmStructs.ENABLE_CAP, "args")).isEqualTo(c("offsetof kvm_enable_cap.args"));
+    }
+
+    @Test
+    void dirtyLogCapabilityNumbersMatchTheKernelHeaders() {
+        assertThat(KvmIoctls.CAP_MANUAL_DIRTY_LOG_PROTECT2).isEqualTo((int) c("value KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2"));
+        assertThat(KvmIoctls.DIRTY_LOG_MANUAL_PROTECT_ENABLE)
+                .isEqualTo((int) c("value KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE"));
+        assertThat(KvmIoctls.DIRTY_LOG_INITIALLY_SET).isEqualTo((int) c("value KVM_DIRTY_LOG_INITIALLY_SET"));
     }
 
     @Test
@@ -141,6 +161,6 @@ class KvmStructsTest {
             assertThat(f.getLong(null)).as(cName).isEqualTo(c(cName));
             checked++;
         }
-        assertThat(checked).isGreaterThanOrEqualTo(49);
+        assertThat(checked).isGreaterThanOrEqualTo(50);
     }
 }

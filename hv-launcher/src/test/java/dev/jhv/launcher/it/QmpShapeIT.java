@@ -122,6 +122,14 @@ class QmpShapeIT {
         assertThat(capabilities(fromJhv)).isEqualTo(capabilities(fromQemu));
         assertThat(fromJhv.migrationStatuses()).containsExactlyElementsOf(fromQemu.migrationStatuses())
                 .containsExactly("setup", "active", "completed");
+        // MIGRATION_PASS numbers the dirty syncs as QEMU's dirty-sync-count does: 1, 2, ... up to the final count
+        for (Conversation c : List.of(fromQemu, fromJhv)) {
+            List<Long> passes = c.passes();
+            assertThat(passes).as("MIGRATION_PASS numbers").isNotEmpty()
+                    .isEqualTo(java.util.stream.LongStream.rangeClosed(1, passes.size()).boxed().toList());
+            assertThat(passes.getLast()).as("the last pass is the dirty-sync-count")
+                    .isEqualTo(c.replies.get("query-migrate after").at("/return/ram/dirty-sync-count").asLong());
+        }
         assertThat(fromJhv.replies.get("query-status paused").at("/return/status").asText()).isEqualTo("paused");
         assertThat(fromJhv.replies.get("query-migrate after").at("/return/status").asText()).isEqualTo("completed");
         assertThat(Files.size(tmp.resolve("jhv.mig"))).isPositive();
@@ -129,6 +137,11 @@ class QmpShapeIT {
 
     /** The replies by step, and every event in order. */
     record Conversation(Map<String, JsonNode> replies, List<JsonNode> events) {
+        List<Long> passes() {
+            return events.stream().filter(e -> e.get("event").asText().equals("MIGRATION_PASS"))
+                    .map(e -> e.at("/data/pass").asLong()).toList();
+        }
+
         List<String> migrationStatuses() {
             return events.stream().filter(e -> e.get("event").asText().equals("MIGRATION"))
                     .map(e -> e.at("/data/status").asText()).toList();

@@ -99,12 +99,18 @@ final class LiveMigration {
                 Thread.ofPlatform().name("migration-return-path").daemon(true).start(() -> listen(ch));
             }
             warmUp();
-            dirty.start(); // before the first pass: what the guest writes meanwhile is sent again
+            // before the first pass, which sends all of RAM: what the guest writes meanwhile is sent again. Each
+            // chunk of the log is re-armed just before its pages are read (with KVM's manual protection; else the
+            // sync re-arms all), and with every page counted dirty from the start, KVM protects nothing up front
+            ram.beforeSending(dirty::clearForSending);
+            dirty.startAllDirty();
+            // QEMU counts the bitmap it starts from as the first dirty sync (MIGRATION_PASS 1)
+            long syncs = 1;
+            status.dirtySynced(syncs);
             writer.writeHeader(config);
             writer.iterativeSetup();
             status.active();
             SwitchoverEstimate estimate = SwitchoverEstimate.NONE;
-            long syncs = 0;
             while (true) {
                 long t0 = System.nanoTime();
                 long b0 = out.written();
@@ -140,6 +146,8 @@ final class LiveMigration {
             long p1 = System.nanoTime();
             dev.jhv.core.trace.StartupTrace.mark("migration: guest paused");
             syncDirty(dirty, ram);
+            status.dirtySynced(++syncs);
+            ram.beforeSending(null); // the guest is stopped: nothing to re-arm, no ioctls in the downtime
             long p2 = System.nanoTime();
             long w0 = out.written();
             out.setRate(0); // the guest is stopped: the rest goes as fast as the link allows, as QEMU does
@@ -156,9 +164,11 @@ final class LiveMigration {
             long downtimeBytes = out.written() - w0;
             ch.close(); // an exec: command's status is the last word
             long p6 = System.nanoTime();
+            // the log is done with before the outcome shows: turning it off (KVM walks the slots) must not lie
+            // between "completed" and postmigrate, which a monitor sees one after the other
+            dirty.stop();
             checkCancel();
             status.progress(out.written(), 0, ram.saveStats().zeroPages(), ram.saveStats().normalPages(), 0);
-            dirty.stop();
             // the migration ends before the run state shows it, so a command issued on seeing it finds it ended;
             // the run state is postmigrate before "completed" shows, so who waits for that sees the source stopped
             machine.operations().migrationEnding();
@@ -191,9 +201,12 @@ final class LiveMigration {
         }
     }
 
-    /** Makes every page the log reports since the last sync pending again; returns how many it reported. */
+    /**
+     * Makes every page the log reports pending again; returns how many it reported. The log re-arms a page only when
+     * the sender is about to read it; after a whole pass none is left unsent, so the count is what the pass saw written.
+     */
     private static long syncDirty(DirtyLog dirty, RamStateEntry ram) {
-        long[][] bits = dirty.sync();
+        long[][] bits = dirty.syncKeepingProtection();
         for (int i = 0; i < bits.length; i++) {
             ram.markDirty(i, bits[i]);
         }

@@ -143,9 +143,15 @@ public final class MigrationStatus {
         dirtyPagesRate = dirtyRate;
         bandwidth = bandwidthBytesPerSecond;
         expectedDowntimeMs = expectedMs;
+        dirtySynced(syncCount);
+    }
+
+    /** A dirty sync, numbered as QEMU's dirty-sync-count (MIGRATION_PASS carries the same number). */
+    public synchronized void dirtySynced(long syncCount) {
+        dirtySyncCount = syncCount;
         Listener l = listener;
         if (l != null) {
-            l.pass(syncCount + 1);
+            l.pass(syncCount);
         }
     }
 

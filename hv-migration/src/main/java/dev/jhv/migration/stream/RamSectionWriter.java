@@ -75,11 +75,21 @@ public final class RamSectionWriter {
     }
 
     /**
-     * Whether the page at {@code offset} of the segment holds only zeros: an OR over its longs, checked every
-     * 1 KiB so that a non-zero page (the common case) stops early. Scalar on purpose: the Vector API is an
-     * incubator module whose start-up warning would land on every jhv's stderr.
+     * Whether the page at {@code offset} of the segment holds only zeros. A page that is not zero mostly shows it in
+     * its first bytes: the first 64 are looked at first (ten times faster on such a page than going straight to the
+     * scan); then an OR over the page's longs, checked every 1 KiB so that the rest stops early too. Measured by
+     * benchmarks' ZeroPageScanBenchmark: MemorySegment.mismatch against a zero page exits as early but scans a zero
+     * page at half the speed. Scalar on purpose: the Vector API is an incubator module whose start-up warning would
+     * land on every jhv's stderr.
      */
     public static boolean isZeroPage(MemorySegment seg, long offset) {
+        long head = 0;
+        for (int i = 0; i < 64; i += 8) {
+            head |= seg.get(LONG, offset + i);
+        }
+        if (head != 0) {
+            return false;
+        }
         for (int chunk = 0; chunk < PAGE_SIZE; chunk += 1024) {
             long acc = 0;
             long base = offset + chunk;

@@ -32,6 +32,14 @@ public final class RamStateEntry implements IterativeStateEntry {
     private final boolean writes;
     private int blockCursor;
     private long pageCursor;
+    private BeforeSend beforeSend;
+
+    /** Told which page a save is about to read, just before it reads it. */
+    @FunctionalInterface
+    public interface BeforeSend {
+        /** Page {@code page} of block {@code block} (in {@link #blocks()}' order) is read next. */
+        void page(int block, long page);
+    }
 
     public RamStateEntry(List<RamBlock> blocks) {
         this(blocks, CHUNK_PAGES);
@@ -91,6 +99,14 @@ public final class RamStateEntry implements IterativeStateEntry {
             p[w] |= add;
             pendingCount += Long.bitCount(add);
         }
+    }
+
+    /**
+     * Has {@code hook} told of every page before it is read for sending (null: none). A live migration re-arms the
+     * dirty log there, chunk by chunk, so that a guest write after that is reported and the page sent again.
+     */
+    public synchronized void beforeSending(BeforeSend hook) {
+        beforeSend = hook;
     }
 
     /** Pages still to send. */
@@ -163,11 +179,14 @@ public final class RamStateEntry implements IterativeStateEntry {
         while (blockCursor < blocks.size() && budget > 0) {
             long[] p = pending[blockCursor];
             long n = pages(blockCursor);
-            long page = next(p, pageCursor, n);
+            long page = nextSetBit(p, pageCursor, n);
             if (page < 0) {
                 blockCursor++;
                 pageCursor = 0;
                 continue;
+            }
+            if (beforeSend != null) {
+                beforeSend.page(blockCursor, page);
             }
             w.writePage(blocks.get(blockCursor), page * RamSectionWriter.PAGE_SIZE);
             p[(int) (page >>> 6)] &= ~(1L << page);
@@ -176,15 +195,18 @@ public final class RamStateEntry implements IterativeStateEntry {
             pageCursor = page + 1;
         }
         // skip what has nothing pending, so a pass that sent its last page says it is done
-        while (blockCursor < blocks.size() && next(pending[blockCursor], pageCursor, pages(blockCursor)) < 0) {
+        while (blockCursor < blocks.size() && nextSetBit(pending[blockCursor], pageCursor, pages(blockCursor)) < 0) {
             blockCursor++;
             pageCursor = 0;
         }
         return blockCursor >= blocks.size();
     }
 
-    /** The first set bit at or after {@code from}, or -1. */
-    private static long next(long[] bits, long from, long n) {
+    /**
+     * The first set bit at or after {@code from} and below {@code n} of a dirty bitmap (bit i of word i/64 = page i),
+     * or -1: how the sender walks its pending pages (public for the benchmarks).
+     */
+    public static long nextSetBit(long[] bits, long from, long n) {
         if (from >= n) {
             return -1;
         }
