@@ -376,19 +376,24 @@ class LiveMigrationIT {
                 verify(src.jhv());
             }
             assertThat(src.mon().command("migrate_set_parameter max-bandwidth 10G")).isBlank();
-            // a destination with other memory refuses the configuration; the source hears why
-            int other = freePort();
-            Path sock = tmp.resolve("small.sock");
-            try (JhvProcess small = JhvProcess.boot(WORKLOAD, "-m", "256", "-smp", "2", "-incoming",
-                    "tcp:0:" + other, "-monitor", "unix:" + sock + ",server,nowait")) {
-                MonitorClient.connect(sock, BOOT).close();
-                assertThat(src.mon().command("migrate tcp:127.0.0.1:" + other))
-                        .contains("migration failed").contains("does not match");
-                assertThat(small.awaitExit(BOOT)).isEqualTo(1);
-                assertThat(String.join("\n", small.stderr())).contains("load of migration failed");
+            // a destination with other memory, CPUs or CPU model refuses the configuration; the source hears why
+            List<List<String>> others = List.of(List.of("-m", "256", "-smp", "2"), List.of("-m", "512", "-smp", "1"),
+                    List.of("-m", "512", "-smp", "2", "-cpu", "kvm64"));
+            for (List<String> config : others) {
+                int other = freePort();
+                Path sock = tmp.resolve("other" + other + ".sock");
+                List<String> args = new ArrayList<>(config);
+                args.addAll(List.of("-incoming", "tcp:0:" + other, "-monitor", "unix:" + sock + ",server,nowait"));
+                try (JhvProcess mismatched = JhvProcess.boot(WORKLOAD, args.toArray(String[]::new))) {
+                    MonitorClient.connect(sock, BOOT).close();
+                    assertThat(src.mon().command("migrate tcp:127.0.0.1:" + other)).as("%s", config)
+                            .contains("migration failed").contains("does not match");
+                    assertThat(mismatched.awaitExit(BOOT)).isEqualTo(1);
+                    assertThat(String.join("\n", mismatched.stderr())).contains("load of migration failed");
+                }
+                assertThat(src.mon().command("info status")).contains("VM status: running");
+                verify(src.jhv());
             }
-            assertThat(src.mon().command("info status")).contains("VM status: running");
-            verify(src.jhv());
             int last = freePort();
             migrates(src, "tcp:127.0.0.1:" + last, "-incoming", "tcp:0:" + last);
         }
