@@ -110,7 +110,7 @@ def one(vmm, case, params, tmp, port, limit_s=120, cancel_after=None):
         ms.cmd("migrate -d tcp:127.0.0.1:%d" % port)
         info = ""
         while time.monotonic() - t0 < limit_s:
-            info = ms.cmd("info migrate")
+            info = ms.cmd("info migrate")[1]  # (seconds, answer)
             if re.search(r"Migration status: (completed|failed|cancelled)", info):
                 break
             if cancel_after is not None and time.monotonic() - t0 > cancel_after:
