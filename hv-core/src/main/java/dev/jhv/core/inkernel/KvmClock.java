@@ -16,6 +16,7 @@ public final class KvmClock extends KvmStateDevice<KvmClock.State> {
 
     public static final RecordDescription<State> VMSTATE = RecordDescription.builder(State.class, "kvmclock", 1)
             .u64("clock")
+            .defaults(new State(0))
             .build();
 
     private final KvmVm vm;

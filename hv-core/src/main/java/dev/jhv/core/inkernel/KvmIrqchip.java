@@ -16,6 +16,7 @@ public final class KvmIrqchip extends KvmStateDevice<KvmIrqchip.State> {
             .buffer("pic_master", SIZE)
             .buffer("pic_slave", SIZE)
             .buffer("ioapic", SIZE)
+            .defaults(new State(new byte[SIZE], new byte[SIZE], new byte[SIZE])) // all in the stream
             .check(s -> chipId(s.picMaster()) != KvmIoctls.IRQCHIP_PIC_MASTER
                     || chipId(s.picSlave()) != KvmIoctls.IRQCHIP_PIC_SLAVE
                     || chipId(s.ioapic()) != KvmIoctls.IRQCHIP_IOAPIC

@@ -10,6 +10,7 @@ public final class KvmPit extends KvmStateDevice<KvmPit.State> {
 
     public static final RecordDescription<State> VMSTATE = RecordDescription.builder(State.class, "kvm-pit", 1)
             .buffer("pit_state2", (int) KvmStructs.PIT_STATE2.byteSize())
+            .defaults(new State(new byte[(int) KvmStructs.PIT_STATE2.byteSize()])) // all in the stream
             .build();
 
     private final KvmVm vm;

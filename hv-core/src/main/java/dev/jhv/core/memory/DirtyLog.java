@@ -218,11 +218,15 @@ public final class DirtyLog implements AutoCloseable {
      * pages of its chunk are marked clean and (with manual protection) write-protected again, so that a write from
      * now on is reported by the next sync. Cheap when the chunk holds nothing reported. The caller must send every
      * page of the chunk that a sync reported (they are all still to be sent): their bits are given back here.
+     *
+     * @return the first page after the chunk: the next page that needs a call
      */
-    public synchronized void clearForSending(int region, long page) {
+    public synchronized long clearForSending(int region, long page) {
+        long first = page - page % chunkPages;
         if (logging) {
-            clearChunk(region, page - page % chunkPages);
+            clearChunk(region, first);
         }
+        return first + chunkPages;
     }
 
     private void clearChunk(int region, long first) {

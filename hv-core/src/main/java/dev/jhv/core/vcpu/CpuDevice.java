@@ -16,6 +16,13 @@ import dev.jhv.core.vmstate.ScalarType;
 public final class CpuDevice extends KvmStateDevice<CpuState> {
     static final int MAX_MSRS = 512;
 
+    /** KVM's structures at their sizes, all zero: what a load fills in. */
+    private static final CpuState BLANK = new CpuState(new byte[(int) KvmStructs.REGS.byteSize()],
+            new byte[(int) KvmStructs.SREGS.byteSize()], new byte[(int) KvmStructs.XSAVE.byteSize()],
+            new byte[(int) KvmStructs.XCRS.byteSize()], new int[0], new long[0],
+            new byte[(int) KvmStructs.VCPU_EVENTS.byteSize()], 0, new byte[(int) KvmStructs.LAPIC_STATE.byteSize()],
+            new byte[(int) KvmStructs.DEBUGREGS.byteSize()]);
+
     public static final RecordDescription<CpuState> VMSTATE = describe();
 
     private final int index;
@@ -43,6 +50,7 @@ public final class CpuDevice extends KvmStateDevice<CpuState> {
                 .lengthOf("nmsrs", ScalarType.U32, "msrIndices")
                 .intVarArray("msr_index", ScalarType.U32, "nmsrs", MAX_MSRS, "msrIndices")
                 .longVarArray("msr_value", ScalarType.U64, "nmsrs", MAX_MSRS, "msrValues")
+                .defaults(BLANK) // every field is in the stream: a load need not read the vCPU first
                 .check(s -> s.msrIndices().length != s.msrValues().length
                         ? "msr_index has " + s.msrIndices().length + " entries but msr_value " + s.msrValues().length
                         : null)

@@ -34,12 +34,25 @@ public final class RamStateEntry implements IterativeStateEntry {
     private long pageCursor;
     private BeforeSend beforeSend;
 
-    /** Told which page a save is about to read, just before it reads it. */
+    /**
+     * Told which page a save is about to read, just before it reads it. It answers how far what it did holds (the
+     * dirty log re-arms a whole chunk): it is not told again of the pages before that in the same block and pass,
+     * so that a pass over 2 GiB makes one call per chunk, not one per page.
+     */
     @FunctionalInterface
     public interface BeforeSend {
-        /** Page {@code page} of block {@code block} (in {@link #blocks()}' order) is read next. */
-        void page(int block, long page);
+        /**
+         * Page {@code page} of block {@code block} (in {@link #blocks()}' order) is read next.
+         *
+         * @return the first page after {@code page} that needs a call of its own
+         */
+        long page(int block, long page);
     }
+
+    /** The block and the page range [hookFrom, hookTo) the hook last covered; hookBlock -1 for none. */
+    private int hookBlock = -1;
+    private long hookFrom;
+    private long hookTo;
 
     public RamStateEntry(List<RamBlock> blocks) {
         this(blocks, CHUNK_PAGES);
@@ -107,6 +120,7 @@ public final class RamStateEntry implements IterativeStateEntry {
      */
     public synchronized void beforeSending(BeforeSend hook) {
         beforeSend = hook;
+        hookBlock = -1;
     }
 
     /** Pages still to send. */
@@ -158,6 +172,7 @@ public final class RamStateEntry implements IterativeStateEntry {
         if (blockCursor >= blocks.size()) {
             blockCursor = 0; // a new pass
             pageCursor = 0;
+            hookBlock = -1; // the pages the hook covered may be dirty again: it is told anew
         }
         var w = new RamSectionWriter(out, saveStats);
         boolean done = send(w, chunkPages);
@@ -171,6 +186,7 @@ public final class RamStateEntry implements IterativeStateEntry {
         var w = new RamSectionWriter(out, saveStats);
         blockCursor = 0;
         pageCursor = 0;
+        hookBlock = -1;
         send(w, Long.MAX_VALUE);
         w.writeEos();
     }
@@ -185,8 +201,10 @@ public final class RamStateEntry implements IterativeStateEntry {
                 pageCursor = 0;
                 continue;
             }
-            if (beforeSend != null) {
-                beforeSend.page(blockCursor, page);
+            if (beforeSend != null && (blockCursor != hookBlock || page < hookFrom || page >= hookTo)) {
+                hookTo = beforeSend.page(blockCursor, page);
+                hookBlock = blockCursor;
+                hookFrom = page;
             }
             w.writePage(blocks.get(blockCursor), page * RamSectionWriter.PAGE_SIZE);
             p[(int) (page >>> 6)] &= ~(1L << page);

@@ -144,6 +144,29 @@ class MigrationStreamTest {
         assertThat(dst.ram.asSlice(0, Fixture.PAGES * 4096L).mismatch(src.ram)).isEqualTo(-1);
     }
 
+    /** A hook whose work covers a chunk (the dirty log's) is told once per chunk and pass, before its first page. */
+    @Test
+    void aHookCoveringAChunkIsToldOncePerChunk() {
+        var src = Fixture.source(TestDevice.V2);
+        var announced = new java.util.ArrayList<Long>();
+        src.ramEntry.beforeSending((block, page) -> {
+            announced.add(page);
+            return page - page % 4 + 4;
+        });
+        var w = new MigrationStreamWriter(new ByteArrayOutputStream(), src.registry);
+        w.writeHeader(src.config());
+        w.iterativeSetup();
+        while (!w.iterativePass()) {
+            // first pass: all 8 pages
+        }
+        assertThat(announced).containsExactly(0L, 4L);
+        // pages in the chunk the last call covered: a new pass tells the hook again
+        src.ramEntry.markDirty(0, new long[] {(1 << 5) | (1 << 6)});
+        w.newPass();
+        assertThat(w.iterativePass()).isTrue();
+        assertThat(announced).containsExactly(0L, 4L, 5L);
+    }
+
     @Test
     void everyPageIsAnnouncedJustBeforeItIsRead() {
         var src = Fixture.source(TestDevice.V2);
@@ -153,6 +176,7 @@ class MigrationStreamTest {
             announced.add(page);
             // a guest write right after the log is re-armed for the page: what is sent must already hold it
             src.ram.set(ValueLayout.JAVA_BYTE, page * 4096L + 9, (byte) (0x40 + announced.size()));
+            return page + 1; // what it did covers this page only: told of every page
         });
         var bos = new ByteArrayOutputStream();
         var w = new MigrationStreamWriter(bos, src.registry);
