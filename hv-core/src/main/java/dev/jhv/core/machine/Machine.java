@@ -14,7 +14,6 @@ import dev.jhv.core.memory.HostMemory;
 import dev.jhv.core.memory.RamAllocator;
 import dev.jhv.core.sys.SysCallException;
 import dev.jhv.core.trace.StartupTrace;
-import dev.jhv.core.vcpu.CpuState;
 import dev.jhv.core.device.Device;
 import dev.jhv.core.device.PowerButton;
 import dev.jhv.core.device.Stateful;

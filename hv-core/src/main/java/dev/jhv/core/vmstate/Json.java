@@ -77,6 +77,29 @@ public final class Json {
         }
     }
 
+    /**
+     * QEMU's JSON writer's escapes, for what must read as QEMU's output (QMP, jhv-img's --output json):
+     * {@code " \\ \b \f \n \r \t} short, the other control characters and DEL as <code>&#92;u00XX</code>; with
+     * {@code JsonWriteFeature.ESCAPE_NON_ASCII} everything past ASCII as uppercase <code>&#92;uXXXX</code>.
+     */
+    public static final class QemuEscapes extends CharacterEscapes {
+        private final int[] codes = standardAsciiEscapesForJSON();
+
+        public QemuEscapes() {
+            codes[0x7f] = ESCAPE_STANDARD;
+        }
+
+        @Override
+        public int[] getEscapeCodesForAscii() {
+            return codes;
+        }
+
+        @Override
+        public SerializableString getEscapeSequence(int ch) {
+            return null;
+        }
+    }
+
     public static String write(Object v) {
         return write(v, null);
     }

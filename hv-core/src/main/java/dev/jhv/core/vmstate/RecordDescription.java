@@ -11,6 +11,8 @@ import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
+import java.util.function.ToIntFunction;
+import java.util.function.ObjIntConsumer;
 
 /**
  * The VMState description of a state record: each stream field is a record component (QEMU's snake_case field
@@ -155,8 +157,11 @@ public final class RecordDescription<S extends Record> {
 
         private Builder<S> intField(ScalarType t, String field, String component) {
             int i = component(field, component, int.class);
-            var get = (java.util.function.ToIntFunction<RecordDraft<S>>) d -> (Integer) d.values[i];
-            java.util.function.ObjIntConsumer<RecordDraft<S>> set = (d, v) -> d.values[i] = v;
+            return intBinding(t, field, d -> (Integer) d.values[i], (d, v) -> d.values[i] = v);
+        }
+
+        private Builder<S> intBinding(ScalarType t, String field, ToIntFunction<RecordDraft<S>> get,
+                                      ObjIntConsumer<RecordDraft<S>> set) {
             switch (t) {
                 case U8 -> b.u8(field, get, set);
                 case U16 -> b.u16(field, get, set);
@@ -277,15 +282,10 @@ public final class RecordDescription<S extends Record> {
          */
         public Builder<S> lengthOf(String field, ScalarType t, String arrayComponent) {
             int i = component(field, arrayComponent, null);
-            java.util.function.ToIntFunction<RecordDraft<S>> get = d -> Array.getLength(d.values[i]);
-            java.util.function.ObjIntConsumer<RecordDraft<S>> set = (d, v) -> { };
-            switch (t) {
-                case U8 -> b.u8(field, get, set);
-                case U16 -> b.u16(field, get, set);
-                case U32 -> b.u32(field, get, set);
-                default -> throw new IllegalArgumentException("field '" + field + "': a length is U8..U32");
+            if (t != ScalarType.U8 && t != ScalarType.U16 && t != ScalarType.U32) {
+                throw new IllegalArgumentException("field '" + field + "': a length is U8..U32");
             }
-            return this;
+            return intBinding(t, field, d -> Array.getLength(d.values[i]), (d, v) -> { });
         }
 
         /** A 64-bit field stored at byte {@code offset} of a byte[] component (a register inside a KVM struct). */

@@ -131,7 +131,8 @@ public final class AcpiPm implements BusHandler, Stateful<AcpiPm.State>, PowerBu
     }
 
     /** The power button was pressed (the monitor's system_powerdown): PWRBTN_STS, and the SCI if enabled. */
-    public void powerButton() {
+    @Override
+    public void press() {
         lock.lock();
         try {
             pm1Status |= PWRBTN_STS;
@@ -306,11 +307,6 @@ public final class AcpiPm implements BusHandler, Stateful<AcpiPm.State>, PowerBu
         } finally {
             lock.unlock();
         }
-    }
-
-    @Override
-    public void press() {
-        powerButton();
     }
 
     /** The timer counts on from {@code count}: its epoch lies as far back as that needs (rounded up). */

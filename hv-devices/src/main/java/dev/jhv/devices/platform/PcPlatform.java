@@ -168,10 +168,6 @@ public final class PcPlatform implements AutoCloseable {
         }
     }
 
-    /** Machine reset (system_reset, guest reset): every device to its reset state; RTC time and CMOS RAM stay. */
-    public void reset() {
-        devices().forEach(Device::reset);
-    }
 
     /** Stops the RTC's timer thread; the devices stay registered but the RTC raises no more interrupts. */
     @Override
@@ -179,10 +175,6 @@ public final class PcPlatform implements AutoCloseable {
         rtcTimer.shutdownNow();
     }
 
-    /** The ACPI power button (the monitor's system_powerdown). */
-    public void powerButton() {
-        acpiPm.powerButton();
-    }
 
     public Uart16550 com1() {
         return com1;

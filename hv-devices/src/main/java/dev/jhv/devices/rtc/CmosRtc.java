@@ -355,8 +355,11 @@ public final class CmosRtc implements BusHandler, Stateful<CmosRtc.State> {
     @Override
     public void restore(State s) {
         long phase = Integer.toUnsignedLong(s.subSecondNs());
-        if (phase >= NANOS_PER_SECOND || s.cmosData().length != CMOS_SIZE) {
+        if (phase >= NANOS_PER_SECOND) {
             throw new IllegalArgumentException("sub_second_ns " + phase + " is not below one second");
+        }
+        if (s.cmosData().length != CMOS_SIZE) {
+            throw new IllegalArgumentException("cmos_data has " + s.cmosData().length + " bytes, not " + CMOS_SIZE);
         }
         lock.lock();
         try {

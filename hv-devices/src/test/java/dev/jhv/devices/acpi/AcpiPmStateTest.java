@@ -39,7 +39,7 @@ class AcpiPmStateTest {
     void statusEnableAndSciSurvive() {
         var pm = new AcpiPm(new RecordingIrq(), new RecordingControl(), nanos::get);
         pm.write(2, 2, AcpiPm.PWRBTN_STS);
-        pm.powerButton();
+        pm.press();
 
         var sci = new RecordingIrq();
         var fresh = new AcpiPm(sci, new RecordingControl(), nanos::get);

@@ -72,7 +72,7 @@ class AcpiPmTest {
 
     @Test
     void powerButtonStatusIsWriteOneToClearAndDrivesSciWhenEnabled() {
-        pm.powerButton();
+        pm.press();
         assertThat(pm.read(STS, 2)).isEqualTo(AcpiPm.PWRBTN_STS);
         assertThat(sci.level()).as("not enabled").isFalse();
         pm.write(EN, 2, AcpiPm.PWRBTN_STS);
@@ -89,7 +89,7 @@ class AcpiPmTest {
 
     @Test
     void pm1EvtAsOneDwordAccess() {
-        pm.powerButton();
+        pm.press();
         pm.write(STS, 4, (long) AcpiPm.PWRBTN_STS << 16); // enable via the upper half
         assertThat(pm.read(STS, 4)).isEqualTo((long) AcpiPm.PWRBTN_STS << 16 | AcpiPm.PWRBTN_STS);
         assertThat(sci.level()).isTrue();
@@ -119,7 +119,7 @@ class AcpiPmTest {
     @Test
     void resetClearsEnablesAndStatus() {
         pm.write(EN, 2, AcpiPm.PWRBTN_STS);
-        pm.powerButton();
+        pm.press();
         assertThat(sci.level()).isTrue();
         pm.reset();
         assertThat(sci.level()).isFalse();

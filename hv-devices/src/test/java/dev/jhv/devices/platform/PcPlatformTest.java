@@ -73,7 +73,7 @@ class PcPlatformTest {
 
         assertThat(io.read(0x604, 2) & 1).as("SCI_EN").isEqualTo(1);
         io.write(0x602, 2, 1 << 8);
-        platform.powerButton();
+        platform.acpiPm().press();
         assertThat(irqs.get(9).level()).isTrue();
         io.write(0x600, 2, 1 << 8);
         assertThat(irqs.get(9).level()).isFalse();
@@ -106,7 +106,7 @@ class PcPlatformTest {
         io.write(0x3fc, 1, 0x08);
         io.write(0x3f9, 1, 0x02);
         io.write(0x3ff, 1, 0x77);
-        platform.reset();
+        platform.devices().forEach(dev.jhv.core.device.Device::reset); // as the machine resets them
         assertThat(irqs.get(4).level()).isFalse();
         assertThat(io.read(0x3f9, 1)).isZero();
         assertThat(io.read(0x3ff, 1)).isZero();

@@ -2,9 +2,7 @@ package dev.jhv.launcher.qmp;
 
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonFactoryBuilder;
-import com.fasterxml.jackson.core.SerializableString;
 import com.fasterxml.jackson.core.StreamReadConstraints;
-import com.fasterxml.jackson.core.io.CharacterEscapes;
 import com.fasterxml.jackson.core.json.JsonWriteFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -27,31 +25,9 @@ final class QmpCodec {
                     .maxNestingDepth(JsonFramer.MAX_DEPTH + 1)
                     .maxStringLength(JsonFramer.MAX_MESSAGE)
                     .build())
-            .characterEscapes(new QemuEscapes())
+            .characterEscapes(new dev.jhv.core.vmstate.Json.QemuEscapes())
             .enable(JsonWriteFeature.ESCAPE_NON_ASCII)
             .build());
-
-    /**
-     * QEMU's JSON writer's escapes (as jhv-img's, which follows qemu-img's): {@code " \\ \b \f \n \r \t} short,
-     * the other control characters, DEL and everything past ASCII as uppercase <code>&#92;uXXXX</code>.
-     */
-    private static final class QemuEscapes extends CharacterEscapes {
-        private final int[] codes = standardAsciiEscapesForJSON();
-
-        QemuEscapes() {
-            codes[0x7f] = ESCAPE_STANDARD;
-        }
-
-        @Override
-        public int[] getEscapeCodesForAscii() {
-            return codes;
-        }
-
-        @Override
-        public SerializableString getEscapeSequence(int ch) {
-            return null;
-        }
-    }
 
     /** QEMU's spacing: {"a": 1, "b": [1, 2]} on one line. */
     private static final class QemuSpacing extends com.fasterxml.jackson.core.util.MinimalPrettyPrinter {

@@ -4,8 +4,6 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonFactoryBuilder;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.PrettyPrinter;
-import com.fasterxml.jackson.core.SerializableString;
-import com.fasterxml.jackson.core.io.CharacterEscapes;
 import com.fasterxml.jackson.core.json.JsonWriteFeature;
 
 import java.io.IOException;
@@ -24,27 +22,9 @@ final class Json {
      * ASCII as uppercase <code>&#92;uXXXX</code> (past the BMP as the two halves of a surrogate pair).
      */
     private static final JsonFactory FACTORY = new JsonFactoryBuilder()
-            .characterEscapes(new QemuEscapes())
+            .characterEscapes(new dev.jhv.core.vmstate.Json.QemuEscapes())
             .enable(JsonWriteFeature.ESCAPE_NON_ASCII)
             .build();
-
-    private static final class QemuEscapes extends CharacterEscapes {
-        private final int[] codes = standardAsciiEscapesForJSON(); // the short forms, <code>&#92;u00XX</code> for the rest
-
-        QemuEscapes() {
-            codes[0x7f] = ESCAPE_STANDARD;
-        }
-
-        @Override
-        public int[] getEscapeCodesForAscii() {
-            return codes;
-        }
-
-        @Override
-        public SerializableString getEscapeSequence(int ch) {
-            return null;
-        }
-    }
 
     private Json() {}
 
