@@ -175,6 +175,9 @@ public final class Vcpu {
         }
     }
 
+    /** The last KVM_RUN ended in an exit whose completion KVM does on the next KVM_RUN (vCPU thread only). */
+    private boolean exitPending;
+
     private void runLoop(MemorySegment kickSet, MemorySegment zero) {
         MemorySegment run = kvm.runPage();
         while (true) {
@@ -183,6 +186,9 @@ public final class Vcpu {
                     return;
                 }
                 if (pauseRequested || failed) {
+                    if (exitPending && !failed) {
+                        completePendingExit();
+                    }
                     Kick.drain(kickSet, zero);
                     parked = true;
                     lock.notifyAll();
@@ -194,6 +200,7 @@ public final class Vcpu {
                 }
             }
             int rc = kvm.run();
+            exitPending = false;
             if (rc < 0) {
                 if (rc == -Errno.EINTR || rc == -Errno.EAGAIN) {
                     Kick.drain(kickSet, zero);
@@ -205,6 +212,25 @@ public final class Vcpu {
                 StartupTrace.mark("first exit of vcpu " + index);
             }
             handleExit(run);
+            exitPending = true;
+        }
+    }
+
+    /**
+     * An I/O or MMIO exit is finished by KVM only on the next KVM_RUN (an IN's data reaches RAX then): before the
+     * vCPU parks, and so before anyone reads or writes its state, KVM_RUN runs once with immediate_exit, which
+     * completes the operation and returns at once without running the guest (the KVM API's rule for saving state).
+     */
+    private void completePendingExit() {
+        kvm.setImmediateExit(true);
+        try {
+            int rc = kvm.run();
+            if (rc < 0 && rc != -Errno.EINTR && rc != -Errno.EAGAIN) {
+                throw new IllegalStateException("KVM_RUN (immediate exit): " + Errno.name(-rc));
+            }
+        } finally {
+            kvm.setImmediateExit(false);
+            exitPending = false;
         }
     }
 
