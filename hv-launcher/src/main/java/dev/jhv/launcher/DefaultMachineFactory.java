@@ -2,7 +2,7 @@ package dev.jhv.launcher;
 
 import dev.jhv.core.chardev.CharBackend;
 import dev.jhv.core.machine.Machine;
-import dev.jhv.core.machine.MachineConfig;
+import dev.jhv.devices.board.BoardConfig;
 import dev.jhv.core.machine.MachineException;
 import dev.jhv.core.vcpu.Vcpu;
 import dev.jhv.launcher.board.PcMachine;
@@ -31,7 +31,7 @@ final class DefaultMachineFactory implements MachineFactory {
     }
 
     @Override
-    public MachineHandle create(MachineConfig config, CharBackend com1) {
+    public MachineHandle create(BoardConfig config, CharBackend com1) {
         Machine.KvmBase base = prepared;
         prepared = null;
         try {

@@ -193,7 +193,7 @@ public final class Launcher {
             });
             MachineHandle m;
             try {
-                m = factory.create(options.machine(), com1);
+                m = factory.create(options.board(), com1);
             } catch (RuntimeException e) {
                 // QEMU opens chardevs before it builds the machine, so their errors come first
                 opened.addAll(await(monitorsOpening));

@@ -186,7 +186,7 @@ class MainTest {
             }
 
             @Override
-            public MachineHandle create(dev.jhv.core.machine.MachineConfig config, dev.jhv.core.chardev.CharBackend com1) {
+            public MachineHandle create(dev.jhv.devices.board.BoardConfig config, dev.jhv.core.chardev.CharBackend com1) {
                 createdAfterPrepare.set(prepared.get());
                 var m = new FakeMachine(config, com1);
                 m.exit(0);

@@ -32,6 +32,15 @@ public final class KvmVm implements AutoCloseable {
         return fd;
     }
 
+    /** Removes memory slot {@code slot} (KVM: a region of size 0); a slot's flags or place change only this way. */
+    public void deleteUserMemoryRegion(int slot) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment r = a.allocate(KvmStructs.USERSPACE_MEMORY_REGION);
+            r.set(ValueLayout.JAVA_INT, 0, slot);
+            Libc.ioctl("KVM_SET_USER_MEMORY_REGION", fd, KvmIoctls.SET_USER_MEMORY_REGION, r);
+        }
+    }
+
     /** Maps host memory at a guest-physical address as memory slot {@code slot}. */
     public void setUserMemoryRegion(int slot, int flags, long gpa, MemorySegment host) {
         try (Arena a = Arena.ofConfined()) {

@@ -42,7 +42,16 @@ public final class Machine implements MachineControl, AutoCloseable {
     private static final System.Logger LOG = System.getLogger("jhv.machine");
 
     /** A RAM range to map: guest-physical address and size. */
-    public record RamRange(long gpa, long size) { }
+    /**
+     * Guest RAM to allocate at {@code gpa}. A range {@code mappedByBoard} gets no KVM slot from the machine: the
+     * board maps it itself, and changes the mapping at run time (the PC's shadow RAM under the PAM registers);
+     * the dirty log then reports all of it at every sync, since KVM's log cannot follow a mapping that comes and goes.
+     */
+    public record RamRange(long gpa, long size, boolean mappedByBoard) {
+        public RamRange(long gpa, long size) {
+            this(gpa, size, false);
+        }
+    }
 
     private sealed interface Request {
         record Reset(String why) implements Request { }
@@ -71,6 +80,7 @@ public final class Machine implements MachineControl, AutoCloseable {
     /** Why the guest may not run: a loadvm that failed part-way left a state no guest should run from; or null. */
     private String brokenState;
     private int[] msrIndices;
+    private int nextMemorySlot;
     /** Every device, in registration order: vCPUs, the in-kernel irqchip, PIT and clock, then the board's. */
     private final List<Device> devices = new CopyOnWriteArrayList<>();
     private final List<CpuDevice> cpuDevices = new ArrayList<>();
@@ -87,13 +97,17 @@ public final class Machine implements MachineControl, AutoCloseable {
         this.vm = vm;
         List<GuestMemory.Region> regions = new ArrayList<>();
         List<DirtyLog.Slot> slots = new ArrayList<>();
-        int slot = 0;
         for (RamRange r : ranges) {
             MemorySegment seg = RamAllocator.map(r.size());
             ram.add(seg);
             var region = new GuestMemory.Region(r.gpa(), seg);
-            vm.setUserMemoryRegion(slot, 0, r.gpa(), seg);
-            slots.add(new DirtyLog.Slot(slot++, region));
+            if (r.mappedByBoard()) {
+                slots.add(new DirtyLog.Slot(DirtyLog.Slot.UNTRACKED, region));
+            } else {
+                int slot = newMemorySlot();
+                vm.setUserMemoryRegion(slot, 0, r.gpa(), seg);
+                slots.add(new DirtyLog.Slot(slot, region));
+            }
             regions.add(region);
         }
         this.memory = new GuestMemory(regions);
@@ -297,6 +311,11 @@ public final class Machine implements MachineControl, AutoCloseable {
 
     public List<Vcpu> vcpus() {
         return List.copyOf(vcpus);
+    }
+
+    /** A KVM memory slot number no one uses yet, for memory the board maps itself (firmware ROM, shadow RAM). */
+    public synchronized int newMemorySlot() {
+        return nextMemorySlot++;
     }
 
     public int[] msrIndices() {

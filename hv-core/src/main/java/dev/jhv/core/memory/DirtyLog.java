@@ -26,8 +26,17 @@ import java.util.List;
  * #clearForSending} has covered its chunk; that holds in both ways, so a caller needs not know which is in use.
  */
 public final class DirtyLog implements AutoCloseable {
-    /** A KVM memory slot and the region it maps. */
-    public record Slot(int id, GuestMemory.Region region) { }
+    /**
+     * A KVM memory slot and the region it maps; {@link #UNTRACKED} for a region whose mapping the board changes at
+     * run time (a few pages of shadow RAM): it is reported written whole at every sync.
+     */
+    public record Slot(int id, GuestMemory.Region region) {
+        public static final int UNTRACKED = -1;
+
+        boolean tracked() {
+            return id != UNTRACKED;
+        }
+    }
 
     /**
      * Pages per KVM_CLEAR_DIRTY_LOG: 2 MiB of guest RAM, the size of an x86 large page, so each call re-protects
@@ -167,7 +176,9 @@ public final class DirtyLog implements AutoCloseable {
         }
         memory.startWriteTracking();
         for (Slot s : slots) {
-            vm.setUserMemoryRegion(s.id(), KvmIoctls.MEM_LOG_DIRTY_PAGES, s.region().gpa(), s.region().segment());
+            if (s.tracked()) {
+                vm.setUserMemoryRegion(s.id(), KvmIoctls.MEM_LOG_DIRTY_PAGES, s.region().gpa(), s.region().segment());
+            }
         }
         logging = true;
     }
@@ -201,7 +212,10 @@ public final class DirtyLog implements AutoCloseable {
             Slot s = slots.get(i);
             long[] bits = memory.takeWritten(i);
             long[] u = uncleared[i];
-            if (logging) {
+            if (logging && !s.tracked()) {
+                java.util.Arrays.fill(bits, -1L);
+                trimTail(bits, pages(s.region()));
+            } else if (logging) {
                 vm.getDirtyLog(s.id(), kvmBitmaps[i]);
                 for (int w = 0; w < bits.length; w++) {
                     bits[w] |= kvmBitmaps[i].getAtIndex(ValueLayout.JAVA_LONG, w) | u[w];
@@ -240,7 +254,7 @@ public final class DirtyLog implements AutoCloseable {
         if (any == 0) {
             return;
         }
-        if (manual) {
+        if (manual && slots.get(region).tracked()) {
             for (int w = w0; w < w1; w++) {
                 clearBitmap.setAtIndex(ValueLayout.JAVA_LONG, w - w0, u[w]);
             }
@@ -257,7 +271,9 @@ public final class DirtyLog implements AutoCloseable {
             return;
         }
         for (Slot s : slots) {
-            vm.setUserMemoryRegion(s.id(), 0, s.region().gpa(), s.region().segment());
+            if (s.tracked()) {
+                vm.setUserMemoryRegion(s.id(), 0, s.region().gpa(), s.region().segment());
+            }
         }
         memory.stopWriteTracking();
         for (long[] u : uncleared) {

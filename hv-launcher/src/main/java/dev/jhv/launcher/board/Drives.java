@@ -2,7 +2,7 @@ package dev.jhv.launcher.board;
 
 import dev.jhv.core.block.Drive;
 import dev.jhv.core.block.ImageLock;
-import dev.jhv.core.machine.MachineConfig;
+import dev.jhv.devices.board.DriveSpec;
 import dev.jhv.launcher.LauncherException;
 import dev.jhv.qcow2.BlockImages;
 
@@ -18,12 +18,12 @@ import java.util.List;
 final class Drives {
     private Drives() { }
 
-    static List<Drive> open(List<MachineConfig.Drive> specs) {
+    static List<Drive> open(List<DriveSpec> specs) {
         List<Drive> out = new ArrayList<>();
         int n = 0;
         try {
-            for (MachineConfig.Drive d : specs) {
-                String id = d.id() != null ? d.id() : (d.iface() == null ? "drive" : d.iface()) + n;
+            for (DriveSpec d : specs) {
+                String id = d.id() != null ? d.id() : d.iface().qemuName + n;
                 n++;
                 try {
                     var dev = BlockImages.open(d.file(), d.format(), ImageLock.Access.device(!d.readOnly()));

@@ -1,16 +1,13 @@
 package dev.jhv.launcher.board;
 
-import dev.jhv.core.boot.BootException;
-import dev.jhv.core.boot.MemoryMap;
 import dev.jhv.core.chardev.CharBackend;
+import dev.jhv.core.machine.BootProgram;
 import dev.jhv.core.machine.Machine;
 import dev.jhv.core.machine.MachineConfig;
+import dev.jhv.devices.board.BoardConfig;
+import dev.jhv.devices.board.BoardException;
+import dev.jhv.devices.board.PcBoard;
 import dev.jhv.core.machine.MachineControl;
-import dev.jhv.core.trace.StartupTrace;
-import dev.jhv.core.vcpu.PowerOnSetup;
-import dev.jhv.core.vcpu.Vcpu;
-import dev.jhv.devices.platform.PcPlatform;
-import dev.jhv.devices.platform.SystemControl;
 import dev.jhv.launcher.LauncherException;
 import dev.jhv.launcher.MachineHandle;
 
@@ -28,23 +25,27 @@ import dev.jhv.migration.snapshot.InternalSnapshots;
 import java.util.List;
 
 /**
- * The PC jhv builds for a command line: hv-core's Machine with the PC memory map, the platform devices
- * (COM1, i8042, RTC, ACPI PM, reset control, debug exit), ACPI tables, CPUID per vCPU, and direct kernel boot.
+ * The PC jhv runs for a command line: the board (hv-devices' {@link PcBoard}) with its drives, and what the
+ * launcher adds to it: the monitor's migration and snapshot commands, -incoming and -loadvm.
  */
 public final class PcMachine implements MachineHandle {
+    private final PcBoard board;
     private final Machine machine;
-    private final PcPlatform platform;
-    private final DirectKernelBoot boot;
+    private final BootProgram boot;
     private final List<Drive> drives;
     private final Migration migration = new Migration();
     /** The -incoming load, once started (guarded by this). */
     private IncomingMigration incoming;
 
-    private PcMachine(Machine machine, PcPlatform platform, DirectKernelBoot boot, List<Drive> drives) {
-        this.machine = machine;
-        this.platform = platform;
-        this.boot = boot;
-        this.drives = drives;
+    private PcMachine(PcBoard board) {
+        this.board = board;
+        this.machine = board.machine();
+        this.boot = board.boot();
+        this.drives = board.drives();
+    }
+
+    public PcBoard board() {
+        return board;
     }
 
     public Machine machine() {
@@ -84,13 +85,9 @@ public final class PcMachine implements MachineHandle {
      * Builds the PC on {@code base} (a VM opened ahead by {@link Machine.KvmBase#open}, which this takes over), or
      * on a VM of its own when {@code base} is null.
      */
-    public static PcMachine create(MachineConfig config, CharBackend com1, Machine.KvmBase base) {
+    public static PcMachine create(BoardConfig config, CharBackend com1, Machine.KvmBase base) {
         List<Drive> drives;
         try {
-            if (config.kernel() == null) {
-                throw new LauncherException("no kernel given: booting a disk through firmware is not supported yet; "
-                        + "use -kernel");
-            }
             drives = Drives.open(config.drives());
         } catch (RuntimeException e) {
             if (base != null) {
@@ -99,69 +96,16 @@ public final class PcMachine implements MachineHandle {
             throw e;
         }
         try {
-            // from here the base belongs to Machine.create, which closes it if it fails
-            return create(config, com1, drives, base != null ? base : Machine.KvmBase.open());
+            // from here the base belongs to PcBoard.create, which closes it if it fails
+            PcBoard board = PcBoard.create(config, com1, drives, base != null ? base : Machine.KvmBase.open());
+            return new PcMachine(board);
+        } catch (BoardException e) {
+            Drives.close(drives);
+            throw new LauncherException(e.getMessage());
         } catch (RuntimeException e) {
             Drives.close(drives);
             throw e;
         }
-    }
-
-    private static PcMachine create(MachineConfig config, CharBackend com1, List<Drive> drives,
-                                    Machine.KvmBase base) {
-        MemoryMap map = new MemoryMap(config.memoryBytes());
-        List<Machine.RamRange> ram = map.ramRanges().stream()
-                .map(r -> new Machine.RamRange(r.gpa(), r.size())).toList();
-        Machine m = Machine.create(config, ram, base);
-        PcPlatform platform = null;
-        try {
-            Cpuid.configure(m, config.cpuModel());
-            for (Vcpu v : m.vcpus()) {
-                PowerOnSetup.apply(v.kvm(), m.msrIndices());
-            }
-            StartupTrace.mark("cpuid and power-on state set");
-            platform = PcPlatform.create(m.ioBus(), m::irqLine, com1 == null ? CharBackend.NULL : com1,
-                    systemControl(m), new PcPlatform.Config(map.lowMemoryEnd(), map.highMemorySize(),
-                            config.smp().cpus(), config.debugExits()));
-            platform.devices().forEach(m::addDevice);
-            StartupTrace.mark("platform devices built");
-            DirectKernelBoot boot = new DirectKernelBoot(map, machine -> Acpi.build(machine, map));
-            // Load once now, so that a bad kernel fails before anything runs.
-            boot.load(m);
-            return new PcMachine(m, platform, boot, drives);
-        } catch (BootException e) {
-            closeQuietly(m, platform);
-            throw new LauncherException(e.getMessage());
-        } catch (RuntimeException e) {
-            closeQuietly(m, platform);
-            throw e;
-        }
-    }
-
-    private static void closeQuietly(Machine m, PcPlatform platform) {
-        if (platform != null) {
-            platform.close();
-        }
-        m.close();
-    }
-
-    private static SystemControl systemControl(Machine m) {
-        return new SystemControl() {
-            @Override
-            public void requestReset() {
-                m.requestReset();
-            }
-
-            @Override
-            public void requestPowerOff() {
-                m.requestPowerOff();
-            }
-
-            @Override
-            public void requestExit(int status) {
-                m.requestExit(status);
-            }
-        };
     }
 
     @Override
@@ -264,8 +208,7 @@ public final class PcMachine implements MachineHandle {
             System.err.println("jhv: the incoming migration did not stop; leaving the machine to the process exit");
             return;
         }
-        platform.close();
-        machine.close();
+        board.close();
         Drives.close(drives);
     }
 }

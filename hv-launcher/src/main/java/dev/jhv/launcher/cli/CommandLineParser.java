@@ -1,8 +1,9 @@
 package dev.jhv.launcher.cli;
 
 import dev.jhv.core.machine.MachineConfig;
-import dev.jhv.core.machine.MachineConfig.Drive;
-import dev.jhv.core.machine.MachineConfig.IsaDebugExit;
+import dev.jhv.devices.board.BoardConfig;
+import dev.jhv.devices.board.DeviceSpec;
+import dev.jhv.devices.board.DriveSpec;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.AccessDeniedException;
@@ -65,8 +66,19 @@ public final class CommandLineParser {
             new Opt("-kernel", "bzImage", "boot a Linux kernel (bzImage, or an ELF vmlinux with a PVH note)", false),
             new Opt("-initrd", "file", "use 'file' as the initial ram disk", false),
             new Opt("-append", "cmdline", "use 'cmdline' as the kernel command line", false),
-            new Opt("-drive", "file=..[,format=raw|qcow2][,if=ide|virtio|none][,id=..][,readonly=on|off]",
+            new Opt("-drive", "[file=..][,format=raw|qcow2][,if=ide|none][,index=n][,media=disk|cdrom][,id=..]"
+                    + "[,readonly=on|off][,cache=writeback|none|writethrough|directsync|unsafe][,snapshot=on|off]",
                     "add a drive", true),
+            new Opt("-hda", "file", "use 'file' as IDE hard disk 0 image", false),
+            new Opt("-hdb", "file", "use 'file' as IDE hard disk 1 image", false),
+            new Opt("-hdc", "file", "use 'file' as IDE hard disk 2 image", false),
+            new Opt("-hdd", "file", "use 'file' as IDE hard disk 3 image", false),
+            new Opt("-cdrom", "file", "use 'file' as IDE cdrom image (cdrom is ide1 master)", false),
+            new Opt("-snapshot", null, "write to temporary files instead of disk image files", false),
+            new Opt("-boot", "[order=drives][,menu=on|off][,strict=on|off]",
+                    "'drives': c disk, d CD-ROM (default order cad); a bare 'drives' is order=drives", false),
+            new Opt("-bios", "file", "set the filename for the BIOS (default: Debian's SeaBIOS)", false),
+            new Opt("-fw_cfg", "[name=]name,file=path|string=text", "add a named fw_cfg entry", true),
             new Opt("-device", "isa-debug-exit[,iobase=0x501][,iosize=2]", "add a device", true),
             new Opt("-serial", "dev", "redirect COM1 to 'dev': stdio, null, none, file:path, unix:path[,server]"
                     + "[,nowait], tcp:host:port[,server][,nowait], mon:stdio", true),
@@ -266,25 +278,40 @@ public final class CommandLineParser {
                 append = "hb=1000";
             }
 
-            var debugExits = new ArrayList<IsaDebugExit>();
+            var devices = new ArrayList<DeviceSpec>();
             for (String d : values("-device")) {
                 var exit = checked("-device", d, () -> device(d));
                 if (exit != null) {
-                    debugExits.add(exit);
+                    devices.add(exit);
                 }
             }
-            var drives = new ArrayList<Drive>();
-            var driveIds = new java.util.HashSet<String>();
-            for (String d : values("-drive")) {
-                Drive drive = checked("-drive", d, () -> drive(d));
-                if (drive.id() != null && !driveIds.add(drive.id())) {
-                    throw UsageException.forOption("-drive", d, "Duplicate ID '" + drive.id() + "' for drive");
-                }
-                drives.add(drive);
-            }
+            var drives = new DriveTable(flag("-snapshot"));
+            // QEMU's order: the shorthands first (-hda…, -cdrom, the image), then -drive in command-line order
             String image = pr.matchedPositionalValue(0, null);
             if (image != null) {
-                drives.add(0, new Drive(openable(image, image, false), null, "ide", null, false, image));
+                drives.add(image, DriveSpec.ideDisk(openable(image, image, false), 0, image));
+            }
+            String[] hd = {"-hda", "-hdb", "-hdc", "-hdd"};
+            for (int i = 0; i < hd.length; i++) {
+                String f = value(hd[i]);
+                if (f != null) {
+                    drives.add(hd[i] + " " + f, DriveSpec.ideDisk(openable(hd[i], f, false), i, hd[i] + " " + f));
+                }
+            }
+            if (value("-cdrom") != null) {
+                String f = value("-cdrom");
+                drives.add("-cdrom " + f, DriveSpec.ideCdrom(f.isEmpty() ? null : openable("-cdrom", f, true),
+                        "-cdrom " + f));
+            }
+            for (String d : values("-drive")) {
+                drives.add("-drive " + d, checked("-drive", d, () -> drive(d)));
+            }
+            BoardConfig.BootOrder boot = value("-boot") == null ? BoardConfig.BootOrder.DEFAULT
+                    : checked("-boot", value("-boot"), () -> bootOrder(value("-boot")));
+            Path bios = value("-bios") == null ? null : readable("-bios", value("-bios"), "could not load PC BIOS");
+            var fwCfg = new ArrayList<BoardConfig.FwCfgItem>();
+            for (String f : values("-fw_cfg")) {
+                fwCfg.add(checked("-fw_cfg", f, () -> fwCfgItem(f)));
             }
 
             String incoming = value("-incoming");
@@ -300,11 +327,11 @@ public final class CommandLineParser {
                 throw new UsageException("-incoming and -loadvm cannot be used together");
             }
             var machine = new MachineConfig(name, memory, smp, cpu, kernel, initrd, append,
-                    flag("-S"), flag("-no-reboot"), flag("-no-shutdown"), debugExits, drives, incoming, loadvm);
-            return chardevs(machine, demo);
+                    flag("-S"), flag("-no-reboot"), flag("-no-shutdown"), incoming, loadvm);
+            return chardevs(new BoardConfig(machine, drives.list(), devices, bios, boot, fwCfg), demo);
         }
 
-        private LaunchOptions chardevs(MachineConfig machine, boolean demo) {
+        private LaunchOptions chardevs(BoardConfig machine, boolean demo) {
             boolean displayNone = false;
             if (value("-display") != null) {
                 String d = value("-display");
@@ -477,7 +504,7 @@ public final class CommandLineParser {
             return null;
         }
 
-        private static IsaDebugExit device(String text) {
+        private static DeviceSpec.IsaDebugExit device(String text) {
             var kv = KeyValueList.parse(text, "driver", Set.of());
             String driver = kv.take("driver");
             if (!"isa-debug-exit".equals(driver)) {
@@ -499,10 +526,10 @@ public final class CommandLineParser {
                 throw new IllegalArgumentException("iobase 0x" + Integer.toHexString(base)
                         + " is outside the I/O port space");
             }
-            return new IsaDebugExit(base, size);
+            return new DeviceSpec.IsaDebugExit(base, size);
         }
 
-        private static Drive drive(String text) {
+        private static DriveSpec drive(String text) {
             var kv = KeyValueList.parse(text, null, Set.of());
             String file = kv.take("file");
             String format = kv.take("format");
@@ -511,26 +538,105 @@ public final class CommandLineParser {
             Boolean ro = kv.takeBoolean("readonly", "read-only");
             Boolean ro2 = kv.takeBoolean("read-only", "read-only");
             String media = kv.take("media");
-            kv.take("cache");   // a host caching hint; jhv's backends choose their own
+            String cache = kv.take("cache");
+            Boolean snapshot = kv.takeBoolean("snapshot", "snapshot");
+            Long index = kv.takeUnsigned("index", "index");
+            Long bus = kv.takeUnsigned("bus", "bus");
+            Long unit = kv.takeUnsigned("unit", "unit");
+            kv.take("aio");       // the host's I/O engine: jhv's backends choose their own
+            kv.take("discard");
+            kv.take("werror");
+            kv.take("rerror");
             String unknown = kv.firstUnknown();
             if (unknown != null) {
                 throw new IllegalArgumentException("Invalid parameter '" + unknown + "'");
             }
-            if (file == null || file.isEmpty()) {
-                throw new IllegalArgumentException("a drive needs file=");
-            }
             if (format != null && !format.equals("raw") && !format.equals("qcow2")) {
                 throw new IllegalArgumentException("Unknown driver '" + format + "'");
             }
-            if (iface != null && !Set.of("ide", "virtio", "none").contains(iface)) {
-                throw new IllegalArgumentException("unsupported bus type '" + iface + "'");
+            DriveSpec.Interface bus0 = iface == null ? DriveSpec.Interface.IDE : DriveSpec.Interface.byName(iface);
+            DriveSpec.Media m = switch (media == null ? "disk" : media) {
+                case "disk" -> DriveSpec.Media.DISK;
+                case "cdrom" -> DriveSpec.Media.CDROM;
+                default -> throw new IllegalArgumentException("'" + media + "' invalid media");
+            };
+            if ((file == null || file.isEmpty()) && m != DriveSpec.Media.CDROM) {
+                throw new IllegalArgumentException("a drive needs file= (only a CD-ROM may be empty)");
             }
-            if (media != null && !media.equals("disk")) {
-                throw new IllegalArgumentException("media '" + media + "' is not supported yet");
+            int idx = -1;
+            if (index != null) {
+                if (bus != null || unit != null) {
+                    throw new IllegalArgumentException("index cannot be used with bus and unit");
+                }
+                idx = (int) Math.min(index, Integer.MAX_VALUE);
+            } else if (bus != null || unit != null) {
+                idx = (int) Math.min(2 * (bus == null ? 0 : bus) + (unit == null ? 0 : unit), Integer.MAX_VALUE);
+                if (unit != null && unit > 1 && bus0 == DriveSpec.Interface.IDE) {
+                    throw new IllegalArgumentException("unit " + unit + " too big (max is 1)");
+                }
             }
-            boolean readOnly = Boolean.TRUE.equals(ro) || Boolean.TRUE.equals(ro2);
-            Path path = openableOrThrow(file, readOnly);
-            return new Drive(path, format, iface == null ? "ide" : iface, id, readOnly, "-drive " + text);
+            if (bus0 == DriveSpec.Interface.IDE && idx > 3) {
+                throw new IllegalArgumentException("index " + idx + " too big: the PC has IDE buses 0 and 1, two "
+                        + "units each (index 0-3)");
+            }
+            boolean readOnly = Boolean.TRUE.equals(ro) || Boolean.TRUE.equals(ro2) || m == DriveSpec.Media.CDROM;
+            Path path = file == null || file.isEmpty() ? null : openableOrThrow(file, readOnly);
+            return new DriveSpec(path, format, bus0, idx, m, id, readOnly,
+                    cache == null ? DriveSpec.Cache.WRITEBACK : DriveSpec.Cache.byName(cache),
+                    Boolean.TRUE.equals(snapshot), "-drive " + text);
+        }
+
+        /** -boot order=cd,menu=on,strict=on, or QEMU's legacy bare "cd". */
+        private static BoardConfig.BootOrder bootOrder(String text) {
+            var kv = KeyValueList.parse(text, "order", Set.of());
+            String order = kv.take("order");
+            String once = kv.take("once");
+            Boolean menu = kv.takeBoolean("menu", "menu");
+            Boolean strict = kv.takeBoolean("strict", "strict");
+            kv.take("splash");
+            kv.take("splash-time");
+            kv.take("reboot-timeout");
+            String unknown = kv.firstUnknown();
+            if (unknown != null) {
+                throw new IllegalArgumentException("Invalid parameter '" + unknown + "'");
+            }
+            String o = once != null ? once : order == null ? BoardConfig.BootOrder.DEFAULT.order() : order;
+            for (char c : o.toCharArray()) {
+                if (c < 'a' || c > 'p') {
+                    throw new IllegalArgumentException("Invalid boot device '" + c + "'");
+                }
+                if (o.indexOf(c) != o.lastIndexOf(c)) {
+                    throw new IllegalArgumentException("Boot device '" + c + "' was given twice");
+                }
+            }
+            return new BoardConfig.BootOrder(o, Boolean.TRUE.equals(menu), Boolean.TRUE.equals(strict));
+        }
+
+        /** -fw_cfg [name=]NAME,file=PATH or string=TEXT, as QEMU. */
+        private static BoardConfig.FwCfgItem fwCfgItem(String text) {
+            var kv = KeyValueList.parse(text, "name", Set.of());
+            String name = kv.take("name");
+            String file = kv.take("file");
+            String string = kv.take("string");
+            String unknown = kv.firstUnknown();
+            if (unknown != null) {
+                throw new IllegalArgumentException("Invalid parameter '" + unknown + "'");
+            }
+            if (name == null || name.isEmpty()) {
+                throw new IllegalArgumentException("invalid argument(s)");
+            }
+            if (name.length() > 55) {
+                throw new IllegalArgumentException("name too long (max. 55 char)");
+            }
+            if ((file == null) == (string == null)) {
+                throw new IllegalArgumentException("'file' and 'string' are mutually exclusive, and one is needed");
+            }
+            if (!name.startsWith("opt/")) {
+                System.err.println("jhv: -fw_cfg " + text
+                        + ": warning: externally provided fw_cfg item names should be prefixed with \"opt/\"");
+            }
+            Path path = file == null ? null : openableOrThrow(file, true);
+            return new BoardConfig.FwCfgItem(name, string, path);
         }
 
         /** A disk image (positional): "img: Could not open 'img': No such file or directory". */

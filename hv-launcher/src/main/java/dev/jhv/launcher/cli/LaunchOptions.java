@@ -1,12 +1,13 @@
 package dev.jhv.launcher.cli;
 
 import dev.jhv.core.machine.MachineConfig;
+import dev.jhv.devices.board.BoardConfig;
 import java.util.List;
 
 /**
  * A parsed command line: the machine to build plus what only the launcher cares about.
  *
- * @param machine    the machine (memory, CPUs, kernel, devices, drives)
+ * @param board      the PC to build: the machine (memory, CPUs, kernel) with its drives, devices and firmware
  * @param serial     COM1's back end after QEMU's defaults: {@link ChardevSpec.None} for no COM1,
  *                   {@link ChardevSpec.Mon} when COM1 shares its device with a monitor (-nographic, mon:stdio)
  * @param monitors   HMP monitors on their own devices (not counting the one inside a {@code Mon} serial)
@@ -16,7 +17,7 @@ import java.util.List;
  * @param demo       --demo was given
  */
 public record LaunchOptions(
-        MachineConfig machine,
+        BoardConfig board,
         ChardevSpec serial,
         List<ChardevSpec> monitors,
         List<ChardevSpec> qmpMonitors,
@@ -29,7 +30,11 @@ public record LaunchOptions(
         qmpMonitors = List.copyOf(qmpMonitors);
     }
 
-    /** Whether a monitor rides on the serial port's device (switched with Ctrl-A c). */
+    /** The machine part of the board's configuration. */
+    public MachineConfig machine() {
+        return board.machine();
+    }
+
     /** Whether a monitor (HMP or QMP) holds start-up until its first client connects. */
     public boolean monitorWaitsForClient() {
         return monitors.stream().anyMatch(ChardevSpec::waitsForClient)

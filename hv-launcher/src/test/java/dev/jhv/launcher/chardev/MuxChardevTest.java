@@ -41,7 +41,7 @@ class MuxChardevTest {
         uart = new RecordingFrontend(64);
         serialPort.attach(uart);
         machine = new FakeMachine(new MachineConfig(null, 128L << 20, MachineConfig.Smp.of(1), "qemu64", null, null,
-                null, false, false, false, List.of(), List.of()), serialPort);
+                null, false, false, false), serialPort);
         machine.start();
         new Monitor(monitorPort, machine, CommandTable.standard());
         mux.start();

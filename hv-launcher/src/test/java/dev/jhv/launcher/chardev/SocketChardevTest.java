@@ -33,7 +33,7 @@ class SocketChardevTest {
 
     static FakeMachine machine() {
         var m = new FakeMachine(new MachineConfig("sock", 128L << 20, MachineConfig.Smp.of(1), "qemu64", null, null,
-                null, false, false, false, List.of(), List.of()), null);
+                null, false, false, false), null);
         m.start();
         return m;
     }

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.jhv.core.machine.MachineConfig;
+import dev.jhv.devices.board.DeviceSpec;
+import dev.jhv.devices.board.DriveSpec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -64,8 +66,8 @@ class CommandLineParserTest {
         assertThat(m.startPaused()).isFalse();
         assertThat(m.noReboot()).isFalse();
         assertThat(m.noShutdown()).isFalse();
-        assertThat(m.debugExits()).isEmpty();
-        assertThat(m.drives()).isEmpty();
+        assertThat(o.board().debugExits()).isEmpty();
+        assertThat(o.board().drives()).isEmpty();
         assertThat(o.serial()).isEqualTo(new ChardevSpec.Null());
         assertThat(o.monitors()).isEmpty();
         assertThat(o.nographic()).isFalse();
@@ -202,7 +204,7 @@ class CommandLineParserTest {
         assertThat(error("-name", "guest=a,colour=red")).isEqualTo("-name guest=a,colour=red: Parameter 'colour' is unexpected");
         assertThat(error("-name")).isEqualTo("-name: requires an argument");
         assertThat(error("-m", "slots=2")).contains("memory hotplug");
-        assertThat(error("-drive", "file=" + disk + ",media=cdrom")).endsWith(": media 'cdrom' is not supported yet");
+        assertThat(error("-drive", "file=" + disk + ",media=tape")).endsWith(": 'tape' invalid media");
         assertThat(error("-display", "gtk,gl=on")).isEqualTo("-display gtk,gl=on: display 'gtk' is not available");
         assertThat(error("-machine")).isEqualTo("-machine: requires an argument");
         assertThat(error("-accel")).isEqualTo("-accel: requires an argument");
@@ -215,11 +217,11 @@ class CommandLineParserTest {
 
     @Test
     void debugExitDevice() {
-        var m = parse("-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-device", "isa-debug-exit").machine();
+        var m = parse("-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-device", "isa-debug-exit").board();
         assertThat(m.debugExits()).containsExactly(
-                new MachineConfig.IsaDebugExit(0xf4, 4), new MachineConfig.IsaDebugExit(0x501, 2));
-        assertThat(parse("-device", "isa-debug-exit,iobase=244,iosize=1").machine().debugExits())
-                .containsExactly(new MachineConfig.IsaDebugExit(0xf4, 1));
+                new DeviceSpec.IsaDebugExit(0xf4, 4), new DeviceSpec.IsaDebugExit(0x501, 2));
+        assertThat(parse("-device", "isa-debug-exit,iobase=244,iosize=1").board().debugExits())
+                .containsExactly(new DeviceSpec.IsaDebugExit(0xf4, 1));
     }
 
     @Test
@@ -237,13 +239,14 @@ class CommandLineParserTest {
     @Test
     void drives() {
         var m = parse("-drive", "file=" + disk + ",format=qcow2,if=virtio,id=d0,readonly=on", disk.toString())
-                .machine();
+                .board();
         assertThat(m.drives()).containsExactly(
-                new MachineConfig.Drive(disk, null, "ide", null, false),
-                new MachineConfig.Drive(disk, "qcow2", "virtio", "d0", true,
+                DriveSpec.ideDisk(disk, 0, disk.toString()),
+                new DriveSpec(disk, "qcow2", DriveSpec.Interface.VIRTIO, -1, DriveSpec.Media.DISK, "d0", true,
+                        DriveSpec.Cache.WRITEBACK, false,
                         "-drive file=" + disk + ",format=qcow2,if=virtio,id=d0,readonly=on"));
-        assertThat(parse("-drive", "file=" + disk).machine().drives())
-                .containsExactly(new MachineConfig.Drive(disk, null, "ide", null, false, "-drive file=" + disk));
+        assertThat(parse("-drive", "file=" + disk).board().drives())
+                .containsExactly(DriveSpec.ideDisk(disk, 0, "-drive file=" + disk));
     }
 
     @Test
@@ -255,14 +258,70 @@ class CommandLineParserTest {
         assertThat(error("-drive", "file=" + disk + ",readonly=maybe"))
                 .endsWith(": Parameter 'read-only' expects 'on' or 'off'");
         assertThat(error("-drive", "file=" + disk + ",format=vmdk")).endsWith(": Unknown driver 'vmdk'");
-        assertThat(error("-drive", "file=" + disk + ",if=floppy")).endsWith(": unsupported bus type 'floppy'");
+        assertThat(error("-drive", "file=" + disk + ",if=zip")).endsWith(": unsupported bus type 'zip'");
         assertThat(error("-drive", "file=" + disk + ",bogus=1")).endsWith(": Invalid parameter 'bogus'");
-        assertThat(error("-drive", "format=raw")).endsWith(": a drive needs file=");
+        assertThat(error("-drive", "format=raw")).endsWith(": a drive needs file= (only a CD-ROM may be empty)");
         assertThat(error(disk.toString(), disk.toString())).isEqualTo(
                 disk + ": only one disk image may be given (use -drive for more)");
         // as QEMU: the second -drive with an id already taken is named
         assertThat(error("-drive", "file=" + disk + ",if=none,id=d0", "-drive", "file=" + disk + ",if=none,id=d0"))
                 .isEqualTo("-drive file=" + disk + ",if=none,id=d0: Duplicate ID 'd0' for drive");
+    }
+
+    @Test
+    void ideShorthandsTakeTheirPlacesAndDrivesFillTheFreeOnes() {
+        var b = parse("-hdb", disk.toString(), "-cdrom", disk.toString(), "-drive", "file=" + disk,
+                "-drive", "file=" + disk + ",media=cdrom").board();
+        assertThat(b.drives()).extracting(DriveSpec::index, DriveSpec::media).containsExactly(
+                org.assertj.core.groups.Tuple.tuple(1, DriveSpec.Media.DISK),
+                org.assertj.core.groups.Tuple.tuple(2, DriveSpec.Media.CDROM),
+                org.assertj.core.groups.Tuple.tuple(0, DriveSpec.Media.DISK),
+                org.assertj.core.groups.Tuple.tuple(3, DriveSpec.Media.CDROM));
+        assertThat(b.drives().get(1).readOnly()).as("a CD is read-only").isTrue();
+        assertThat(parse("-drive", "if=ide,index=1,media=cdrom").board().drives().getFirst().file())
+                .as("an empty CD-ROM drive").isNull();
+        assertThat(parse("-drive", "file=" + disk + ",bus=1,unit=1").board().drives().getFirst().index())
+                .isEqualTo(3);
+        assertThat(error("-hda", disk.toString(), "-drive", "file=" + disk + ",index=0"))
+                .isEqualTo("-drive file=" + disk + ",index=0: drive with bus=0, unit=0 (index=0) exists");
+        assertThat(error("-drive", "file=" + disk + ",index=4")).endsWith("index 4 too big: the PC has IDE buses 0 "
+                + "and 1, two units each (index 0-3)");
+        assertThat(error("-hda", disk.toString(), "-hdb", disk.toString(), "-hdc", disk.toString(), "-hdd",
+                disk.toString(), "-drive", "file=" + disk)).endsWith(": no free IDE position: the PC has IDE buses "
+                + "0 and 1, two units each");
+        assertThat(error("-drive", "file=" + disk + ",cache=sometimes")).endsWith(": invalid cache option");
+        assertThat(parse("-drive", "file=" + disk + ",cache=none").board().drives().getFirst().cache())
+                .isEqualTo(DriveSpec.Cache.NONE);
+    }
+
+    @Test
+    void snapshotMakesEveryDriveWriteAnOverlay() {
+        assertThat(parse("-snapshot", "-hda", disk.toString(), "-drive", "file=" + disk + ",if=none").board()
+                .drives()).allMatch(DriveSpec::snapshot);
+        assertThat(parse("-drive", "file=" + disk + ",snapshot=on").board().drives().getFirst().snapshot()).isTrue();
+        assertThat(parse("-hda", disk.toString()).board().drives().getFirst().snapshot()).isFalse();
+    }
+
+    @Test
+    void bootBiosAndFwCfg() {
+        var b = parse("-boot", "order=dc,menu=on,strict=on").board();
+        assertThat(b.boot()).isEqualTo(new dev.jhv.devices.board.BoardConfig.BootOrder("dc", true, true));
+        assertThat(parse("-boot", "d").board().boot().order()).as("QEMU's legacy form").isEqualTo("d");
+        assertThat(parse().board().boot()).isEqualTo(dev.jhv.devices.board.BoardConfig.BootOrder.DEFAULT);
+        assertThat(error("-boot", "order=c!")).endsWith(": Invalid boot device '!'");
+        assertThat(error("-boot", "order=cc")).endsWith(": Boot device 'c' was given twice");
+        assertThat(parse("-bios", disk.toString()).board().bios()).isEqualTo(disk);
+        String missing = dir.resolve("nobios.bin").toString();
+        assertThat(error("-bios", missing)).isEqualTo("-bios " + missing + ": could not load PC BIOS '" + missing
+                + "': No such file or directory");
+        assertThat(parse("-fw_cfg", "name=opt/testos/cmdline,string=mode=poweroff").board().fwCfg()).containsExactly(
+                new dev.jhv.devices.board.BoardConfig.FwCfgItem("opt/testos/cmdline", "mode=poweroff", null));
+        assertThat(parse("-fw_cfg", "opt/f,file=" + disk).board().fwCfg().getFirst().file()).isEqualTo(disk);
+        assertThat(error("-fw_cfg", "name=opt/x")).endsWith(": 'file' and 'string' are mutually exclusive, and one "
+                + "is needed");
+        assertThat(error("-fw_cfg", "name=opt/" + "x".repeat(60) + ",string=1")).endsWith(
+                ": name too long (max. 55 char)");
+        assertThat(parse().board().firmwareBoot()).as("no -kernel: the firmware boots").isTrue();
     }
 
     @Test

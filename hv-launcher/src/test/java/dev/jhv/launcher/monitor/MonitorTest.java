@@ -17,7 +17,7 @@ class MonitorTest {
 
     static MachineConfig config(int cpus, String name, boolean paused) {
         return new MachineConfig(name, 128L << 20, MachineConfig.Smp.of(cpus), "qemu64", null, null, null,
-                paused, false, false, List.of(), List.of());
+                paused, false, false);
     }
 
     @BeforeEach

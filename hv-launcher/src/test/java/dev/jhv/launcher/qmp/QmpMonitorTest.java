@@ -30,7 +30,7 @@ class QmpMonitorTest {
     @BeforeEach
     void setUp() throws Exception {
         machine = new FakeMachine(new MachineConfig("vm1", 128L << 20, MachineConfig.Smp.of(2), "qemu64", null, null,
-                null, false, false, false, List.of(), List.of()), null);
+                null, false, false, false), null);
         machine.start();
         commands = CommandTable.standard();
         commands.register(Operation.of("x-echo", List.of(Parameter.string("text"), Parameter.integer("times")

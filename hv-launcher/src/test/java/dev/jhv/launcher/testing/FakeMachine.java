@@ -30,6 +30,10 @@ public final class FakeMachine implements MachineControl, MachineHandle {
     private volatile int exitStatus;
     private RunState state = RunState.PRELAUNCH;
 
+    public FakeMachine(dev.jhv.devices.board.BoardConfig config, CharBackend com1) {
+        this(config.machine(), com1);
+    }
+
     public FakeMachine(MachineConfig config, CharBackend com1) {
         this.config = config;
         this.com1 = com1;

@@ -1,4 +1,4 @@
-package dev.jhv.launcher.board;
+package dev.jhv.devices.board;
 
 import dev.jhv.core.acpi.AcpiTables;
 import dev.jhv.core.boot.MemoryMap;

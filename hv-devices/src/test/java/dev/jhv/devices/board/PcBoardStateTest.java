@@ -1,4 +1,4 @@
-package dev.jhv.launcher.board;
+package dev.jhv.devices.board;
 
 import dev.jhv.core.device.Device;
 import dev.jhv.core.device.Stateful;
@@ -41,20 +41,20 @@ class PcBoardStateTest {
     private static final Path TESTOS = Path.of(System.getProperty("jhv.root", "..")).toAbsolutePath()
             .resolve("guest-images/out/testos.elf");
 
-    private PcMachine a;
-    private PcMachine b;
+    private PcBoard a;
+    private PcBoard b;
 
     private static MachineConfig config() {
         return new MachineConfig("board", 128L << 20, MachineConfig.Smp.of(2), "qemu64", TESTOS, null, "mode=idle",
-                true, false, false, List.of(), List.of());
+                true, false, false);
     }
 
     @BeforeAll
     void build() {
         assumeTrue(Kvm.available(), "/dev/kvm is not available");
         assumeTrue(Files.exists(TESTOS), "test guest missing: run guest-images/build");
-        a = PcMachine.create(config(), null, null);
-        b = PcMachine.create(config(), null, null);
+        a = PcBoard.create(BoardConfig.of(config()), null, List.of(), dev.jhv.core.machine.Machine.KvmBase.open());
+        b = PcBoard.create(BoardConfig.of(config()), null, List.of(), dev.jhv.core.machine.Machine.KvmBase.open());
         // as for a save: nothing runs on its own (the ACPI PM timer stands, the RTC arms no wake-up)
         a.machine().devices().forEach(Device::pause);
         b.machine().devices().forEach(Device::pause);

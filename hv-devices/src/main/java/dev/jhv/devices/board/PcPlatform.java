@@ -1,15 +1,15 @@
-package dev.jhv.devices.platform;
+package dev.jhv.devices.board;
 
 import dev.jhv.core.bus.BusHandler;
 import dev.jhv.core.bus.IoBus;
 import dev.jhv.core.chardev.CharBackend;
 import dev.jhv.core.irq.IrqLine;
-import dev.jhv.core.machine.MachineConfig;
 import dev.jhv.core.device.Device;
 import dev.jhv.devices.DeviceException;
 import dev.jhv.devices.acpi.AcpiPm;
 import dev.jhv.devices.acpi.ResetControl;
 import dev.jhv.devices.debug.IsaDebugExit;
+import dev.jhv.devices.platform.SystemControl;
 import dev.jhv.devices.debug.PostCodePort;
 import dev.jhv.devices.i8042.I8042;
 import dev.jhv.devices.rtc.CmosRtc;
@@ -48,14 +48,14 @@ public final class PcPlatform implements AutoCloseable {
      * @param debugExits the {@code -device isa-debug-exit} instances, possibly none
      * @param clock      the clock the RTC follows ({@code Clock.systemUTC()})
      */
-    public record Config(long ramBelow4g, long ramAbove4g, int cpus, List<MachineConfig.IsaDebugExit> debugExits,
+    public record Config(long ramBelow4g, long ramAbove4g, int cpus, List<DeviceSpec.IsaDebugExit> debugExits,
                          Clock clock) {
         public Config {
             debugExits = List.copyOf(debugExits);
             Objects.requireNonNull(clock, "clock");
         }
 
-        public Config(long ramBelow4g, long ramAbove4g, int cpus, List<MachineConfig.IsaDebugExit> debugExits) {
+        public Config(long ramBelow4g, long ramAbove4g, int cpus, List<DeviceSpec.IsaDebugExit> debugExits) {
             this(ramBelow4g, ramAbove4g, cpus, debugExits, Clock.systemUTC());
         }
     }

@@ -1,9 +1,8 @@
-package dev.jhv.devices.platform;
+package dev.jhv.devices.board;
 
 import dev.jhv.core.bus.IoBus;
 import dev.jhv.core.chardev.CharBackend;
 import dev.jhv.core.chardev.CharFrontend;
-import dev.jhv.core.machine.MachineConfig;
 import dev.jhv.core.device.Stateful;
 import dev.jhv.core.machine.StateSection;
 import dev.jhv.devices.DeviceException;
@@ -38,7 +37,7 @@ class PcPlatformTest {
         }
     };
 
-    PcPlatform create(IoBus io, List<MachineConfig.IsaDebugExit> exits) {
+    PcPlatform create(IoBus io, List<DeviceSpec.IsaDebugExit> exits) {
         var platform = PcPlatform.create(io, gsi -> irqs.computeIfAbsent(gsi, g -> new RecordingIrq()), backend, control,
                 new PcPlatform.Config(512 * MIB, 0, 2, exits));
         created.add(platform);
@@ -55,7 +54,7 @@ class PcPlatformTest {
     @Test
     void devicesAnswerAtTheirPcPorts() {
         var io = new IoBus();
-        var platform = create(io, List.of(new MachineConfig.IsaDebugExit(0xf4, 4)));
+        var platform = create(io, List.of(new DeviceSpec.IsaDebugExit(0xf4, 4)));
         assertThat(attached).isSameAs(platform.com1());
 
         io.write(0x3f8, 1, 'A');
@@ -124,7 +123,7 @@ class PcPlatformTest {
             @Override
             public void write(long offset, int size, long value) { }
         });
-        assertThatThrownBy(() -> create(io, List.of(new MachineConfig.IsaDebugExit(0x3f8, 1))))
+        assertThatThrownBy(() -> create(io, List.of(new DeviceSpec.IsaDebugExit(0x3f8, 1))))
                 .isInstanceOf(DeviceException.class).hasMessageContaining("overlaps");
         assertThat(io.ranges()).extracting(r -> r.name()).containsExactly("other");
     }

@@ -1,0 +1,52 @@
+package dev.jhv.devices.board;
+
+import dev.jhv.core.machine.MachineConfig;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * What the command line says about the PC: the machine (RAM, CPUs, kernel, run flags) plus the board's own parts.
+ *
+ * @param bios     -bios FILE, or null for SeaBIOS from Debian's package
+ * @param boot     -boot order=…,menu=…,strict=…
+ * @param fwCfg    -fw_cfg name=…,string=…|file=… items, in command-line order
+ */
+public record BoardConfig(MachineConfig machine, List<DriveSpec> drives, List<DeviceSpec> devices, Path bios,
+                          BootOrder boot, List<FwCfgItem> fwCfg) {
+
+    public static final Path DEFAULT_BIOS = Path.of("/usr/share/seabios/bios-256k.bin");
+
+    /** -boot: drive letters in order (a floppy, c disk, d CD-ROM, n network), menu and strict. */
+    public record BootOrder(String order, boolean menu, boolean strict) {
+        public static final BootOrder DEFAULT = new BootOrder("cad", false, false);
+    }
+
+    /** -fw_cfg name=NAME,string=TEXT or file=PATH (read when the board is built). */
+    public record FwCfgItem(String name, String string, Path file) { }
+
+    public BoardConfig {
+        drives = List.copyOf(drives);
+        devices = List.copyOf(devices);
+        fwCfg = List.copyOf(fwCfg);
+    }
+
+    /** A machine with no drives and devices (tests, tools). */
+    public static BoardConfig of(MachineConfig machine) {
+        return new BoardConfig(machine, List.of(), List.of(), null, BootOrder.DEFAULT, List.of());
+    }
+
+    public BoardConfig withMachine(MachineConfig m) {
+        return new BoardConfig(m, drives, devices, bios, boot, fwCfg);
+    }
+
+    public List<DeviceSpec.IsaDebugExit> debugExits() {
+        return devices.stream().filter(d -> d instanceof DeviceSpec.IsaDebugExit)
+                .map(d -> (DeviceSpec.IsaDebugExit) d).toList();
+    }
+
+    /** With -kernel the board loads the kernel itself; otherwise the firmware boots a drive. */
+    public boolean firmwareBoot() {
+        return machine.kernel() == null;
+    }
+}
