@@ -36,7 +36,7 @@ public final class PcBoard implements AutoCloseable {
         this.machine = machine;
         this.platform = platform;
         this.boot = boot;
-        this.drives = List.copyOf(drives);
+        this.drives = drives.stream().filter(java.util.Objects::nonNull).toList();
         this.firmware = firmware;
     }
 
@@ -60,7 +60,8 @@ public final class PcBoard implements AutoCloseable {
     /**
      * Builds the PC on {@code base} (a VM opened ahead, which this takes over and closes if it fails).
      *
-     * @param drives the opened drives of {@code config.drives()}, in the same order
+     * @param drives the opened drives of {@code config.drives()}, in the same order (null for a drive with no
+     *               medium)
      * @throws BoardException or {@link dev.jhv.core.machine.MachineException} with a message for the terminal
      */
     public static PcBoard create(BoardConfig config, CharBackend com1, List<Drive> drives, Machine.KvmBase base) {

@@ -3,6 +3,10 @@ package dev.jhv.launcher.board;
 import dev.jhv.core.block.Drive;
 import dev.jhv.core.block.ImageLock;
 import dev.jhv.devices.board.DriveSpec;
+import dev.jhv.qcow2.Qcow2Image;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
 import dev.jhv.launcher.LauncherException;
 import dev.jhv.qcow2.BlockImages;
 
@@ -18,14 +22,23 @@ import java.util.List;
 final class Drives {
     private Drives() { }
 
+    /** The drives of {@code specs}, in their order; null for a CD-ROM drive with no medium. */
     static List<Drive> open(List<DriveSpec> specs) {
         List<Drive> out = new ArrayList<>();
         int n = 0;
         try {
             for (DriveSpec d : specs) {
-                String id = d.id() != null ? d.id() : d.iface().qemuName + n;
+                String id = d.id() != null ? d.id() : defaultId(d, n);
                 n++;
+                if (d.file() == null) {
+                    out.add(null); // a CD-ROM drive with no medium: the board gives it its place, empty
+                    continue;
+                }
                 try {
+                    if (d.snapshot() && !d.readOnly()) {
+                        out.add(snapshotOverlay(id, d));
+                        continue;
+                    }
                     var dev = BlockImages.open(d.file(), d.format(), ImageLock.Access.device(!d.readOnly()));
                     String format = d.format() != null ? d.format() : BlockImages.probe(d.file());
                     out.add(new Drive(id, d.file(), format, d.readOnly() || dev.isReadOnly(), dev));
@@ -48,6 +61,35 @@ final class Drives {
         }
     }
 
+    /**
+     * snapshot=on (or -snapshot): the guest writes to a temporary qcow2 overlay over the image, which is only read;
+     * the overlay is unlinked at once, so it goes with the process whatever way it ends (as QEMU's).
+     */
+    private static Drive snapshotOverlay(String id, DriveSpec d) throws IOException {
+        String format = d.format() != null ? d.format() : BlockImages.probe(d.file());
+        long size;
+        try (var base = BlockImages.open(d.file(), format, true)) {
+            size = base.size();
+        }
+        Path overlay = Files.createTempFile("jhv-snapshot-", ".qcow2");
+        try {
+            Qcow2Image.create(overlay, Qcow2Image.CreateOptions.of(size)
+                    .withBacking(d.file().toAbsolutePath().toString(), format)).close();
+            var dev = BlockImages.open(overlay, "qcow2", ImageLock.Access.device(true));
+            return new Drive(id, overlay, "qcow2", false, dev);
+        } finally {
+            Files.deleteIfExists(overlay);
+        }
+    }
+
+    /** QEMU's names: ide0-hd0, ide1-cd0 (bus, kind, unit) for IDE; otherwise the interface and a count. */
+    private static String defaultId(DriveSpec d, int n) {
+        if (d.iface() == DriveSpec.Interface.IDE && d.index() >= 0) {
+            return "ide" + d.index() / 2 + (d.media() == DriveSpec.Media.CDROM ? "-cd" : "-hd") + d.index() % 2;
+        }
+        return d.iface().qemuName + n;
+    }
+
     private static ImageLock.ConflictException conflict(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof ImageLock.ConflictException c) return c;
@@ -57,6 +99,9 @@ final class Drives {
 
     static void close(List<Drive> drives) {
         for (Drive d : drives) {
+            if (d == null) {
+                continue;
+            }
             try {
                 d.device().flush();
                 d.device().close();
