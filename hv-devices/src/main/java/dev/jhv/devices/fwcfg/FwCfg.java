@@ -91,15 +91,15 @@ public final class FwCfg implements BusHandler, Stateful<FwCfg.State> {
 
     /**
      * @param curEntry  the selector as last written (16 bits)
-     * @param curOffset the data offset in the selected item (32 bits)
+     * @param curOffset the data offset in the selected item (32 bits, unsigned)
      * @param dmaAddr   the DMA address register
      */
-    public record State(int curEntry, long curOffset, long dmaAddr) {
+    public record State(int curEntry, int curOffset, long dmaAddr) {
         static final State RESET = new State(0, 0, 0);
 
         public State {
-            if ((curEntry & ~0xFFFF) != 0 || (curOffset & ~0xFFFF_FFFFL) != 0) {
-                throw new IllegalArgumentException("fw_cfg cursor out of range: " + curEntry + "/" + curOffset);
+            if ((curEntry & ~0xFFFF) != 0) {
+                throw new IllegalArgumentException("fw_cfg selector out of range: " + curEntry);
             }
         }
     }
@@ -319,7 +319,7 @@ public final class FwCfg implements BusHandler, Stateful<FwCfg.State> {
     public State state() {
         lock.lock();
         try {
-            return new State(curEntry, curOffset, dmaAddr);
+            return new State(curEntry, (int) curOffset, dmaAddr);
         } finally {
             lock.unlock();
         }
@@ -330,7 +330,7 @@ public final class FwCfg implements BusHandler, Stateful<FwCfg.State> {
         lock.lock();
         try {
             curEntry = s.curEntry();
-            curOffset = s.curOffset();
+            curOffset = Integer.toUnsignedLong(s.curOffset());
             dmaAddr = s.dmaAddr();
         } finally {
             lock.unlock();
