@@ -55,23 +55,8 @@ public record LinkedTables(byte[] tables, byte[] rsdp, List<Pointer> pointers, L
     /** A table of the tables blob: its signature, where it starts and its length. */
     public record Table(String signature, int offset, int length) { }
 
-    /** The two blobs after {@link #place}: the bytes to write at the addresses given. */
-    public record Placed(byte[] tables, byte[] rsdp) {
-        public Placed {
-            tables = tables.clone();
-            rsdp = rsdp.clone();
-        }
-
-        @Override
-        public byte[] tables() {
-            return tables.clone();
-        }
-
-        @Override
-        public byte[] rsdp() {
-            return rsdp.clone();
-        }
-    }
+    /** The two blobs after {@link #place}, the caller's own: the bytes to write at the addresses given. */
+    public record Placed(byte[] tables, byte[] rsdp) { }
 
     public LinkedTables {
         tables = tables.clone();
