@@ -8,9 +8,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Builds the ACPI tables of a PC without firmware: RSDP, XSDT (and RSDT), FADT, FACS, MADT and DSDT, written into
- * the reserved BIOS area at 0xE0000 so that both a pointer (boot_params.acpi_rsdp_addr, PVH rsdp_paddr) and the
- * legacy scan of 0xE0000–0xFFFFF find the RSDP.
+ * Builds the ACPI tables of a PC: RSDP, XSDT (and RSDT), FADT, FACS, MADT and DSDT, as one relocatable
+ * {@link LinkedTables} ({@link #build(Topology, int)}). Without firmware they are placed in the reserved BIOS area
+ * at 0xE0000 ({@link #build(GuestMemory, MemoryMap, Topology, int)}) so that both a pointer
+ * (boot_params.acpi_rsdp_addr, PVH rsdp_paddr) and the legacy scan of 0xE0000–0xFFFFF find the RSDP; with
+ * firmware, fw_cfg's linker/loader has the firmware place them.
  *
  * <p>The fixed hardware described here is what the platform devices emulate: the PM1 event block at 0x600,
  * PM1 control at 0x604, the PM timer at 0x608, SCI on IRQ 9, reset through port 0xCF9 (value 6). ACPI is always
@@ -63,6 +65,17 @@ public final class AcpiTables {
     static final int MADT_REVISION = 5;
     static final int DSDT_REVISION = 2; // 64-bit AML integers
 
+    // Pointer fields: FADT (ACPI 6.x table 5.9) and RSDP (table 5.3) offsets.
+    static final int FADT_FIRMWARE_CTRL = 36;
+    static final int FADT_DSDT = 40;
+    static final int FADT_X_DSDT = 140;
+    static final int RSDP_CHECKSUM = 8;
+    static final int RSDP_RSDT = 16;
+    static final int RSDP_V1_LENGTH = 20;
+    static final int RSDP_XSDT = 24;
+    static final int RSDP_EXTENDED_CHECKSUM = 32;
+    static final int RSDP_LENGTH = 36;
+
     private AcpiTables() { }
 
     /** Addresses of what {@link #build} wrote, for tests and diagnostics. */
@@ -76,46 +89,68 @@ public final class AcpiTables {
         return layout(mem, map, topology, cpus).rsdp();
     }
 
-    /** Like {@link #build} but returns where every table went. */
+    /**
+     * Like {@link #build} but returns where every table went: the RSDP at {@link #BASE}, the tables blob of
+     * {@link #build(Topology, int)} at the next 64-byte boundary, its pointers fixed up for those addresses.
+     */
     public static Layout layout(GuestMemory mem, MemoryMap map, Topology topology, int cpus) {
-        if (cpus < 1 || cpus > topology.maxCpus()) {
-            throw new IllegalArgumentException(cpus + " vCPUs do not fit topology " + topology);
-        }
         if (map.lowMemoryEnd() < LIMIT) {
             throw new IllegalArgumentException("guest RAM ends below the BIOS area the ACPI tables go in");
+        }
+        LinkedTables linked = build(topology, cpus);
+        long rsdp = BASE;
+        long tables = align(rsdp + linked.rsdp().length, LinkedTables.TABLES_ALIGNMENT);
+        long end = tables + linked.tables().length;
+        if (end > LIMIT) {
+            throw new IllegalStateException("ACPI tables for " + cpus + " CPUs do not fit below 1 MiB");
+        }
+        var placed = linked.place(tables, rsdp);
+        mem.fill(BASE, LIMIT - BASE, (byte) 0);
+        mem.write(tables, placed.tables());
+        mem.write(rsdp, placed.rsdp());
+        return new Layout(rsdp, tables + linked.table("XSDT").offset(), tables + linked.table("RSDT").offset(),
+                tables + linked.table("FACP").offset(), tables + linked.table("FACS").offset(),
+                tables + linked.table("DSDT").offset(), tables + linked.table("APIC").offset(), end);
+    }
+
+    /**
+     * The tables for {@code cpus} vCPUs whose APIC ids come from {@code topology}, at no address yet: what direct
+     * kernel boot places itself and what firmware gets through fw_cfg's linker/loader.
+     */
+    public static LinkedTables build(Topology topology, int cpus) {
+        if (cpus < 1 || cpus > topology.maxCpus()) {
+            throw new IllegalArgumentException(cpus + " vCPUs do not fit topology " + topology);
         }
         int[] apicIds = new int[cpus];
         for (int i = 0; i < cpus; i++) {
             apicIds[i] = topology.apicId(i);
         }
-        // RSDP first (16-byte aligned for the scan), FACS 64-byte aligned, then the rest 16-byte aligned.
-        long rsdp = BASE;
-        long facs = align(rsdp + 36, 64);
-        byte[] facsBytes = facs();
-        long dsdt = align(facs + facsBytes.length, 16);
-        byte[] dsdtBytes = dsdt(cpus);
-        long fadt = align(dsdt + dsdtBytes.length, 16);
-        byte[] fadtBytes = fadt(facs, dsdt);
-        long madt = align(fadt + fadtBytes.length, 16);
-        byte[] madtBytes = madt(apicIds);
-        long xsdt = align(madt + madtBytes.length, 16);
-        List<Long> pointed = List.of(fadt, madt);
-        byte[] xsdtBytes = xsdt(pointed);
-        long rsdt = align(xsdt + xsdtBytes.length, 16);
-        byte[] rsdtBytes = rsdt(pointed);
-        long end = rsdt + rsdtBytes.length;
-        if (end > LIMIT) {
-            throw new IllegalStateException("ACPI tables for " + cpus + " CPUs do not fit below 1 MiB");
+        // FACS first (the blob is 64-byte aligned, so is the FACS), then the rest 16-byte aligned. Each table
+        // points only at tables before it, so its pointer fields hold their targets' offsets when it is written.
+        var b = new LinkedTables.Builder();
+        int facs = b.add(facs(), LinkedTables.TABLES_ALIGNMENT, false); // the FACS has no checksum
+        int dsdt = b.add(dsdt(cpus), 16, true);
+        int fadt = b.add(fadt(facs, dsdt), 16, true);
+        b.pointer(fadt, FADT_FIRMWARE_CTRL, 4, LinkedTables.Blob.TABLES, facs);
+        b.pointer(fadt, FADT_DSDT, 4, LinkedTables.Blob.TABLES, dsdt);
+        b.pointer(fadt, FADT_X_DSDT, 8, LinkedTables.Blob.TABLES, dsdt);
+        int madt = b.add(madt(apicIds), 16, true);
+        List<Long> pointed = List.of((long) fadt, (long) madt);
+        int xsdt = b.add(xsdt(pointed), 16, true);
+        int rsdt = b.add(rsdt(pointed), 16, true);
+        for (int i = 0; i < pointed.size(); i++) {
+            int target = pointed.get(i).intValue();
+            b.pointer(xsdt, TableWriter.HEADER_SIZE + 8 * i, 8, LinkedTables.Blob.TABLES, target);
+            b.pointer(rsdt, TableWriter.HEADER_SIZE + 4 * i, 4, LinkedTables.Blob.TABLES, target);
         }
-        mem.fill(BASE, LIMIT - BASE, (byte) 0);
-        mem.write(facs, facsBytes);
-        mem.write(dsdt, dsdtBytes);
-        mem.write(fadt, fadtBytes);
-        mem.write(madt, madtBytes);
-        mem.write(xsdt, xsdtBytes);
-        mem.write(rsdt, rsdtBytes);
-        mem.write(rsdp, rsdp(xsdt, rsdt));
-        return new Layout(rsdp, xsdt, rsdt, fadt, facs, dsdt, madt, end);
+        var rsdpPointers = List.of(
+                new LinkedTables.Pointer(LinkedTables.Blob.RSDP, RSDP_RSDT, 4, LinkedTables.Blob.TABLES, rsdt),
+                new LinkedTables.Pointer(LinkedTables.Blob.RSDP, RSDP_XSDT, 8, LinkedTables.Blob.TABLES, xsdt));
+        // The first checksum covers the ACPI 1.0 part, the extended one all 36 bytes (the first included).
+        var rsdpChecksums = List.of(
+                new LinkedTables.Checksum(LinkedTables.Blob.RSDP, RSDP_CHECKSUM, 0, RSDP_V1_LENGTH),
+                new LinkedTables.Checksum(LinkedTables.Blob.RSDP, RSDP_EXTENDED_CHECKSUM, 0, RSDP_LENGTH));
+        return b.finish(rsdp(xsdt, rsdt), rsdpPointers, rsdpChecksums);
     }
 
     private static long align(long v, int a) {
@@ -127,8 +162,8 @@ public final class AcpiTables {
         var w = new TableWriter();
         w.ascii("RSD PTR ", 8).u8(0).ascii(TableWriter.OEM_ID, 6).u8(2).u32(rsdt).u32(36).u64(xsdt).u8(0).zeros(3);
         byte[] b = w.raw();
-        b[8] = TableWriter.checksum(b, 0, 20);
-        b[32] = TableWriter.checksum(b, 0, 36);
+        b[RSDP_CHECKSUM] = TableWriter.checksum(b, 0, RSDP_V1_LENGTH);
+        b[RSDP_EXTENDED_CHECKSUM] = TableWriter.checksum(b, 0, RSDP_LENGTH);
         return b;
     }
 
