@@ -44,6 +44,8 @@ public final class Aml {
     static final int OP_REGION_OP = 0x80; // after EXT_OP_PREFIX
     static final int FIELD_OP = 0x81;     // after EXT_OP_PREFIX
     static final int NULL_NAME = 0x00;
+    /** The most a 4-byte PkgLength holds: 28 bits. */
+    static final int MAX_LENGTH = 0x0FFF_FFFF;
     // Resource descriptor tags (ACPI 6.x §6.4): small IRQ 0x22/IO 0x47/End 0x79, large 0x87-0x8A.
     static final int DWORD_ADDRESS = 0x87;
     static final int WORD_ADDRESS = 0x88;
@@ -61,18 +63,10 @@ public final class Aml {
         if (bodyLength < 0) {
             throw new IllegalArgumentException("negative length");
         }
-        if (bodyLength + 1 <= 0x3F) {
-            return new byte[] {(byte) (bodyLength + 1)};
-        }
-        for (int extra = 1; extra <= 3; extra++) {
-            long total = bodyLength + 1L + extra;
-            if (total < (1L << (4 + 8 * extra))) {
-                byte[] out = new byte[extra + 1];
-                out[0] = (byte) ((extra << 6) | (total & 0xF));
-                for (int i = 1; i <= extra; i++) {
-                    out[i] = (byte) (total >>> (4 + 8 * (i - 1)));
-                }
-                return out;
+        for (int n = 1; n <= 4; n++) {
+            long total = bodyLength + (long) n;
+            if (total <= MAX_LENGTH && fieldLength((int) total).length == n) {
+                return fieldLength((int) total);
             }
         }
         throw new IllegalArgumentException("AML package too long: " + bodyLength);
@@ -83,7 +77,7 @@ public final class Aml {
      * unit's width in bits is written in a FieldList (§20.2.5.2 NamedField, ReservedField).
      */
     static byte[] fieldLength(int value) {
-        if (value < 0 || value > 0x0FFF_FFFF) {
+        if (value < 0 || value > MAX_LENGTH) {
             throw new IllegalArgumentException("bad field length " + value);
         }
         if (value <= 0x3F) {
