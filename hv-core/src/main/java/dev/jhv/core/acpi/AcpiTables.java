@@ -6,6 +6,7 @@ import dev.jhv.core.memory.GuestMemory;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * Builds the ACPI tables of a PC without firmware: RSDP, XSDT (and RSDT), FADT, FACS, MADT and DSDT, written into
@@ -78,7 +79,7 @@ public final class AcpiTables {
 
     /** Like {@link #build}, for a board with QEMU's pc PCI chipset (i440FX, PIIX3) forwarding {@code pci}. */
     public static long build(GuestMemory mem, MemoryMap map, Topology topology, int cpus, PciWindows pci) {
-        return layout(mem, map, topology, cpus, java.util.Objects.requireNonNull(pci)).rsdp();
+        return layout(mem, map, topology, cpus, Objects.requireNonNull(pci)).rsdp();
     }
 
     /** Like {@link #build} but returns where every table went. */

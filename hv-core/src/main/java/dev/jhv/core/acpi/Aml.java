@@ -279,8 +279,8 @@ public final class Aml {
 
     /** OperationRegion(name, space, offset, length). */
     static byte[] operationRegion(String name, RegionSpace space, long offset, long length) {
-        return concat(new byte[] {EXT_OP_PREFIX, (byte) OP_REGION_OP}, nameString(name), new byte[] {(byte) space.code},
-                integer(offset), integer(length));
+        return concat(new byte[] {EXT_OP_PREFIX, (byte) OP_REGION_OP}, nameString(name),
+                new byte[] {(byte) space.code}, integer(offset), integer(length));
     }
 
     /** FieldFlags bits 0-3: how the region is accessed. */
@@ -458,12 +458,12 @@ public final class Aml {
         return addressSpace(DWORD_ADDRESS, 4, RESOURCE_IO, 3, min, max); // _RNG 3: ISA and non-ISA ports
     }
 
-    /** DWordMemory(ResourceProducer, PosDecode, MinFixed, MaxFixed, cacheability, ReadWrite, 0, min, max, 0, length). */
+    /** DWordMemory(ResourceProducer, PosDecode, MinFixed, MaxFixed, cacheability, ReadWrite, 0, min, max, 0, len). */
     static byte[] dwordMemory(Cacheability cacheability, long min, long max) {
         return addressSpace(DWORD_ADDRESS, 4, RESOURCE_MEMORY, cacheability.code << 1 | 1, min, max);
     }
 
-    /** QWordMemory(ResourceProducer, PosDecode, MinFixed, MaxFixed, cacheability, ReadWrite, 0, min, max, 0, length). */
+    /** QWordMemory(ResourceProducer, PosDecode, MinFixed, MaxFixed, cacheability, ReadWrite, 0, min, max, 0, len). */
     static byte[] qwordMemory(Cacheability cacheability, long min, long max) {
         return addressSpace(QWORD_ADDRESS, 8, RESOURCE_MEMORY, cacheability.code << 1 | 1, min, max);
     }

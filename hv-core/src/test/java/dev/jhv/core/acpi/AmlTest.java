@@ -101,7 +101,8 @@ class AmlTest {
         // FieldOp, PkgLength 0x12 (itself and the 17 bytes after it), region, flags ByteAcc|NoLock|Preserve, units.
         assertThat(f).isEqualTo(b(0x5B, 0x81, 0x12, 'P', 'I', 'R', 'Q', 0x01,
                 'P', 'R', 'Q', 'A', 0x08, 0x00, 0x08, 'P', 'R', 'Q', 'C', 0x08));
-        byte[] g = Aml.field("R", Aml.AccessType.DWORD, Aml.UpdateRule.WRITE_AS_ZEROS, new Aml.FieldUnit.Named("X", 32));
+        byte[] g = Aml.field("R", Aml.AccessType.DWORD, Aml.UpdateRule.WRITE_AS_ZEROS,
+                new Aml.FieldUnit.Named("X", 32));
         assertThat(g[7]).as("DWordAcc | WriteAsZeros << 5").isEqualTo((byte) 0x43);
     }
 

@@ -162,18 +162,14 @@ class PciHostAmlTest {
 
     // ---- the real ACPICA tools ----
 
-    Path iaslOn(byte[] table, String name, String... args) throws IOException, InterruptedException {
-        Files.write(dir.resolve(name + ".dat"), table);
-        return run(name, args);
-    }
-
     Path run(String log, String... cmd) throws IOException, InterruptedException {
         var p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
                 .redirectOutput(dir.resolve(log + ".log").toFile()).start();
         assertThat(p.waitFor(120, TimeUnit.SECONDS)).as(String.join(" ", cmd)).isTrue();
         String out = Files.readString(dir.resolve(log + ".log"));
         assertThat(p.exitValue()).as(String.join(" ", cmd) + ":\n" + out).isZero();
-        assertThat(out).as(String.join(" ", cmd)).doesNotContain("Error ").doesNotContainIgnoringCase("checksum is incorrect");
+        assertThat(out).as(String.join(" ", cmd)).doesNotContain("Error ")
+                .doesNotContainIgnoringCase("checksum is incorrect");
         return dir.resolve(log + ".log");
     }
 
