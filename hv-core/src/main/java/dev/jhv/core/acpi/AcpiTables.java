@@ -6,6 +6,7 @@ import dev.jhv.core.memory.GuestMemory;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * Builds the ACPI tables of a PC: RSDP, XSDT (and RSDT), FADT, FACS, MADT and DSDT, as one relocatable
@@ -89,15 +90,26 @@ public final class AcpiTables {
         return layout(mem, map, topology, cpus).rsdp();
     }
 
+    /** Like {@link #build}, for a board with QEMU's pc PCI chipset (i440FX, PIIX3) forwarding {@code pci}. */
+    public static long build(GuestMemory mem, MemoryMap map, Topology topology, int cpus, PciWindows pci) {
+        return layout(mem, map, topology, cpus, Objects.requireNonNull(pci)).rsdp();
+    }
+
+    /** Like {@link #layout(GuestMemory, MemoryMap, Topology, int, PciWindows)} with no PCI bus. */
+    public static Layout layout(GuestMemory mem, MemoryMap map, Topology topology, int cpus) {
+        return layout(mem, map, topology, cpus, null);
+    }
+
     /**
      * Like {@link #build} but returns where every table went: the RSDP at {@link #BASE}, the tables blob of
-     * {@link #build(Topology, int)} at the next 64-byte boundary, its pointers fixed up for those addresses.
+     * {@link #build(Topology, int, PciWindows)} at the next 64-byte boundary, its pointers fixed up for those
+     * addresses; {@code pci} null: no PCI bus.
      */
-    public static Layout layout(GuestMemory mem, MemoryMap map, Topology topology, int cpus) {
+    public static Layout layout(GuestMemory mem, MemoryMap map, Topology topology, int cpus, PciWindows pci) {
         if (map.lowMemoryEnd() < LIMIT) {
             throw new IllegalArgumentException("guest RAM ends below the BIOS area the ACPI tables go in");
         }
-        LinkedTables linked = build(topology, cpus);
+        LinkedTables linked = build(topology, cpus, pci);
         long rsdp = BASE;
         long tables = align(rsdp + linked.rsdp().length, LinkedTables.TABLES_ALIGNMENT);
         long end = tables + linked.tables().length;
@@ -118,6 +130,11 @@ public final class AcpiTables {
      * kernel boot places itself and what firmware gets through fw_cfg's linker/loader.
      */
     public static LinkedTables build(Topology topology, int cpus) {
+        return build(topology, cpus, null);
+    }
+
+    /** Like {@link #build(Topology, int)}, with QEMU pc's PCI host bridge in the DSDT when {@code pci} is given. */
+    public static LinkedTables build(Topology topology, int cpus, PciWindows pci) {
         if (cpus < 1 || cpus > topology.maxCpus()) {
             throw new IllegalArgumentException(cpus + " vCPUs do not fit topology " + topology);
         }
@@ -129,12 +146,12 @@ public final class AcpiTables {
         // points only at tables before it, so its pointer fields hold their targets' offsets when it is written.
         var b = new LinkedTables.Builder();
         int facs = b.add(facs(), LinkedTables.TABLES_ALIGNMENT, false); // the FACS has no checksum
-        int dsdt = b.add(dsdt(cpus), 16, true);
+        int dsdt = b.add(dsdt(cpus, pci), 16, true);
         int fadt = b.add(fadt(facs, dsdt), 16, true);
         b.pointer(fadt, FADT_FIRMWARE_CTRL, 4, LinkedTables.Blob.TABLES, facs);
         b.pointer(fadt, FADT_DSDT, 4, LinkedTables.Blob.TABLES, dsdt);
         b.pointer(fadt, FADT_X_DSDT, 8, LinkedTables.Blob.TABLES, dsdt);
-        int madt = b.add(madt(apicIds), 16, true);
+        int madt = b.add(madt(apicIds, pci != null), 16, true);
         List<Long> pointed = List.of((long) fadt, (long) madt);
         int xsdt = b.add(xsdt(pointed), 16, true);
         int rsdt = b.add(rsdt(pointed), 16, true);
@@ -239,6 +256,11 @@ public final class AcpiTables {
 
     /** MADT: the LAPICs (x2APIC entries for ids ≥ 255), one IOAPIC, the ISA overrides, NMI on LINT1. */
     static byte[] madt(int[] apicIds) {
+        return madt(apicIds, false);
+    }
+
+    /** With {@code pci}, the overrides of QEMU's pc: PCI links' IRQs 5, 10, 11 and the SCI are level, high. */
+    static byte[] madt(int[] apicIds, boolean pci) {
         var w = TableWriter.withHeader("APIC", MADT_REVISION);
         w.u32(MemoryMap.LAPIC_BASE).u32(MADT_PCAT_COMPAT);
         boolean anyX2apic = false;
@@ -253,8 +275,16 @@ public final class AcpiTables {
         }
         w.u8(MADT_IOAPIC).u8(12).u8(apicIds.length & 0xFF).u8(0).u32(MemoryMap.IOAPIC_BASE).u32(0);
         // The PIT's IRQ 0 is wired to IOAPIC pin 2; the SCI is level-triggered, active high.
-        w.u8(MADT_ISO).u8(10).u8(0).u8(0).u32(2).u16(MPS_ACTIVE_HIGH | MPS_EDGE);
-        w.u8(MADT_ISO).u8(10).u8(0).u8(SCI_IRQ).u32(SCI_IRQ).u16(MPS_ACTIVE_HIGH | MPS_LEVEL);
+        if (pci) {
+            // As QEMU's pc: IRQ 0 conforms to the ISA bus (flags 0); the links' IRQs and the SCI are level, high.
+            w.u8(MADT_ISO).u8(10).u8(0).u8(0).u32(2).u16(0);
+            for (int irq : PciHostAml.LEVEL_IRQS) {
+                w.u8(MADT_ISO).u8(10).u8(0).u8(irq).u32(irq).u16(MPS_ACTIVE_HIGH | MPS_LEVEL);
+            }
+        } else {
+            w.u8(MADT_ISO).u8(10).u8(0).u8(0).u32(2).u16(MPS_ACTIVE_HIGH | MPS_EDGE);
+            w.u8(MADT_ISO).u8(10).u8(0).u8(SCI_IRQ).u32(SCI_IRQ).u16(MPS_ACTIVE_HIGH | MPS_LEVEL);
+        }
         w.u8(MADT_LAPIC_NMI).u8(6).u8(0xFF).u16(0).u8(1); // all processors, LINT1
         if (anyX2apic) {
             w.u8(MADT_X2APIC_NMI).u8(12).u16(0).u32(0xFFFF_FFFFL).u8(1).zeros(3);
@@ -264,23 +294,30 @@ public final class AcpiTables {
 
     /** DSDT: \_S5 (soft-off, SLP_TYP 0) and \_SB with the processors and the legacy ISA devices. */
     static byte[] dsdt(int cpus) {
+        return dsdt(cpus, null);
+    }
+
+    /** With {@code pci} (may be null), the legacy devices sit under \_SB.PCI0.ISA, the PIIX3 they are part of. */
+    static byte[] dsdt(int cpus, PciWindows pci) {
         var sb = new ArrayList<byte[]>();
+        var isa = new ArrayList<byte[]>();
         for (int i = 0; i < cpus; i++) {
             sb.add(Aml.device(String.format("C%03X", i),
                     Aml.name("_HID", Aml.string("ACPI0007")),
                     Aml.name("_UID", Aml.integer(i))));
         }
-        sb.add(Aml.device("COM1",
+        isa.add(Aml.device("COM1",
                 Aml.name("_HID", Aml.eisaId("PNP0501")),
                 Aml.name("_UID", Aml.integer(1)),
                 Aml.name("_CRS", Aml.resourceTemplate(Aml.io(0x3F8, 0x3F8, 0, 8), Aml.irqNoFlags(4)))));
-        sb.add(Aml.device("KBD",
+        isa.add(Aml.device("KBD",
                 Aml.name("_HID", Aml.eisaId("PNP0303")),
                 Aml.name("_CRS", Aml.resourceTemplate(Aml.io(0x60, 0x60, 1, 1), Aml.io(0x64, 0x64, 1, 1),
                         Aml.irqNoFlags(1)))));
-        sb.add(Aml.device("RTC",
+        isa.add(Aml.device("RTC",
                 Aml.name("_HID", Aml.eisaId("PNP0B00")),
                 Aml.name("_CRS", Aml.resourceTemplate(Aml.io(0x70, 0x70, 1, 2), Aml.irqNoFlags(8)))));
+        sb.addAll(pci == null ? isa : PciHostAml.devices(pci, isa));
         var w = TableWriter.withHeader("DSDT", DSDT_REVISION);
         w.bytes(Aml.name("\\_S5", Aml.pkg(Aml.integer(SLP_TYP_S5), Aml.integer(SLP_TYP_S5),
                 Aml.integer(0), Aml.integer(0))));

@@ -5,8 +5,9 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * A small encoder for the ACPI Machine Language terms a DSDT needs (ACPI 6.x §20): name strings, integers,
- * strings, packages, buffers, Name/Scope/Device, package lengths, EISA ids and the few resource descriptors
- * of a legacy device's _CRS.
+ * strings, packages, buffers, Name/Scope/Device/Method, package lengths, EISA ids, operation regions and
+ * fields, the few statements and expressions a PCI interrupt link's methods use, and the resource
+ * descriptors (ACPI 6.x §6.4) of a legacy device's and a PCI host bridge's _CRS.
  */
 public final class Aml {
     private Aml() { }
@@ -28,6 +29,31 @@ public final class Aml {
     static final int PARENT_PREFIX = 0x5E;
     static final int DUAL_NAME_PREFIX = 0x2E;
     static final int MULTI_NAME_PREFIX = 0x2F;
+    static final int METHOD_OP = 0x14;
+    static final int LOCAL0_OP = 0x60;
+    static final int ARG0_OP = 0x68;
+    static final int STORE_OP = 0x70;
+    static final int AND_OP = 0x7B;
+    static final int OR_OP = 0x7D;
+    static final int CREATE_DWORD_FIELD_OP = 0x8A;
+    static final int LEQUAL_OP = 0x93;
+    static final int LLESS_OP = 0x95;
+    static final int IF_OP = 0xA0;
+    static final int ELSE_OP = 0xA1;
+    static final int RETURN_OP = 0xA4;
+    static final int OP_REGION_OP = 0x80; // after EXT_OP_PREFIX
+    static final int FIELD_OP = 0x81;     // after EXT_OP_PREFIX
+    static final int NULL_NAME = 0x00;
+    /** The most a 4-byte PkgLength holds: 28 bits. */
+    static final int MAX_LENGTH = 0x0FFF_FFFF;
+    // Resource descriptor tags (ACPI 6.x §6.4): small IRQ 0x22/IO 0x47/End 0x79, large 0x87-0x8A.
+    static final int DWORD_ADDRESS = 0x87;
+    static final int WORD_ADDRESS = 0x88;
+    static final int EXTENDED_INTERRUPT = 0x89;
+    static final int QWORD_ADDRESS = 0x8A;
+    static final int RESOURCE_MEMORY = 0;
+    static final int RESOURCE_IO = 1;
+    static final int RESOURCE_BUS_NUMBER = 2;
 
     /**
      * A PkgLength for {@code bodyLength} following bytes; the encoded value counts its own bytes too.
@@ -37,21 +63,33 @@ public final class Aml {
         if (bodyLength < 0) {
             throw new IllegalArgumentException("negative length");
         }
-        if (bodyLength + 1 <= 0x3F) {
-            return new byte[] {(byte) (bodyLength + 1)};
-        }
-        for (int extra = 1; extra <= 3; extra++) {
-            long total = bodyLength + 1L + extra;
-            if (total < (1L << (4 + 8 * extra))) {
-                byte[] out = new byte[extra + 1];
-                out[0] = (byte) ((extra << 6) | (total & 0xF));
-                for (int i = 1; i <= extra; i++) {
-                    out[i] = (byte) (total >>> (4 + 8 * (i - 1)));
-                }
-                return out;
+        for (int n = 1; n <= 4; n++) {
+            long total = bodyLength + (long) n;
+            if (total <= MAX_LENGTH && fieldLength((int) total).length == n) {
+                return fieldLength((int) total);
             }
         }
         throw new IllegalArgumentException("AML package too long: " + bodyLength);
+    }
+
+    /**
+     * The raw PkgLength-style encoding of {@code value} itself, not counting its own bytes: how a field
+     * unit's width in bits is written in a FieldList (§20.2.5.2 NamedField, ReservedField).
+     */
+    static byte[] fieldLength(int value) {
+        if (value < 0 || value > MAX_LENGTH) {
+            throw new IllegalArgumentException("bad field length " + value);
+        }
+        if (value <= 0x3F) {
+            return new byte[] {(byte) value};
+        }
+        int extra = value < (1 << 12) ? 1 : value < (1 << 20) ? 2 : 3;
+        byte[] out = new byte[extra + 1];
+        out[0] = (byte) ((extra << 6) | (value & 0xF));
+        for (int i = 1; i <= extra; i++) {
+            out[i] = (byte) (value >>> (4 + 8 * (i - 1)));
+        }
+        return out;
     }
 
     /** A 4-character name segment; shorter names are padded with '_'. */
@@ -214,6 +252,243 @@ public final class Aml {
             mask |= 1 << irq;
         }
         return new byte[] {0x22, (byte) mask, (byte) (mask >>> 8)};
+    }
+
+    // ---- Named objects and methods (§20.2.5.2) ----
+
+    /** Method(name, argCount, Serialized|NotSerialized) { terms }, sync level 0. */
+    static byte[] method(String name, int argCount, boolean serialized, byte[]... terms) {
+        if (argCount < 0 || argCount > 7) {
+            throw new IllegalArgumentException("a method takes 0 to 7 arguments: " + argCount);
+        }
+        int flags = argCount | (serialized ? 1 << 3 : 0);
+        byte[] body = concat(nameString(name), new byte[] {(byte) flags}, concat(terms));
+        return concat(new byte[] {METHOD_OP}, pkgLength(body.length), body);
+    }
+
+    /** The address space an OperationRegion lives in (§19.6.100 RegionSpace keywords, §20.2.5.2). */
+    enum RegionSpace {
+        SYSTEM_MEMORY(0), SYSTEM_IO(1), PCI_CONFIG(2);
+
+        final int code;
+
+        RegionSpace(int code) {
+            this.code = code;
+        }
+    }
+
+    /** OperationRegion(name, space, offset, length). */
+    static byte[] operationRegion(String name, RegionSpace space, long offset, long length) {
+        return concat(new byte[] {EXT_OP_PREFIX, (byte) OP_REGION_OP}, nameString(name),
+                new byte[] {(byte) space.code}, integer(offset), integer(length));
+    }
+
+    /** FieldFlags bits 0-3: how the region is accessed. */
+    enum AccessType {
+        ANY(0), BYTE(1), WORD(2), DWORD(3), QWORD(4), BUFFER(5);
+
+        final int code;
+
+        AccessType(int code) {
+            this.code = code;
+        }
+    }
+
+    /** FieldFlags bits 5-6: what a write does to the bits of the access outside the field. */
+    enum UpdateRule {
+        PRESERVE(0), WRITE_AS_ONES(1), WRITE_AS_ZEROS(2);
+
+        final int code;
+
+        UpdateRule(int code) {
+            this.code = code;
+        }
+    }
+
+    /** One entry of a FieldList: a named unit of some bits, or bits skipped. */
+    sealed interface FieldUnit {
+        int bits();
+
+        record Named(String name, int bits) implements FieldUnit { }
+
+        record Reserved(int bits) implements FieldUnit { }
+    }
+
+    /** Field(region, access, NoLock, update) { units }: the units are laid out one after the other from bit 0. */
+    static byte[] field(String region, AccessType access, UpdateRule update, FieldUnit... units) {
+        var list = new ByteArrayOutputStream();
+        for (FieldUnit u : units) {
+            switch (u) {
+                case FieldUnit.Named n -> {
+                    list.writeBytes(nameSeg(n.name()));
+                    list.writeBytes(fieldLength(n.bits()));
+                }
+                case FieldUnit.Reserved r -> {
+                    list.write(0x00);
+                    list.writeBytes(fieldLength(r.bits()));
+                }
+            }
+        }
+        int flags = access.code | update.code << 5; // bit 4 clear: NoLock
+        byte[] body = concat(nameString(region), new byte[] {(byte) flags}, list.toByteArray());
+        return concat(new byte[] {EXT_OP_PREFIX, (byte) FIELD_OP}, pkgLength(body.length), body);
+    }
+
+    /** CreateDWordField(buffer, byteIndex, name). */
+    static byte[] createDWordField(byte[] buffer, int byteIndex, String name) {
+        return concat(new byte[] {(byte) CREATE_DWORD_FIELD_OP}, buffer, integer(byteIndex), nameString(name));
+    }
+
+    // ---- Statements and expressions (§20.2.5.3, §20.2.5.4, §20.2.6) ----
+
+    /** LocalN, N in 0-7. */
+    static byte[] local(int n) {
+        if (n < 0 || n > 7) {
+            throw new IllegalArgumentException("Local" + n);
+        }
+        return new byte[] {(byte) (LOCAL0_OP + n)};
+    }
+
+    /** ArgN, N in 0-6. */
+    static byte[] arg(int n) {
+        if (n < 0 || n > 6) {
+            throw new IllegalArgumentException("Arg" + n);
+        }
+        return new byte[] {(byte) (ARG0_OP + n)};
+    }
+
+    /** Store(source, destination). */
+    static byte[] store(byte[] source, byte[] destination) {
+        return concat(new byte[] {STORE_OP}, source, destination);
+    }
+
+    /** And(a, b): the value alone, no target (NullName). */
+    static byte[] and(byte[] a, byte[] b) {
+        return and(a, b, new byte[] {NULL_NAME});
+    }
+
+    /** And(a, b, target). */
+    static byte[] and(byte[] a, byte[] b, byte[] target) {
+        return concat(new byte[] {AND_OP}, a, b, target);
+    }
+
+    /** Or(a, b, target). */
+    static byte[] or(byte[] a, byte[] b, byte[] target) {
+        return concat(new byte[] {OR_OP}, a, b, target);
+    }
+
+    /** LEqual(a, b). */
+    static byte[] lEqual(byte[] a, byte[] b) {
+        return concat(new byte[] {(byte) LEQUAL_OP}, a, b);
+    }
+
+    /** LLess(a, b). */
+    static byte[] lLess(byte[] a, byte[] b) {
+        return concat(new byte[] {(byte) LLESS_OP}, a, b);
+    }
+
+    /** If(predicate) { terms }; an {@link #elseThen} right after it is its Else. */
+    static byte[] ifThen(byte[] predicate, byte[]... terms) {
+        byte[] body = concat(predicate, concat(terms));
+        return concat(new byte[] {(byte) IF_OP}, pkgLength(body.length), body);
+    }
+
+    /** Else { terms }: only valid right after an If. */
+    static byte[] elseThen(byte[]... terms) {
+        byte[] body = concat(terms);
+        return concat(new byte[] {(byte) ELSE_OP}, pkgLength(body.length), body);
+    }
+
+    /** Return(value). */
+    static byte[] ret(byte[] value) {
+        return concat(new byte[] {(byte) RETURN_OP}, value);
+    }
+
+    // ---- Resource descriptors (§6.4) ----
+
+    /** _HE, Interrupt Mode. */
+    enum Trigger { LEVEL, EDGE }
+
+    /** _LL, Interrupt Polarity. */
+    enum Polarity { ACTIVE_HIGH, ACTIVE_LOW }
+
+    /** _SHR, Interrupt Sharing. */
+    enum Sharing { EXCLUSIVE, SHARED }
+
+    /** _MEM, the memory attributes of an address space descriptor. */
+    enum Cacheability {
+        NON_CACHEABLE(0), CACHEABLE(1), WRITE_COMBINING(2), PREFETCHABLE(3);
+
+        final int code;
+
+        Cacheability(int code) {
+            this.code = code;
+        }
+    }
+
+    /**
+     * Interrupt(ResourceConsumer, trigger, polarity, sharing) { irqs }: the Extended Interrupt Descriptor
+     * (§6.4.3.6), tag 0x89, length 2 + 4n, flags, count, then one DWord per interrupt.
+     */
+    static byte[] interrupt(Trigger trigger, Polarity polarity, Sharing sharing, long... irqs) {
+        if (irqs.length < 1 || irqs.length > 255) {
+            throw new IllegalArgumentException("an interrupt descriptor lists 1 to 255 interrupts");
+        }
+        int flags = 1 // consumer
+                | (trigger == Trigger.EDGE ? 1 << 1 : 0)
+                | (polarity == Polarity.ACTIVE_LOW ? 1 << 2 : 0)
+                | (sharing == Sharing.SHARED ? 1 << 3 : 0);
+        int len = 2 + 4 * irqs.length;
+        var out = new ByteArrayOutputStream();
+        out.writeBytes(new byte[] {(byte) EXTENDED_INTERRUPT, (byte) len, (byte) (len >>> 8), (byte) flags,
+                (byte) irqs.length});
+        for (long irq : irqs) {
+            out.writeBytes(le(irq, 4));
+        }
+        return out.toByteArray();
+    }
+
+    /** WordBusNumber(ResourceProducer, MinFixed, MaxFixed, PosDecode, 0, min, max, 0, max - min + 1). */
+    static byte[] wordBusNumber(int min, int max) {
+        return addressSpace(WORD_ADDRESS, 2, RESOURCE_BUS_NUMBER, 0, min, max);
+    }
+
+    /** DWordIO(ResourceProducer, MinFixed, MaxFixed, PosDecode, EntireRange, 0, min, max, 0, length). */
+    static byte[] dwordIo(long min, long max) {
+        return addressSpace(DWORD_ADDRESS, 4, RESOURCE_IO, 3, min, max); // _RNG 3: ISA and non-ISA ports
+    }
+
+    /** DWordMemory(ResourceProducer, PosDecode, MinFixed, MaxFixed, cacheability, ReadWrite, 0, min, max, 0, len). */
+    static byte[] dwordMemory(Cacheability cacheability, long min, long max) {
+        return addressSpace(DWORD_ADDRESS, 4, RESOURCE_MEMORY, cacheability.code << 1 | 1, min, max);
+    }
+
+    /** QWordMemory(ResourceProducer, PosDecode, MinFixed, MaxFixed, cacheability, ReadWrite, 0, min, max, 0, len). */
+    static byte[] qwordMemory(Cacheability cacheability, long min, long max) {
+        return addressSpace(QWORD_ADDRESS, 8, RESOURCE_MEMORY, cacheability.code << 1 | 1, min, max);
+    }
+
+    /**
+     * A Word/DWord/QWord Address Space Descriptor (§6.4.3.5.1-3) that a bridge produces: tag, length, resource
+     * type, general flags (MaxFixed | MinFixed, positive decode, producer), type-specific flags, then
+     * granularity 0, min, max, translation offset 0 and length, each {@code width} bytes.
+     */
+    private static byte[] addressSpace(int tag, int width, int resourceType, int typeFlags, long min, long max) {
+        if (Long.compareUnsigned(min, max) > 0 || (width < 8 && (max >>> (8 * width)) != 0)) {
+            throw new IllegalArgumentException(String.format("bad range 0x%X-0x%X", min, max));
+        }
+        int len = 3 + 5 * width;
+        return concat(new byte[] {(byte) tag, (byte) len, (byte) (len >>> 8), (byte) resourceType, 0x0C,
+                (byte) typeFlags}, le(0, width), le(min, width), le(max, width), le(0, width),
+                le(max - min + 1, width));
+    }
+
+    private static byte[] le(long v, int width) {
+        byte[] out = new byte[width];
+        for (int i = 0; i < width; i++) {
+            out[i] = (byte) (v >>> (8 * i));
+        }
+        return out;
     }
 
     public static byte[] concat(byte[]... parts) {
