@@ -3,6 +3,9 @@ package dev.jhv.launcher.board;
 import dev.jhv.core.boot.BootException;
 import dev.jhv.core.boot.MemoryMap;
 import dev.jhv.core.chardev.CharBackend;
+import dev.jhv.core.irq.GsiRoutingTable;
+import dev.jhv.core.irq.Irqchip;
+import dev.jhv.core.irq.IrqchipRoute;
 import dev.jhv.core.machine.Machine;
 import dev.jhv.core.machine.MachineConfig;
 import dev.jhv.core.machine.MachineControl;
@@ -32,6 +35,10 @@ import java.util.List;
  * (COM1, i8042, RTC, ACPI PM, reset control, debug exit), ACPI tables, CPUID per vCPU, and direct kernel boot.
  */
 public final class PcMachine implements MachineHandle {
+    /** ISA IRQs on both 8259s (IRQ 2 is the cascade) and the IOAPIC; IRQ 0 on IOAPIC pin 2, as the MADT says. */
+    static final GsiRoutingTable PC_GSI_ROUTING = GsiRoutingTable.EMPTY.withPins(Irqchip.PIC_MASTER, 0)
+            .withPins(Irqchip.PIC_SLAVE, 8).withPins(Irqchip.IOAPIC, 0).without(2)
+            .with(new IrqchipRoute(0, Irqchip.IOAPIC, 2));
     private final Machine machine;
     private final PcPlatform platform;
     private final DirectKernelBoot boot;
@@ -112,7 +119,7 @@ public final class PcMachine implements MachineHandle {
         MemoryMap map = new MemoryMap(config.memoryBytes());
         List<Machine.RamRange> ram = map.ramRanges().stream()
                 .map(r -> new Machine.RamRange(r.gpa(), r.size())).toList();
-        Machine m = Machine.create(config, ram, base);
+        Machine m = Machine.create(config, ram, base, PC_GSI_ROUTING);
         PcPlatform platform = null;
         try {
             Cpuid.configure(m, config.cpuModel());
