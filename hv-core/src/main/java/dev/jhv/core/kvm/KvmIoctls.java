@@ -35,6 +35,7 @@ public final class KvmIoctls {
     public static final long GET_PIT2 = ior(0x9f, 112);
     public static final long SET_PIT2 = iow(0xa0, 112);
     public static final long ENABLE_CAP = iow(0xa3, 104);
+    public static final long SIGNAL_MSI = iow(0xa5, 32);
     public static final long CLEAR_DIRTY_LOG = iowr(0xc0, 24);
     // vcpu ioctls
     public static final long RUN = io(0x80);
@@ -67,7 +68,13 @@ public final class KvmIoctls {
     public static final int CAP_IRQCHIP = 0;
     public static final int CAP_NR_VCPUS = 9;
     public static final int CAP_NR_MEMSLOTS = 10;
+    public static final int CAP_IRQ_ROUTING = 25;
+    public static final int CAP_IRQFD = 32;
     public static final int CAP_PIT2 = 33;
+    public static final int CAP_IOEVENTFD = 36;
+    public static final int CAP_SIGNAL_MSI = 77;
+    public static final int CAP_IRQFD_RESAMPLE = 82;
+    public static final int CAP_IOEVENTFD_ANY_LENGTH = 122;
     public static final int CAP_MAX_VCPUS = 66;
     public static final int CAP_IMMEDIATE_EXIT = 136;
     public static final int CAP_X2APIC_API = 129;
@@ -107,8 +114,16 @@ public final class KvmIoctls {
     public static final int MEM_READONLY = 2;
 
     public static final int IRQ_ROUTING_IRQCHIP = 1;
+    public static final int IRQ_ROUTING_MSI = 2;
     public static final int IRQCHIP_PIC_MASTER = 0;
     public static final int IRQCHIP_PIC_SLAVE = 1;
     public static final int IRQCHIP_IOAPIC = 2;
     public static final int PIT_SPEAKER_DUMMY = 1;
+
+    public static final int IRQFD_FLAG_DEASSIGN = 1;
+    /** The irqfd is level-triggered: KVM deasserts the GSI and signals resamplefd when the guest EOIs it. */
+    public static final int IRQFD_FLAG_RESAMPLE = 2;
+    public static final int IOEVENTFD_FLAG_DATAMATCH = 1;
+    public static final int IOEVENTFD_FLAG_PIO = 2;
+    public static final int IOEVENTFD_FLAG_DEASSIGN = 4;
 }

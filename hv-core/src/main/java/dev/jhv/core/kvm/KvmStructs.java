@@ -4,9 +4,9 @@ import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.StructLayout;
 import java.lang.foreign.ValueLayout;
 
-import static java.lang.foreign.MemoryLayout.paddingLayout;
 import static java.lang.foreign.MemoryLayout.sequenceLayout;
 import static java.lang.foreign.MemoryLayout.structLayout;
+import static java.lang.foreign.MemoryLayout.unionLayout;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
@@ -62,9 +62,18 @@ public final class KvmStructs {
     public static final StructLayout PIT_CONFIG = structLayout(
             JAVA_INT.withName("flags"), sequenceLayout(15, JAVA_INT).withName("pad")).withName("kvm_pit_config");
 
+    public static final StructLayout IRQ_ROUTING_IRQCHIP = structLayout(
+            JAVA_INT.withName("irqchip"), JAVA_INT.withName("pin")).withName("kvm_irq_routing_irqchip");
+
+    /** The last word is a union of pad and devid; devid is meaningful only with KVM_MSI_VALID_DEVID (not on x86). */
+    public static final StructLayout IRQ_ROUTING_MSI = structLayout(
+            JAVA_INT.withName("address_lo"), JAVA_INT.withName("address_hi"), JAVA_INT.withName("data"),
+            JAVA_INT.withName("devid")).withName("kvm_irq_routing_msi");
+
     public static final StructLayout IRQ_ROUTING_ENTRY = structLayout(
             JAVA_INT.withName("gsi"), JAVA_INT.withName("type"), JAVA_INT.withName("flags"), JAVA_INT.withName("pad"),
-            JAVA_INT.withName("u_irqchip"), JAVA_INT.withName("u_pin"), paddingLayout(24)).withName("kvm_irq_routing_entry");
+            unionLayout(IRQ_ROUTING_IRQCHIP.withName("irqchip"), IRQ_ROUTING_MSI.withName("msi"),
+                    sequenceLayout(8, JAVA_INT).withName("pad")).withName("u")).withName("kvm_irq_routing_entry");
 
     /** kvm_irq_routing header; entries follow. */
     public static final StructLayout IRQ_ROUTING = structLayout(
@@ -96,6 +105,11 @@ public final class KvmStructs {
     public static final StructLayout IRQFD = structLayout(
             JAVA_INT.withName("fd"), JAVA_INT.withName("gsi"), JAVA_INT.withName("flags"), JAVA_INT.withName("resamplefd"),
             sequenceLayout(16, JAVA_BYTE).withName("pad")).withName("kvm_irqfd");
+
+    public static final StructLayout MSI = structLayout(
+            JAVA_INT.withName("address_lo"), JAVA_INT.withName("address_hi"), JAVA_INT.withName("data"),
+            JAVA_INT.withName("flags"), JAVA_INT.withName("devid"), sequenceLayout(12, JAVA_BYTE).withName("pad"))
+            .withName("kvm_msi");
 
     public static final StructLayout IOEVENTFD = structLayout(
             JAVA_LONG.withName("datamatch"), JAVA_LONG.withName("addr"), JAVA_INT.withName("len"), JAVA_INT.withName("fd"),
@@ -174,8 +188,13 @@ public final class KvmStructs {
         private Run() { }
     }
 
-    static long offset(MemoryLayout layout, String field) {
-        return layout.byteOffset(MemoryLayout.PathElement.groupElement(field));
+    /** The byte offset of a field, or of a field inside nested structs and unions ({@code "u", "msi", "data"}). */
+    static long offset(MemoryLayout layout, String... path) {
+        MemoryLayout.PathElement[] elements = new MemoryLayout.PathElement[path.length];
+        for (int i = 0; i < path.length; i++) {
+            elements[i] = MemoryLayout.PathElement.groupElement(path[i]);
+        }
+        return layout.byteOffset(elements);
     }
 
     static final ValueLayout.OfLong LONG = JAVA_LONG;

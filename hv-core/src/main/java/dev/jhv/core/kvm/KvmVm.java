@@ -1,10 +1,14 @@
 package dev.jhv.core.kvm;
 
+import dev.jhv.core.sys.Errno;
+import dev.jhv.core.sys.EventFd;
 import dev.jhv.core.sys.Libc;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.List;
+import java.util.OptionalLong;
 
 import static dev.jhv.core.kvm.KvmStructs.offset;
 
@@ -78,36 +82,160 @@ public final class KvmVm implements AutoCloseable {
         }
     }
 
-    /** Routes GSIs as a PC does with the in-kernel irqchip: ISA IRQ 0 (the PIT) reaches IOAPIC pin 2. */
-    public void setPcGsiRouting() {
-        int entries = 0;
+    /** KVM_CAP_IRQ_ROUTING: how many routing entries KVM takes, and so the bound of GSI numbers (0 without it). */
+    public int maxIrqRoutes() {
+        return checkExtension(KvmIoctls.CAP_IRQ_ROUTING);
+    }
+
+    /**
+     * KVM_SET_GSI_ROUTING: replaces KVM's whole routing table with {@code routes} (KVM_IRQ_LINE, irqfds and the
+     * in-kernel PIT raise GSIs through it). KVM refuses a GSI routed twice to one chip, or an MSI GSI routed twice.
+     */
+    public void setGsiRouting(List<? extends KvmIrqRoute> routes) {
         long esz = KvmStructs.IRQ_ROUTING_ENTRY.byteSize();
+        long base = KvmStructs.IRQ_ROUTING.byteSize();
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment r = a.allocate(KvmStructs.IRQ_ROUTING.byteSize() + 48 * esz, 8);
-            long base = KvmStructs.IRQ_ROUTING.byteSize();
-            for (int gsi = 0; gsi < 16; gsi++) {
-                if (gsi == 2) {
-                    continue; // the slave PIC cascade
+            MemorySegment r = a.allocate(base + routes.size() * esz, 8);
+            r.set(ValueLayout.JAVA_INT, offset(KvmStructs.IRQ_ROUTING, "nr"), routes.size());
+            long off = base;
+            for (KvmIrqRoute route : routes) {
+                r.set(ValueLayout.JAVA_INT, off + ROUTE_GSI, route.gsi());
+                switch (route) {
+                    case KvmIrqRoute.Irqchip(var _, int chip, int pin) -> {
+                        r.set(ValueLayout.JAVA_INT, off + ROUTE_TYPE, KvmIoctls.IRQ_ROUTING_IRQCHIP);
+                        r.set(ValueLayout.JAVA_INT, off + ROUTE_IRQCHIP, chip);
+                        r.set(ValueLayout.JAVA_INT, off + ROUTE_PIN, pin);
+                    }
+                    case KvmIrqRoute.Msi(var _, int lo, int hi, int data) -> {
+                        r.set(ValueLayout.JAVA_INT, off + ROUTE_TYPE, KvmIoctls.IRQ_ROUTING_MSI);
+                        r.set(ValueLayout.JAVA_INT, off + ROUTE_MSI_ADDRESS_LO, lo);
+                        r.set(ValueLayout.JAVA_INT, off + ROUTE_MSI_ADDRESS_HI, hi);
+                        r.set(ValueLayout.JAVA_INT, off + ROUTE_MSI_DATA, data);
+                    }
                 }
-                int chip = gsi < 8 ? KvmIoctls.IRQCHIP_PIC_MASTER : KvmIoctls.IRQCHIP_PIC_SLAVE;
-                putRoute(r, base + entries++ * esz, gsi, chip, gsi & 7);
+                off += esz;
             }
-            for (int gsi = 0; gsi < 24; gsi++) {
-                if (gsi == 2) {
-                    continue;
-                }
-                putRoute(r, base + entries++ * esz, gsi, KvmIoctls.IRQCHIP_IOAPIC, gsi == 0 ? 2 : gsi);
+            int rc = Libc.tryIoctl(fd, KvmIoctls.SET_GSI_ROUTING, r);
+            if (rc < 0) {
+                throw new KvmException("KVM_SET_GSI_ROUTING", -rc, routes.size() + " routes");
             }
-            r.set(ValueLayout.JAVA_INT, 0, entries);
-            Libc.ioctl("KVM_SET_GSI_ROUTING", fd, KvmIoctls.SET_GSI_ROUTING, r);
         }
     }
 
-    private static void putRoute(MemorySegment r, long off, int gsi, int chip, int pin) {
-        r.set(ValueLayout.JAVA_INT, off, gsi);
-        r.set(ValueLayout.JAVA_INT, off + 4, KvmIoctls.IRQ_ROUTING_IRQCHIP);
-        r.set(ValueLayout.JAVA_INT, off + 16, chip);
-        r.set(ValueLayout.JAVA_INT, off + 20, pin);
+    private static final long ROUTE_GSI = offset(KvmStructs.IRQ_ROUTING_ENTRY, "gsi");
+    private static final long ROUTE_TYPE = offset(KvmStructs.IRQ_ROUTING_ENTRY, "type");
+    private static final long ROUTE_IRQCHIP = offset(KvmStructs.IRQ_ROUTING_ENTRY, "u", "irqchip", "irqchip");
+    private static final long ROUTE_PIN = offset(KvmStructs.IRQ_ROUTING_ENTRY, "u", "irqchip", "pin");
+    private static final long ROUTE_MSI_ADDRESS_LO = offset(KvmStructs.IRQ_ROUTING_ENTRY, "u", "msi", "address_lo");
+    private static final long ROUTE_MSI_ADDRESS_HI = offset(KvmStructs.IRQ_ROUTING_ENTRY, "u", "msi", "address_hi");
+    private static final long ROUTE_MSI_DATA = offset(KvmStructs.IRQ_ROUTING_ENTRY, "u", "msi", "data");
+
+    /**
+     * KVM_SIGNAL_MSI: the write of {@code data} to {@code addressHi:addressLo} a device's MSI makes, without a route.
+     * Returns KVM's answer: positive when delivered, 0 when the guest blocked it (e.g. a disabled local APIC).
+     */
+    public int signalMsi(int addressLo, int addressHi, int data) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment m = a.allocate(KvmStructs.MSI);
+            m.set(ValueLayout.JAVA_INT, offset(KvmStructs.MSI, "address_lo"), addressLo);
+            m.set(ValueLayout.JAVA_INT, offset(KvmStructs.MSI, "address_hi"), addressHi);
+            m.set(ValueLayout.JAVA_INT, offset(KvmStructs.MSI, "data"), data);
+            int rc = Libc.tryIoctl(fd, KvmIoctls.SIGNAL_MSI, m);
+            if (rc < 0) {
+                throw new KvmException("KVM_SIGNAL_MSI", -rc, String.format("address 0x%x_%08x, data 0x%x",
+                        addressHi, addressLo, data));
+            }
+            return rc;
+        }
+    }
+
+    /** An edge-style irqfd on {@code gsi}: each write of its trigger pulses the GSI (an MSI route fires the MSI). */
+    public IrqFd irqfd(int gsi) {
+        return assignIrqfd(gsi, false);
+    }
+
+    /**
+     * A level-triggered irqfd on {@code gsi} (KVM_IRQFD_FLAG_RESAMPLE): a write asserts the GSI until the guest's
+     * EOI, which deasserts it and signals the resample eventfd. Only for GSIs routed to the irqchip.
+     */
+    public IrqFd levelIrqfd(int gsi) {
+        return assignIrqfd(gsi, true);
+    }
+
+    private IrqFd assignIrqfd(int gsi, boolean level) {
+        EventFd trigger = EventFd.create(true);
+        EventFd resample = null;
+        try {
+            resample = level ? EventFd.create(true) : null;
+            irqfd(trigger.fd(), gsi, level ? KvmIoctls.IRQFD_FLAG_RESAMPLE : 0, level ? resample.fd() : -1);
+            return new IrqFd(this, gsi, trigger, resample);
+        } catch (RuntimeException e) {
+            trigger.close();
+            if (resample != null) {
+                resample.close();
+            }
+            throw e;
+        }
+    }
+
+    /** KVM_IRQFD as the API has it ({@code resampleFd} is read only with KVM_IRQFD_FLAG_RESAMPLE). */
+    void irqfd(int eventFd, int gsi, int flags, int resampleFd) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment f = a.allocate(KvmStructs.IRQFD);
+            f.set(ValueLayout.JAVA_INT, offset(KvmStructs.IRQFD, "fd"), eventFd);
+            f.set(ValueLayout.JAVA_INT, offset(KvmStructs.IRQFD, "gsi"), gsi);
+            f.set(ValueLayout.JAVA_INT, offset(KvmStructs.IRQFD, "flags"), flags);
+            f.set(ValueLayout.JAVA_INT, offset(KvmStructs.IRQFD, "resamplefd"),
+                    (flags & KvmIoctls.IRQFD_FLAG_RESAMPLE) != 0 ? resampleFd : 0);
+            int rc = Libc.tryIoctl(fd, KvmIoctls.IRQFD, f);
+            if (rc < 0) {
+                String what = (flags & KvmIoctls.IRQFD_FLAG_DEASSIGN) != 0 ? "deassign " : "";
+                throw new KvmException("KVM_IRQFD", -rc, what + "GSI " + gsi
+                        + ((flags & KvmIoctls.IRQFD_FLAG_RESAMPLE) != 0 ? ", level-triggered" : ""));
+            }
+        }
+    }
+
+    /**
+     * An ioeventfd: guest writes of {@code length} bytes (1, 2, 4 or 8) at {@code address} in {@code space}, of the
+     * value {@code datamatch} if present (any value if empty), signal its eventfd instead of exiting. A second
+     * ioeventfd that would take the same writes is refused (EEXIST) with the address in the message.
+     */
+    public IoEventFd ioeventfd(IoEventFd.Space space, long address, int length, OptionalLong datamatch) {
+        if (length != 1 && length != 2 && length != 4 && length != 8) {
+            throw new IllegalArgumentException("ioeventfd length " + length + " is not 1, 2, 4 or 8");
+        }
+        EventFd event = EventFd.create(true);
+        try {
+            ioeventfd(space, address, length, datamatch, event.fd(), false);
+            return new IoEventFd(this, space, address, length, datamatch, event);
+        } catch (RuntimeException e) {
+            event.close();
+            throw e;
+        }
+    }
+
+    /** KVM_IOEVENTFD, assigning or deassigning. */
+    void ioeventfd(IoEventFd.Space space, long address, int length, OptionalLong datamatch, int eventFd,
+                   boolean deassign) {
+        int flags = (space == IoEventFd.Space.PIO ? KvmIoctls.IOEVENTFD_FLAG_PIO : 0)
+                | (datamatch.isPresent() ? KvmIoctls.IOEVENTFD_FLAG_DATAMATCH : 0)
+                | (deassign ? KvmIoctls.IOEVENTFD_FLAG_DEASSIGN : 0);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment e = a.allocate(KvmStructs.IOEVENTFD);
+            e.set(ValueLayout.JAVA_LONG, offset(KvmStructs.IOEVENTFD, "datamatch"), datamatch.orElse(0));
+            e.set(ValueLayout.JAVA_LONG, offset(KvmStructs.IOEVENTFD, "addr"), address);
+            e.set(ValueLayout.JAVA_INT, offset(KvmStructs.IOEVENTFD, "len"), length);
+            e.set(ValueLayout.JAVA_INT, offset(KvmStructs.IOEVENTFD, "fd"), eventFd);
+            e.set(ValueLayout.JAVA_INT, offset(KvmStructs.IOEVENTFD, "flags"), flags);
+            int rc = Libc.tryIoctl(fd, KvmIoctls.IOEVENTFD, e);
+            if (rc < 0) {
+                String where = IoEventFd.describe(space, address, length, datamatch);
+                String detail = deassign ? "deassign " + where
+                        : rc == -Errno.EEXIST ? where + ": another ioeventfd already takes these writes" : where;
+                throw new KvmException("KVM_IOEVENTFD", -rc, detail);
+            }
+        }
     }
 
     /** Drives a GSI of the in-kernel irqchip. */

@@ -3,6 +3,8 @@ package dev.jhv.core.machine;
 import dev.jhv.core.bus.IoBus;
 import dev.jhv.core.cpuid.Topology;
 import dev.jhv.core.bus.MmioBus;
+import dev.jhv.core.irq.GsiRouter;
+import dev.jhv.core.irq.GsiRoutingTable;
 import dev.jhv.core.irq.IrqLine;
 import dev.jhv.core.kvm.Kvm;
 import dev.jhv.core.kvm.KvmIoctls;
@@ -63,6 +65,7 @@ public final class Machine implements MachineControl, AutoCloseable {
     private final MachineConfig config;
     private final Kvm kvm;
     private final KvmVm vm;
+    private final GsiRouter gsiRouter;
     private final List<MemorySegment> ram = new ArrayList<>();
     private final GuestMemory memory;
     private final DirtyLog dirtyLog;
@@ -91,10 +94,11 @@ public final class Machine implements MachineControl, AutoCloseable {
     private volatile RunState state = RunState.PRELAUNCH;
     private Thread control;
 
-    private Machine(MachineConfig config, Kvm kvm, KvmVm vm, List<RamRange> ranges) {
+    private Machine(MachineConfig config, Kvm kvm, KvmVm vm, List<RamRange> ranges, GsiRoutingTable gsiRouting) {
         this.config = config;
         this.kvm = kvm;
         this.vm = vm;
+        this.gsiRouter = new GsiRouter(vm, gsiRouting);
         List<GuestMemory.Region> regions = new ArrayList<>();
         List<DirtyLog.Slot> slots = new ArrayList<>();
         for (RamRange r : ranges) {
@@ -118,7 +122,7 @@ public final class Machine implements MachineControl, AutoCloseable {
 
     /**
      * The part of a machine that no option changes: /dev/kvm open and a VM with its TSS, identity map, in-kernel
-     * irqchip, PIT and PC GSI routing. Made ahead (while the command line is parsed) or by {@link #create}.
+     * irqchip and PIT (the GSI routing is the board's, set by {@link Machine#create}). Made ahead (while the command line is parsed) or by {@link #create}.
      */
     public record KvmBase(Kvm kvm, KvmVm vm) implements AutoCloseable {
         public static KvmBase open() {
@@ -131,7 +135,6 @@ public final class Machine implements MachineControl, AutoCloseable {
                 vm.setIdentityMapAddr(KvmVm.IDENTITY_MAP_ADDR); // must precede the first vCPU
                 vm.createIrqchip();
                 vm.createPit2();
-                vm.setPcGsiRouting();
                 StartupTrace.mark("vm with irqchip and pit");
                 return new KvmBase(kvm, vm);
             } catch (SysCallException e) {
@@ -152,10 +155,11 @@ public final class Machine implements MachineControl, AutoCloseable {
 
     /**
      * Builds the machine on {@code base} (see {@link KvmBase#open}), which it owns from here on (closed if this
-     * fails): RAM slots, the vCPUs and their MSR list. Fails with a {@link MachineException} whose message is fit
-     * for the terminal.
+     * fails): the board's GSI routing (which GSI drives which irqchip pin), RAM slots, the vCPUs and their MSR list.
+     * Fails with a {@link MachineException} whose message is fit for the terminal.
      */
-    public static Machine create(MachineConfig config, List<RamRange> ranges, KvmBase base) {
+    public static Machine create(MachineConfig config, List<RamRange> ranges, KvmBase base,
+                                 GsiRoutingTable gsiRouting) {
         Kvm kvm = base.kvm();
         KvmVm vm = base.vm();
         try {
@@ -166,7 +170,7 @@ public final class Machine implements MachineControl, AutoCloseable {
                         "Number of SMP CPUs requested (%d) exceeds max CPUs supported by machine 'pc' (%d)", cpus, max));
             }
             HostMemory.checkGuestRam("pc.ram", ranges.stream().mapToLong(RamRange::size).sum());
-            Machine m = new Machine(config, kvm, vm, ranges);
+            Machine m = new Machine(config, kvm, vm, ranges, gsiRouting);
             Topology topo = m.topology();
             for (int i = 0; i < cpus; i++) {
                 // KVM's vCPU id is the local APIC id, which the topology may leave sparse.
@@ -322,9 +326,14 @@ public final class Machine implements MachineControl, AutoCloseable {
         return msrIndices.clone();
     }
 
-    /** An interrupt line wired to a GSI of the in-kernel irqchip. */
+    /** The GSIs: routing table, MSI GSIs, shared level lines. */
+    public GsiRouter gsiRouter() {
+        return gsiRouter;
+    }
+
+    /** A new source of a GSI of the in-kernel irqchip, for one device (see {@link GsiRouter#source}). */
     public IrqLine irqLine(int gsi) {
-        return level -> vm.irqLine(gsi, level);
+        return gsiRouter.source(gsi);
     }
 
     /** Requests from devices: reset line, ACPI sleep, debug exit. Safe from any thread. */

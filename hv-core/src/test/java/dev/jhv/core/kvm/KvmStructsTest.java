@@ -35,7 +35,15 @@ class KvmStructsTest {
                   S(kvm_cpuid_entry2) S(kvm_irq_level) S(kvm_pit_config) S(kvm_irq_routing_entry) S(kvm_msr_entry)
                   S(kvm_lapic_state) S(kvm_mp_state) S(kvm_dirty_log) S(kvm_irqfd) S(kvm_ioeventfd) S(kvm_clock_data)
                   S(kvm_irqchip) S(kvm_pit_state2) S(kvm_vcpu_events) S(kvm_debugregs) S(kvm_xcrs) S(kvm_fpu)
-                  S(kvm_xsave) S(kvm_enable_cap) S(kvm_clear_dirty_log)
+                  S(kvm_xsave) S(kvm_enable_cap) S(kvm_clear_dirty_log) S(kvm_msi)
+                  O(kvm_irq_routing_entry, u.irqchip.pin) O(kvm_irq_routing_entry, u.msi.address_lo)
+                  O(kvm_irq_routing_entry, u.msi.address_hi) O(kvm_irq_routing_entry, u.msi.data)
+                  O(kvm_msi, data) O(kvm_ioeventfd, datamatch) O(kvm_ioeventfd, addr) O(kvm_ioeventfd, len)
+                  O(kvm_ioeventfd, flags) O(kvm_irqfd, gsi) O(kvm_irqfd, flags)
+                  V(KVM_CAP_IRQ_ROUTING) V(KVM_CAP_IRQFD) V(KVM_CAP_IOEVENTFD) V(KVM_CAP_SIGNAL_MSI)
+                  V(KVM_CAP_IRQFD_RESAMPLE) V(KVM_CAP_IOEVENTFD_ANY_LENGTH) V(KVM_IRQ_ROUTING_IRQCHIP)
+                  V(KVM_IRQ_ROUTING_MSI) V(KVM_IRQFD_FLAG_DEASSIGN) V(KVM_IRQFD_FLAG_RESAMPLE)
+                  V(KVM_IOEVENTFD_FLAG_DATAMATCH) V(KVM_IOEVENTFD_FLAG_PIO) V(KVM_IOEVENTFD_FLAG_DEASSIGN)
                   O(kvm_clear_dirty_log, num_pages) O(kvm_clear_dirty_log, first_page)
                   O(kvm_clear_dirty_log, dirty_bitmap) O(kvm_enable_cap, args)
                   V(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2) V(KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE)
@@ -58,7 +66,7 @@ class KvmStructsTest {
                   I(KVM_SET_LAPIC) I(KVM_SET_CPUID2) I(KVM_GET_MP_STATE) I(KVM_SET_MP_STATE) I(KVM_GET_VCPU_EVENTS)
                   I(KVM_SET_VCPU_EVENTS) I(KVM_GET_DEBUGREGS) I(KVM_SET_DEBUGREGS) I(KVM_GET_XSAVE) I(KVM_SET_XSAVE)
                   I(KVM_GET_XCRS) I(KVM_SET_XCRS) I(KVM_GET_TSC_KHZ) I(KVM_SET_TSC_KHZ)
-                  I(KVM_CLEAR_DIRTY_LOG)
+                  I(KVM_CLEAR_DIRTY_LOG) I(KVM_SIGNAL_MSI)
                   return 0;
                 }
                 """);
@@ -96,7 +104,7 @@ class KvmStructsTest {
                 Map.entry("kvm_debugregs", KvmStructs.DEBUGREGS), Map.entry("kvm_xcrs", KvmStructs.XCRS),
                 Map.entry("kvm_fpu", KvmStructs.FPU), Map.entry("kvm_xsave", KvmStructs.XSAVE),
                 Map.entry("kvm_enable_cap", KvmStructs.ENABLE_CAP),
-                Map.entry("kvm_clear_dirty_log", KvmStructs.CLEAR_DIRTY_LOG));
+                Map.entry("kvm_clear_dirty_log", KvmStructs.CLEAR_DIRTY_LOG), Map.entry("kvm_msi", KvmStructs.MSI));
         ours.forEach((name, layout) -> assertThat(layout.byteSize()).as(name).isEqualTo(c("sizeof " + name)));
     }
 
@@ -110,8 +118,20 @@ class KvmStructsTest {
         assertThat(KvmStructs.offset(KvmStructs.SEGMENT, "selector")).isEqualTo(c("offsetof kvm_segment.selector"));
         assertThat(KvmStructs.offset(KvmStructs.SEGMENT, "type")).isEqualTo(c("offsetof kvm_segment.type"));
         assertThat(KvmStructs.offset(KvmStructs.SEGMENT, "unusable")).isEqualTo(c("offsetof kvm_segment.unusable"));
-        assertThat(KvmStructs.offset(KvmStructs.IRQ_ROUTING_ENTRY, "u_irqchip"))
+        assertThat(KvmStructs.offset(KvmStructs.IRQ_ROUTING_ENTRY, "u"))
                 .isEqualTo(c("offsetof kvm_irq_routing_entry.u"));
+        assertThat(KvmStructs.offset(KvmStructs.IRQ_ROUTING_ENTRY, "u", "irqchip", "pin"))
+                .isEqualTo(c("offsetof kvm_irq_routing_entry.u.irqchip.pin"));
+        for (String f : new String[] {"address_lo", "address_hi", "data"}) {
+            assertThat(KvmStructs.offset(KvmStructs.IRQ_ROUTING_ENTRY, "u", "msi", f)).as(f)
+                    .isEqualTo(c("offsetof kvm_irq_routing_entry.u.msi." + f));
+        }
+        assertThat(KvmStructs.offset(KvmStructs.MSI, "data")).isEqualTo(c("offsetof kvm_msi.data"));
+        for (String f : new String[] {"datamatch", "addr", "len", "flags"}) {
+            assertThat(KvmStructs.offset(KvmStructs.IOEVENTFD, f)).as(f).isEqualTo(c("offsetof kvm_ioeventfd." + f));
+        }
+        assertThat(KvmStructs.offset(KvmStructs.IRQFD, "gsi")).isEqualTo(c("offsetof kvm_irqfd.gsi"));
+        assertThat(KvmStructs.offset(KvmStructs.IRQFD, "flags")).isEqualTo(c("offsetof kvm_irqfd.flags"));
         assertThat(KvmStructs.offset(KvmStructs.DIRTY_LOG, "dirty_bitmap"))
                 .isEqualTo(c("offsetof kvm_dirty_log.dirty_bitmap"));
         assertThat(KvmStructs.offset(KvmStructs.CLOCK_DATA, "realtime")).isEqualTo(c("offsetof kvm_clock_data.realtime"));
@@ -131,6 +151,24 @@ class KvmStructsTest {
         assertThat(KvmIoctls.DIRTY_LOG_MANUAL_PROTECT_ENABLE)
                 .isEqualTo((int) c("value KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE"));
         assertThat(KvmIoctls.DIRTY_LOG_INITIALLY_SET).isEqualTo((int) c("value KVM_DIRTY_LOG_INITIALLY_SET"));
+    }
+
+    @Test
+    void interruptCapabilitiesAndFlagsMatchTheKernelHeaders() {
+        Map<String, Integer> ours = Map.ofEntries(
+                Map.entry("KVM_CAP_IRQ_ROUTING", KvmIoctls.CAP_IRQ_ROUTING),
+                Map.entry("KVM_CAP_IRQFD", KvmIoctls.CAP_IRQFD), Map.entry("KVM_CAP_IOEVENTFD", KvmIoctls.CAP_IOEVENTFD),
+                Map.entry("KVM_CAP_SIGNAL_MSI", KvmIoctls.CAP_SIGNAL_MSI),
+                Map.entry("KVM_CAP_IRQFD_RESAMPLE", KvmIoctls.CAP_IRQFD_RESAMPLE),
+                Map.entry("KVM_CAP_IOEVENTFD_ANY_LENGTH", KvmIoctls.CAP_IOEVENTFD_ANY_LENGTH),
+                Map.entry("KVM_IRQ_ROUTING_IRQCHIP", KvmIoctls.IRQ_ROUTING_IRQCHIP),
+                Map.entry("KVM_IRQ_ROUTING_MSI", KvmIoctls.IRQ_ROUTING_MSI),
+                Map.entry("KVM_IRQFD_FLAG_DEASSIGN", KvmIoctls.IRQFD_FLAG_DEASSIGN),
+                Map.entry("KVM_IRQFD_FLAG_RESAMPLE", KvmIoctls.IRQFD_FLAG_RESAMPLE),
+                Map.entry("KVM_IOEVENTFD_FLAG_DATAMATCH", KvmIoctls.IOEVENTFD_FLAG_DATAMATCH),
+                Map.entry("KVM_IOEVENTFD_FLAG_PIO", KvmIoctls.IOEVENTFD_FLAG_PIO),
+                Map.entry("KVM_IOEVENTFD_FLAG_DEASSIGN", KvmIoctls.IOEVENTFD_FLAG_DEASSIGN));
+        ours.forEach((name, value) -> assertThat(value).as(name).isEqualTo((int) c("value " + name)));
     }
 
     @Test

@@ -4,6 +4,9 @@ import dev.jhv.core.block.Drive;
 import dev.jhv.core.boot.BootException;
 import dev.jhv.core.boot.MemoryMap;
 import dev.jhv.core.chardev.CharBackend;
+import dev.jhv.core.irq.GsiRoutingTable;
+import dev.jhv.core.irq.IrqchipRoute;
+import dev.jhv.core.irq.Irqchip;
 import dev.jhv.core.machine.BootProgram;
 import dev.jhv.core.machine.Machine;
 import dev.jhv.core.memory.GuestMemory;
@@ -24,6 +27,14 @@ import java.util.List;
 public final class PcBoard implements AutoCloseable {
     /** The VGA window, 0xA0000–0xBFFFF: not RAM on a PC (a display adapter's memory, or nothing). */
     static final long VGA_WINDOW_START = 0xA0000;
+
+    /**
+     * The PC's interrupt routing: ISA IRQs 0-15 to both 8259s, GSIs 0-23 to the IOAPIC's pins, except that the
+     * timer (IRQ 0) reaches IOAPIC pin 2, where the MADT's override says it is, and GSI 2 (the cascade) nowhere.
+     */
+    static final GsiRoutingTable PC_GSI_ROUTING = GsiRoutingTable.EMPTY.withPins(Irqchip.PIC_MASTER, 0)
+            .withPins(Irqchip.PIC_SLAVE, 8).withPins(Irqchip.IOAPIC, 0).without(2)
+            .with(new IrqchipRoute(0, Irqchip.IOAPIC, 2));
 
     private final Machine machine;
     private final PcPlatform platform;
@@ -84,7 +95,7 @@ public final class PcBoard implements AutoCloseable {
         MemoryMap map = new MemoryMap(config.machine().memoryBytes());
         Machine m;
         try {
-            m = Machine.create(config.machine(), ramRanges(map, config.firmwareBoot()), base);
+            m = Machine.create(config.machine(), ramRanges(map, config.firmwareBoot()), base, PC_GSI_ROUTING);
         } catch (RuntimeException e) {
             if (firmware != null) {
                 firmware.close();
