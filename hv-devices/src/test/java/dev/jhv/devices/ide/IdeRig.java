@@ -101,13 +101,13 @@ final class IdeRig implements AutoCloseable {
     }
 
     byte[] readData(int bytes) {
-        byte[] b = new byte[bytes];
+        byte[] b = new byte[bytes + 1];
         for (int i = 0; i < bytes; i += 2) {
             int w = (int) channel.commandBlock().read(0, 2);
             b[i] = (byte) w;
             b[i + 1] = (byte) (w >>> 8);
         }
-        return b;
+        return java.util.Arrays.copyOf(b, bytes);
     }
 
     void writeData(byte[] b) {
