@@ -91,20 +91,20 @@ public final class AtaDisk extends IdeDrive {
                 tf.status = Ata.DRDY | Ata.DSC | Ata.DRQ;
                 interrupt();
             }
-            case Ata.READ_SECTORS, Ata.READ_SECTORS_NORETRY, Ata.READ_SECTORS_EXT -> startRead(tf, 1);
+            case Ata.READ_SECTORS, Ata.READ_SECTORS_NORETRY, Ata.READ_SECTORS_EXT -> startRead(tf);
             case Ata.READ_MULTIPLE, Ata.READ_MULTIPLE_EXT -> {
                 if (tf.multSectors == 0) {
                     finishError(tf, Ata.ABRT);
                 } else {
-                    startRead(tf, tf.multSectors);
+                    startRead(tf);
                 }
             }
-            case Ata.WRITE_SECTORS, Ata.WRITE_SECTORS_NORETRY, Ata.WRITE_SECTORS_EXT -> startWrite(tf, 1);
+            case Ata.WRITE_SECTORS, Ata.WRITE_SECTORS_NORETRY, Ata.WRITE_SECTORS_EXT -> startWrite(tf);
             case Ata.WRITE_MULTIPLE, Ata.WRITE_MULTIPLE_EXT -> {
                 if (tf.multSectors == 0) {
                     finishError(tf, Ata.ABRT);
                 } else {
-                    startWrite(tf, tf.multSectors);
+                    startWrite(tf);
                 }
             }
             case Ata.READ_DMA, Ata.READ_DMA_NORETRY, Ata.READ_DMA_EXT -> startDma(tf, false);
@@ -231,7 +231,7 @@ public final class AtaDisk extends IdeDrive {
 
     // ---- PIO ----
 
-    private void startRead(TaskFile tf, int perBlock) {
+    private void startRead(TaskFile tf) {
         long lba = tf.address();
         int n = tf.count();
         if (outOfRange(lba, n)) {
@@ -240,7 +240,6 @@ public final class AtaDisk extends IdeDrive {
         }
         tf.lba = lba;
         tf.remaining = n;
-        tf.blockSectors = perBlock; // the block size for the whole command
         nextReadBlock(tf);
     }
 
@@ -271,7 +270,7 @@ public final class AtaDisk extends IdeDrive {
         interrupt();
     }
 
-    private void startWrite(TaskFile tf, int perBlock) {
+    private void startWrite(TaskFile tf) {
         long lba = tf.address();
         int n = tf.count();
         if (disk.isReadOnly()) {

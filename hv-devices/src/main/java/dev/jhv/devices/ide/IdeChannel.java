@@ -245,12 +245,6 @@ public final class IdeChannel implements Stateful<IdeChannel.State> {
         }
     }
 
-    /** A DMA request of a drive that the bus master can take (DMA command issued, start bit not yet set). */
-    boolean dmaPending() {
-        return locked(() -> taskFiles[0].transfer == Transfer.DMA || taskFiles[0].transfer == Transfer.ATAPI_DMA
-                || taskFiles[1].transfer == Transfer.DMA || taskFiles[1].transfer == Transfer.ATAPI_DMA);
-    }
-
     // ---- register access (lock held) ----
 
     private boolean channelEmpty() {
