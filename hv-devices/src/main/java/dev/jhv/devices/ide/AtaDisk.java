@@ -110,12 +110,9 @@ public final class AtaDisk extends IdeDrive {
             case Ata.READ_DMA, Ata.READ_DMA_NORETRY, Ata.READ_DMA_EXT -> startDma(tf, false);
             case Ata.WRITE_DMA, Ata.WRITE_DMA_NORETRY, Ata.WRITE_DMA_EXT -> startDma(tf, true);
             case Ata.READ_VERIFY, Ata.READ_VERIFY_NORETRY, Ata.READ_VERIFY_EXT -> {
-                long lba = tf.address();
-                int n = tf.count();
-                if (outOfRange(lba, n)) {
-                    finishError(tf, Ata.IDNF | Ata.ABRT);
-                } else {
-                    tf.setAddress(lba + n - 1);
+                if (open(tf, false)) {
+                    tf.setAddress(tf.lba + tf.remaining - 1);
+                    tf.remaining = 0;
                     finishOk(tf);
                 }
             }
@@ -231,16 +228,37 @@ public final class AtaDisk extends IdeDrive {
 
     // ---- PIO ----
 
-    private void startRead(TaskFile tf) {
+    /**
+     * Takes the command's address and count into the transfer, or ends the command: ABRT for a write to a
+     * read-only disk, IDNF for sectors beyond the disk (or a CHS address that does not exist).
+     */
+    private boolean open(TaskFile tf, boolean write) {
         long lba = tf.address();
         int n = tf.count();
+        if (write && disk.isReadOnly()) {
+            finishError(tf, Ata.ABRT);
+            return false;
+        }
         if (outOfRange(lba, n)) {
             finishError(tf, Ata.IDNF | Ata.ABRT);
-            return;
+            return false;
         }
         tf.lba = lba;
         tf.remaining = n;
-        nextReadBlock(tf);
+        return true;
+    }
+
+    /** The block layer failed: logged once, the command ends with {@code error} at the failing sector. */
+    private void failIo(TaskFile tf, Exception e, int error) {
+        ioError(e instanceof IOException io ? io : new IOException(e));
+        tf.setAddress(tf.lba);
+        finishError(tf, error);
+    }
+
+    private void startRead(TaskFile tf) {
+        if (open(tf, false)) {
+            nextReadBlock(tf);
+        }
     }
 
     private int perBlock(TaskFile tf) {
@@ -254,9 +272,7 @@ public final class AtaDisk extends IdeDrive {
         try {
             disk.read(tf.lba * SECTOR, ByteBuffer.wrap(tf.buffer, 0, n * SECTOR));
         } catch (IOException | RuntimeException e) {
-            ioError(e instanceof IOException io ? io : new IOException(e));
-            tf.setAddress(tf.lba);
-            finishError(tf, Ata.UNC | Ata.ABRT);
+            failIo(tf, e, Ata.UNC | Ata.ABRT);
             return;
         }
         tf.lba += n;
@@ -271,20 +287,9 @@ public final class AtaDisk extends IdeDrive {
     }
 
     private void startWrite(TaskFile tf) {
-        long lba = tf.address();
-        int n = tf.count();
-        if (disk.isReadOnly()) {
-            finishError(tf, Ata.ABRT);
-            return;
+        if (open(tf, true)) {
+            openWriteBlock(tf); // PIO data-out: no interrupt before the first block
         }
-        if (outOfRange(lba, n)) {
-            finishError(tf, Ata.IDNF | Ata.ABRT);
-            return;
-        }
-        tf.lba = lba;
-        tf.remaining = n;
-        openWriteBlock(tf);
-        // PIO data-out: no interrupt before the first block
     }
 
     private void openWriteBlock(TaskFile tf) {
@@ -315,9 +320,7 @@ public final class AtaDisk extends IdeDrive {
                         disk.flush();
                     }
                 } catch (IOException | RuntimeException e) {
-                    ioError(e instanceof IOException io ? io : new IOException(e));
-                    tf.setAddress(tf.lba);
-                    finishError(tf, Ata.ABRT);
+                    failIo(tf, e, Ata.ABRT);
                     return;
                 }
                 tf.lba += n;
@@ -337,18 +340,9 @@ public final class AtaDisk extends IdeDrive {
     // ---- DMA ----
 
     private void startDma(TaskFile tf, boolean write) {
-        long lba = tf.address();
-        int n = tf.count();
-        if (write && disk.isReadOnly()) {
-            finishError(tf, Ata.ABRT);
+        if (!open(tf, write)) {
             return;
         }
-        if (outOfRange(lba, n)) {
-            finishError(tf, Ata.IDNF | Ata.ABRT);
-            return;
-        }
-        tf.lba = lba;
-        tf.remaining = n;
         tf.pos = tf.end = 0;
         tf.transfer = Transfer.DMA;
         tf.status = Ata.DRDY | Ata.DSC | Ata.DRQ;
@@ -386,10 +380,8 @@ public final class AtaDisk extends IdeDrive {
                     }
                 }
             } catch (IOException | RuntimeException e) {
-                ioError(e instanceof IOException io ? io : new IOException(e));
                 dma.end(DmaEngine.Result.OK);
-                tf.setAddress(tf.lba);
-                finishError(tf, write ? Ata.ABRT : Ata.UNC | Ata.ABRT);
+                failIo(tf, e, write ? Ata.ABRT : Ata.UNC | Ata.ABRT);
                 return;
             }
             if (r != DmaEngine.Result.OK) {

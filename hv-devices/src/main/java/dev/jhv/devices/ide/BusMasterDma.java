@@ -72,11 +72,10 @@ public final class BusMasterDma implements BusHandler, Stateful<BusMasterDma.Sta
     @Override
     public void reset() {
         for (Engine e : engines) {
-            e.channel.locked(() -> {
+            e.channel.run(() -> {
                 e.cmd = 0;
                 e.status = 0;
                 e.addr = 0;
-                return null;
             });
         }
     }
@@ -85,9 +84,8 @@ public final class BusMasterDma implements BusHandler, Stateful<BusMasterDma.Sta
     @Override
     public void resume() {
         for (Engine e : engines) {
-            e.channel.locked(() -> {
+            e.channel.run(() -> {
                 e.channel.kickDma();
-                return null;
             });
         }
     }
@@ -118,9 +116,8 @@ public final class BusMasterDma implements BusHandler, Stateful<BusMasterDma.Sta
             int o = (int) offset + i;
             int b = (int) (value >>> (8 * i)) & 0xff;
             Engine e = engines[o >> 3];
-            e.channel.locked(() -> {
+            e.channel.run(() -> {
                 e.writeByte(o & 7, b);
-                return null;
             });
         }
     }
@@ -278,9 +275,8 @@ public final class BusMasterDma implements BusHandler, Stateful<BusMasterDma.Sta
         for (int i = 0; i < 2; i++) {
             Engine e = engines[i];
             Channel c = i == 0 ? s.bmdma0() : s.bmdma1();
-            e.channel.locked(() -> {
+            e.channel.run(() -> {
                 e.load(c);
-                return null;
             });
         }
     }

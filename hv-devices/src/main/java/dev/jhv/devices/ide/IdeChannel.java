@@ -154,6 +154,15 @@ public final class IdeChannel implements Stateful<IdeChannel.State> {
         }
     }
 
+    void run(Runnable action) {
+        lock.lock();
+        try {
+            action.run();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     <T> T locked(Supplier<T> action) {
         lock.lock();
         try {
@@ -418,28 +427,24 @@ public final class IdeChannel implements Stateful<IdeChannel.State> {
     private final class CommandBlock implements BusHandler {
         @Override
         public long read(long offset, int size) {
-            lock.lock();
-            try {
+            return locked(() -> {
                 if (offset == 0) {
                     return readData(size);
                 }
                 if (offset < 0 || offset >= COMMAND_BLOCK_LENGTH) {
-                    return 0xff;
+                    return 0xffL;
                 }
                 long v = 0;
                 for (int i = 0; i < size && offset + i < COMMAND_BLOCK_LENGTH; i++) {
                     v |= (long) readRegister((int) offset + i) << (8 * i);
                 }
                 return v;
-            } finally {
-                lock.unlock();
-            }
+            });
         }
 
         @Override
         public void write(long offset, int size, long value) {
-            lock.lock();
-            try {
+            run(() -> {
                 if (offset == 0) {
                     writeData(size, value);
                     return;
@@ -447,32 +452,20 @@ public final class IdeChannel implements Stateful<IdeChannel.State> {
                 for (int i = 0; i < size && offset + i < COMMAND_BLOCK_LENGTH && offset + i > 0; i++) {
                     writeRegister((int) offset + i, (int) (value >>> (8 * i)) & 0xff);
                 }
-            } finally {
-                lock.unlock();
-            }
+            });
         }
     }
 
     private final class ControlBlock implements BusHandler {
         @Override
         public long read(long offset, int size) {
-            lock.lock();
-            try {
-                return offset == 0 ? statusOfSelected() : 0xff;
-            } finally {
-                lock.unlock();
-            }
+            return locked(() -> offset == 0 ? (long) statusOfSelected() : 0xffL);
         }
 
         @Override
         public void write(long offset, int size, long value) {
-            lock.lock();
-            try {
-                if (offset == 0) {
-                    writeDeviceControl((int) value & 0xff);
-                }
-            } finally {
-                lock.unlock();
+            if (offset == 0) {
+                run(() -> writeDeviceControl((int) value & 0xff));
             }
         }
     }

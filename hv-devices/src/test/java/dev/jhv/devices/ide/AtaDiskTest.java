@@ -328,4 +328,48 @@ class AtaDiskTest {
         rig.status();
         assertThat(rig.irq.level()).isFalse();
     }
+
+    /** A disk whose reads and writes fail as a broken host file would. */
+    private static final class FailingDisk implements dev.jhv.core.block.BlockDevice {
+        public long size() { return 1 << 20; }
+        public boolean isReadOnly() { return false; }
+        public void read(long offset, ByteBuffer dst) throws IOException { throw new IOException("EIO"); }
+        public void write(long offset, ByteBuffer src) throws IOException { throw new IOException("EIO"); }
+        public void writeZeroes(long offset, long length) { }
+        public void discard(long offset, long length) { }
+        public void flush() throws IOException { throw new IOException("EIO"); }
+        public Allocation allocationStatus(long offset, long length) {
+            return new Allocation(offset, length, Allocation.Kind.DATA, 0);
+        }
+        public String describe() { return "failing"; }
+        public void close() { }
+    }
+
+    @Test
+    void blockLayerErrorsEndCommandsWithUncOrAbrt() throws IOException {
+        var bad = new IdeRig();
+        try {
+            bad.with(new AtaDisk(new FailingDisk()), null);
+            bad.lba28(0, 3, 1, Ata.READ_SECTORS);
+            assertThat(bad.irq.level()).isTrue();
+            assertThat(bad.status()).isEqualTo(Ata.DRDY | Ata.DSC | Ata.ERR);
+            assertThat(bad.in(1)).isEqualTo(Ata.UNC | Ata.ABRT);
+            assertThat(bad.in(3)).as("the failing sector").isEqualTo(3);
+            bad.lba28(0, 3, 1, Ata.WRITE_SECTORS);
+            bad.writeData(new byte[512]);
+            assertThat(bad.status()).isEqualTo(Ata.DRDY | Ata.DSC | Ata.ERR);
+            assertThat(bad.in(1)).isEqualTo(Ata.ABRT);
+            bad.out(7, Ata.FLUSH_CACHE);
+            assertThat(bad.in(1)).isEqualTo(Ata.ABRT);
+            bad.prd(0x1000, IdeRig.entry(0x2000, 512, true));
+            bad.bm.write(4, 4, 0x1000);
+            bad.bm.write(0, 1, BusMasterDma.CMD_START | BusMasterDma.CMD_WRITE_TO_MEMORY);
+            bad.lba28(0, 3, 1, Ata.READ_DMA);
+            assertThat(bad.status()).isEqualTo(Ata.DRDY | Ata.DSC | Ata.ERR);
+            assertThat(bad.in(1)).isEqualTo(Ata.UNC | Ata.ABRT);
+            assertThat(bad.bm.read(2, 1) & BusMasterDma.STATUS_ACTIVE).isZero();
+        } finally {
+            bad.close();
+        }
+    }
 }
