@@ -100,16 +100,24 @@ void delay_ticks(u64 n);
 
 /* work.c */
 struct config {
-    enum { MODE_IDLE, MODE_POWEROFF, MODE_DIRTY, MODE_VERIFY } mode;
+    enum { MODE_IDLE, MODE_POWEROFF, MODE_DIRTY, MODE_VERIFY, MODE_DISK, MODE_DISK_BAD } mode;
     u64 hb_ms;
     u64 mib;
     u64 rate;       /* pages/s per CPU, 0 = max */
     u64 exit_code;  /* exit=<n>: written to isa-debug-exit (0xf4) after the ready line */
     int has_exit;
+    /* mode=disk / disk-bad */
+    u64 disk_drive;     /* 0..3: primary master, primary slave, secondary master, secondary slave */
+    u64 disk_lba, disk_sectors, disk_count, disk_dma, disk_lba48, disk_seed, disk_write;
 };
 extern struct config cfg;
 void parse_cmdline(const char *s);
 void region_init(void);
 void workload(u32 rank, u32 nworkers) __attribute__((noreturn));
+
+/* disk.c */
+void disk_run(void);
+void disk_check(void);
+void disk_bad(void);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * Workloads at CPL 3: heartbeats, memory dirtiers with a checkable invariant, the verifier,
- * power-off, and the COM1 command reader (CPU 0).
+ * power-off, the disk workloads (disk.c), and the COM1 command reader (CPU 0).
  */
 #include "kernel.h"
 
@@ -48,6 +48,14 @@ void parse_cmdline(const char *s)
 {
     cfg.mode = MODE_IDLE;
     cfg.mib = 0;
+    cfg.disk_drive = 0;
+    cfg.disk_lba = 4096;            /* 2 MiB: past the loader and testos (LBA 0..~100) */
+    cfg.disk_sectors = 256;         /* PIO here: about 14 ms a sector written and read back */
+    cfg.disk_count = 64;
+    cfg.disk_dma = 0;
+    cfg.disk_lba48 = 0;
+    cfg.disk_seed = 1;
+    cfg.disk_write = 1;
     while (*s) {
         while (*s == ' ' || *s == '\t')
             s++;
@@ -61,6 +69,8 @@ void parse_cmdline(const char *s)
             else if (val_is(v, s, "idle")) cfg.mode = MODE_IDLE;
             else if (val_is(v, s, "dirty")) cfg.mode = MODE_DIRTY;
             else if (val_is(v, s, "verify")) cfg.mode = MODE_VERIFY;
+            else if (val_is(v, s, "disk")) cfg.mode = MODE_DISK;
+            else if (val_is(v, s, "disk-bad")) cfg.mode = MODE_DISK_BAD;
         } else if (word_is(w, n, "hb", &v)) {
             cfg.hb_ms = num(v, s);
         } else if (word_is(w, n, "mib", &v)) {
@@ -70,6 +80,22 @@ void parse_cmdline(const char *s)
             cfg.exit_code = (v + 1 < s && v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) ? hexnum(v + 2, s) : num(v, s);
         } else if (word_is(w, n, "rate", &v)) {
             cfg.rate = val_is(v, s, "max") ? 0 : num(v, s);
+        } else if (word_is(w, n, "drive", &v)) {
+            cfg.disk_drive = num(v, s) & 3;
+        } else if (word_is(w, n, "lba", &v)) {
+            cfg.disk_lba = num(v, s);
+        } else if (word_is(w, n, "sectors", &v)) {
+            cfg.disk_sectors = num(v, s);
+        } else if (word_is(w, n, "count", &v)) {
+            cfg.disk_count = num(v, s);
+        } else if (word_is(w, n, "dma", &v)) {
+            cfg.disk_dma = num(v, s) != 0;
+        } else if (word_is(w, n, "lba48", &v)) {
+            cfg.disk_lba48 = num(v, s) != 0;
+        } else if (word_is(w, n, "seed", &v)) {
+            cfg.disk_seed = num(v, s);
+        } else if (word_is(w, n, "write", &v)) {
+            cfg.disk_write = num(v, s) != 0;
         }
     }
     if ((cfg.mode == MODE_DIRTY || cfg.mode == MODE_VERIFY) && !cfg.mib)
@@ -246,6 +272,8 @@ static void command(u32 self)
         outb(0x64, 0xFE);               /* i8042: pulse the reset line */
     } else if (!memcmp(c, "exit ", 5)) {
         outl(0xf4, (u32)num(c + 5, c + strlen(c)));   /* isa-debug-exit */
+    } else if (!memcmp(c, "diskcheck", 10)) {
+        disk_check();
     } else if (!memcmp(c, "ping", 5)) {
         kprintf("PONG\n");
     } else if (!memcmp(c, "corrupt ", 8)) {
@@ -293,6 +321,10 @@ void workload(u32 r, u32 n)
         poweroff();
     if (r == 0 && cfg.has_exit)
         outl(0xf4, (u32)cfg.exit_code);
+    if (r == 0 && cfg.mode == MODE_DISK)
+        disk_run();
+    if (r == 0 && cfg.mode == MODE_DISK_BAD)
+        disk_bad();
 
     u64 t0 = ticks(), last_poll = ~0UL, written = 0, last_dirty_print = 0, hb_seq = 0;
     u64 hb_next;
