@@ -1,6 +1,7 @@
 package dev.jhv.devices.board;
 
 import dev.jhv.core.machine.MachineConfig;
+import dev.jhv.devices.fwcfg.FwCfgUserItem;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -13,7 +14,7 @@ import java.util.List;
  * @param fwCfg    -fw_cfg name=…,string=…|file=… items, in command-line order
  */
 public record BoardConfig(MachineConfig machine, List<DriveSpec> drives, List<DeviceSpec> devices, Path bios,
-                          BootOrder boot, List<FwCfgItem> fwCfg) {
+                          BootOrder boot, List<FwCfgUserItem> fwCfg) {
 
     public static final Path DEFAULT_BIOS = Path.of("/usr/share/seabios/bios-256k.bin");
 
@@ -21,9 +22,6 @@ public record BoardConfig(MachineConfig machine, List<DriveSpec> drives, List<De
     public record BootOrder(String order, boolean menu, boolean strict) {
         public static final BootOrder DEFAULT = new BootOrder("cad", false, false);
     }
-
-    /** -fw_cfg name=NAME,string=TEXT or file=PATH (read when the board is built). */
-    public record FwCfgItem(String name, String string, Path file) { }
 
     public BoardConfig {
         drives = List.copyOf(drives);

@@ -1,5 +1,6 @@
 package dev.jhv.devices.board;
 
+import dev.jhv.core.acpi.PciWindows;
 import dev.jhv.core.block.Drive;
 import dev.jhv.core.boot.BootException;
 import dev.jhv.core.boot.MemoryMap;
@@ -14,6 +15,7 @@ import dev.jhv.core.trace.StartupTrace;
 import dev.jhv.core.vcpu.PowerOnSetup;
 import dev.jhv.core.vcpu.Vcpu;
 import dev.jhv.devices.debug.IsaDebugCon;
+import dev.jhv.devices.fwcfg.FwCfg;
 import dev.jhv.devices.platform.SystemControl;
 
 import java.util.ArrayList;
@@ -117,10 +119,15 @@ public final class PcBoard implements AutoCloseable {
                             config.machine().smp().cpus(), config.debugExits()));
             platform.devices().forEach(m::addDevice);
             StartupTrace.mark("platform devices built");
+            PcIde ide = PcIde.create(m, config.drives(), drives);
             BootProgram boot;
             if (firmware != null) {
                 firmware.mapHigh(m);
                 firmwareLog(m);
+                FwCfg fwCfg = FirmwareConfig.build(m, map, config, ide.bootOrder(config.boot()),
+                        PciWindows.below4g(map.lowMemoryEnd()));
+                m.ioBus().register(FwCfg.IO_BASE, FwCfg.IO_LENGTH, "fw_cfg", fwCfg);
+                m.addDevice(fwCfg);
                 boot = new FirmwareBoot(new ShadowRam(m, shadowRamSegment(m), firmware.isaBios()));
             } else {
                 var direct = new DirectKernelBoot(map, machine -> Acpi.build(machine, map));

@@ -4,6 +4,7 @@ import dev.jhv.core.machine.MachineConfig;
 import dev.jhv.devices.board.BoardConfig;
 import dev.jhv.devices.board.DeviceSpec;
 import dev.jhv.devices.board.DriveSpec;
+import dev.jhv.devices.fwcfg.FwCfgUserItem;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.AccessDeniedException;
@@ -309,7 +310,7 @@ public final class CommandLineParser {
             BoardConfig.BootOrder boot = value("-boot") == null ? BoardConfig.BootOrder.DEFAULT
                     : checked("-boot", value("-boot"), () -> bootOrder(value("-boot")));
             Path bios = value("-bios") == null ? null : readable("-bios", value("-bios"), "could not load PC BIOS");
-            var fwCfg = new ArrayList<BoardConfig.FwCfgItem>();
+            var fwCfg = new ArrayList<FwCfgUserItem>();
             for (String f : values("-fw_cfg")) {
                 fwCfg.add(checked("-fw_cfg", f, () -> fwCfgItem(f)));
             }
@@ -612,8 +613,8 @@ public final class CommandLineParser {
             return new BoardConfig.BootOrder(o, Boolean.TRUE.equals(menu), Boolean.TRUE.equals(strict));
         }
 
-        /** -fw_cfg [name=]NAME,file=PATH or string=TEXT, as QEMU. */
-        private static BoardConfig.FwCfgItem fwCfgItem(String text) {
+        /** -fw_cfg [name=]NAME,file=PATH or string=TEXT, checked (and the file read) as QEMU does. */
+        private static FwCfgUserItem fwCfgItem(String text) {
             var kv = KeyValueList.parse(text, "name", Set.of());
             String name = kv.take("name");
             String file = kv.take("file");
@@ -622,21 +623,14 @@ public final class CommandLineParser {
             if (unknown != null) {
                 throw new IllegalArgumentException("Invalid parameter '" + unknown + "'");
             }
-            if (name == null || name.isEmpty()) {
-                throw new IllegalArgumentException("invalid argument(s)");
+            FwCfgUserItem item;
+            try {
+                item = FwCfgUserItem.of(name, file, string);
+            } catch (dev.jhv.devices.DeviceException e) {
+                throw new IllegalArgumentException(e.getMessage().replaceFirst("^-fw_cfg: ", ""));
             }
-            if (name.length() > 55) {
-                throw new IllegalArgumentException("name too long (max. 55 char)");
-            }
-            if ((file == null) == (string == null)) {
-                throw new IllegalArgumentException("'file' and 'string' are mutually exclusive, and one is needed");
-            }
-            if (!name.startsWith("opt/")) {
-                System.err.println("jhv: -fw_cfg " + text
-                        + ": warning: externally provided fw_cfg item names should be prefixed with \"opt/\"");
-            }
-            Path path = file == null ? null : openableOrThrow(file, true);
-            return new BoardConfig.FwCfgItem(name, string, path);
+            item.warning().ifPresent(w -> System.err.println("jhv: -fw_cfg " + text + ": " + w));
+            return item;
         }
 
         /** A disk image (positional): "img: Could not open 'img': No such file or directory". */

@@ -303,7 +303,7 @@ class CommandLineParserTest {
     }
 
     @Test
-    void bootBiosAndFwCfg() {
+    void bootBiosAndFwCfg() throws Exception {
         var b = parse("-boot", "order=dc,menu=on,strict=on").board();
         assertThat(b.boot()).isEqualTo(new dev.jhv.devices.board.BoardConfig.BootOrder("dc", true, true));
         assertThat(parse("-boot", "d").board().boot().order()).as("QEMU's legacy form").isEqualTo("d");
@@ -314,11 +314,14 @@ class CommandLineParserTest {
         String missing = dir.resolve("nobios.bin").toString();
         assertThat(error("-bios", missing)).isEqualTo("-bios " + missing + ": could not load PC BIOS '" + missing
                 + "': No such file or directory");
-        assertThat(parse("-fw_cfg", "name=opt/testos/cmdline,string=mode=poweroff").board().fwCfg()).containsExactly(
-                new dev.jhv.devices.board.BoardConfig.FwCfgItem("opt/testos/cmdline", "mode=poweroff", null));
-        assertThat(parse("-fw_cfg", "opt/f,file=" + disk).board().fwCfg().getFirst().file()).isEqualTo(disk);
-        assertThat(error("-fw_cfg", "name=opt/x")).endsWith(": 'file' and 'string' are mutually exclusive, and one "
-                + "is needed");
+        var item = parse("-fw_cfg", "name=opt/testos/cmdline,string=mode=poweroff").board().fwCfg().getFirst();
+        assertThat(item.name()).isEqualTo("opt/testos/cmdline");
+        assertThat(new String(item.data(), java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("mode=poweroff");
+        assertThat(parse("-fw_cfg", "opt/f,file=" + disk).board().fwCfg().getFirst().data())
+                .as("the file's bytes").hasSize((int) java.nio.file.Files.size(disk));
+        assertThat(error("-fw_cfg", "name=opt/x")).isEqualTo("-fw_cfg name=opt/x: invalid argument(s)");
+        assertThat(error("-fw_cfg", "name=opt/x,string=a,file=" + disk)).endsWith(
+                ": file and string are mutually exclusive");
         assertThat(error("-fw_cfg", "name=opt/" + "x".repeat(60) + ",string=1")).endsWith(
                 ": name too long (max. 55 char)");
         assertThat(parse().board().firmwareBoot()).as("no -kernel: the firmware boots").isTrue();
