@@ -178,4 +178,24 @@ class PciBusTest {
         assertThat(PciIrqRouter.pirq(4, 0)).isEqualTo(3);
         assertThat(PciIrqRouter.pirq(3, 1)).isEqualTo(3);
     }
+
+    @Test
+    void infoPciShowsBarsAsQemu() {
+        bus.add(new PciAddress(0, 3, 0), new Dev(1), "nic0");
+        cfgw(3 << 3, 0x14, 4, 0xfebf0000);
+        cfgw(3 << 3, 0x18, 4, 0xfe000000);
+        cfgw(3 << 3, 4, 2, 2);
+        cfgw(3 << 3, 0x3c, 1, 11);
+        assertThat(PciDeviceInfo.render(bus.info())).isEqualTo("""
+                  Bus  0, device   3, function 0:
+                    Ethernet controller: PCI device 1234:5678
+                      PCI subsystem 1af4:1100
+                      IRQ 11, pin A
+                      BAR0: I/O at 0xffffffffffffffff [0x001e].
+                      BAR1: 32 bit memory at 0xfebf0000 [0xfebf0fff].
+                      BAR2: 64 bit prefetchable memory at 0xfe000000 [0xfe003fff].
+                      BAR6: 32 bit memory at 0xffffffffffffffff [0x00000ffe].
+                      id "nic0"
+                """);
+    }
 }
