@@ -16,6 +16,7 @@ import dev.jhv.core.vcpu.PowerOnSetup;
 import dev.jhv.core.vcpu.Vcpu;
 import dev.jhv.devices.debug.IsaDebugCon;
 import dev.jhv.devices.fwcfg.FwCfg;
+import dev.jhv.devices.pci.PciBus;
 import dev.jhv.devices.platform.SystemControl;
 
 import java.util.ArrayList;
@@ -43,6 +44,7 @@ public final class PcBoard implements AutoCloseable {
     private final BootProgram boot;
     private final List<Drive> drives;
     private final FirmwareImage firmware;
+    private PciBus pci;
 
     private PcBoard(Machine machine, PcPlatform platform, BootProgram boot, List<Drive> drives,
                     FirmwareImage firmware) {
@@ -68,6 +70,11 @@ public final class PcBoard implements AutoCloseable {
 
     public List<Drive> drives() {
         return drives;
+    }
+
+    /** The PCI bus (for info pci). */
+    public PciBus pci() {
+        return pci;
     }
 
     /**
@@ -120,22 +127,28 @@ public final class PcBoard implements AutoCloseable {
             platform.devices().forEach(m::addDevice);
             StartupTrace.mark("platform devices built");
             PcIde ide = PcIde.create(m, config.drives(), drives);
+            ShadowRam shadow = firmware == null ? null
+                    : new ShadowRam(m, shadowRamSegment(m), firmware.isaBios());
+            PciBus pci = PcChipset.create(m, platform, ide, shadow);
             BootProgram boot;
             if (firmware != null) {
                 firmware.mapHigh(m);
                 firmwareLog(m);
                 FwCfg fwCfg = FirmwareConfig.build(m, map, config, ide.bootOrder(config.boot()),
-                        PciWindows.below4g(map.lowMemoryEnd()));
+                        Acpi.pciWindows(map));
                 m.ioBus().register(FwCfg.IO_BASE, FwCfg.IO_LENGTH, "fw_cfg", fwCfg);
                 m.addDevice(fwCfg);
-                boot = new FirmwareBoot(new ShadowRam(m, shadowRamSegment(m), firmware.isaBios()));
+                boot = new FirmwareBoot(shadow);
             } else {
+                PcChipset.configureWithoutFirmware(pci, map);
                 var direct = new DirectKernelBoot(map, machine -> Acpi.build(machine, map));
                 // load once now, so that a bad kernel fails before anything runs
                 direct.load(m);
                 boot = direct;
             }
-            return new PcBoard(m, platform, boot, drives, firmware);
+            var board = new PcBoard(m, platform, boot, drives, firmware);
+            board.pci = pci;
+            return board;
         } catch (BootException e) {
             closeQuietly(m, platform, firmware);
             throw new BoardException(e.getMessage(), e);

@@ -32,10 +32,11 @@ import java.util.function.IntFunction;
  *   0x70-0x71    MC146818 RTC, CMOS   IRQ 8
  *   0x80         POST code port
  *   0x92         System Control Port A (fast A20, fast reset)
- *   0x600-0x60b  ACPI PM1a_EVT, PM1a_CNT, PM_TMR   SCI on IRQ 9 (level, active high)
- *   0xcf9        reset control (FADT reset register, value 0x06)
  *   iobase       isa-debug-exit, for each one configured
  * </pre>
+ * and two blocks the chipset places: the ACPI PM registers (PM1a_EVT, PM1a_CNT, PM_TMR; SCI on IRQ 9, level,
+ * active high) where the PIIX4 PM function's PMBA says (0x600 as SeaBIOS sets it), and the reset control
+ * register (FADT reset register, value 0x06), which shares 0xcf8-0xcff with the PCI configuration ports.
  * The IRQ numbers are GSIs of the in-kernel PIC/IOAPIC; the machine's MADT must say IRQ 9 is level, active high.
  */
 public final class PcPlatform implements AutoCloseable {
@@ -153,8 +154,6 @@ public final class PcPlatform implements AutoCloseable {
         register(io, CmosRtc.INDEX_PORT, CmosRtc.PORT_COUNT, "rtc", rtc);
         register(io, PostCodePort.PORT, 1, "post-code", postCode);
         register(io, SystemControlPortA.PORT, 1, "port92", port92);
-        register(io, ACPI_PM_BASE, AcpiPm.LENGTH, "acpi-pm", acpiPm);
-        register(io, ResetControl.PORT, 1, "reset-control", resetControl);
         for (var d : debugExits) {
             register(io, d.iobase(), d.iosize(), "isa-debug-exit", d);
         }
