@@ -1,11 +1,9 @@
 package dev.jhv.devices.chipset;
 
-import dev.jhv.core.device.Stateful;
 import dev.jhv.core.vmstate.RecordDescription;
 import dev.jhv.devices.pci.PciAddress;
 import dev.jhv.devices.pci.PciConfigSpace;
 import dev.jhv.devices.pci.PciDeviceState;
-import dev.jhv.devices.pci.PciFunction;
 import dev.jhv.devices.pci.PciIdentity;
 
 import java.util.ArrayList;
@@ -18,7 +16,7 @@ import java.util.Objects;
  * nibble holds 0xF0000–0xFFFFF, PAM1–PAM6 two 16 KiB regions each of 0xC0000–0xEFFFF (low nibble the lower).
  * SMRAM (0x72) is stored with its datasheet bits; SMM itself has no effect here.
  */
-public final class I440fx extends PciFunction implements Stateful<I440fx.State> {
+public final class I440fx extends ChipsetFunction<I440fx.State> {
     public static final PciAddress ADDRESS = new PciAddress(0, 0, 0);
     public static final int PAM0 = 0x59;
     public static final int PAM_COUNT = 7;
@@ -55,7 +53,8 @@ public final class I440fx extends PciFunction implements Stateful<I440fx.State> 
     private final PamMode[] told = new PamMode[PAM_REGIONS.size()];
 
     public I440fx(ShadowRamControl shadow) {
-        super("i440FX", PciIdentity.qemu(0x8086, 0x1237, 0x02, 0x0600, 0), 0, 0);
+        super("i440FX", PciIdentity.qemu(0x8086, 0x1237, 0x02, 0x0600, 0), 0, 0,
+                VMSTATE, State::new, State::parentObj);
         this.shadow = Objects.requireNonNull(shadow, "shadow");
         config.setStored(PciConfigSpace.DEVICE_SPECIFIC, PciConfigSpace.SIZE - PciConfigSpace.DEVICE_SPECIFIC);
         config.set8(DRAMC, 0x10);
@@ -125,20 +124,5 @@ public final class I440fx extends PciFunction implements Stateful<I440fx.State> 
             config.set8(r, 0x33);
         }
         tell(false);
-    }
-
-    @Override
-    public RecordDescription<State> vmstate() {
-        return VMSTATE;
-    }
-
-    @Override
-    public State state() {
-        return new State(pciState());
-    }
-
-    @Override
-    public void restore(State s) {
-        restorePci(s.parentObj());
     }
 }

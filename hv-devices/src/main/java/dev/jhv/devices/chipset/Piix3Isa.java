@@ -1,12 +1,10 @@
 package dev.jhv.devices.chipset;
 
-import dev.jhv.core.device.Stateful;
 import dev.jhv.core.vmstate.RecordDescription;
 import dev.jhv.devices.pci.PciAddress;
 import dev.jhv.devices.pci.PciAllocator;
 import dev.jhv.devices.pci.PciConfigSpace;
 import dev.jhv.devices.pci.PciDeviceState;
-import dev.jhv.devices.pci.PciFunction;
 import dev.jhv.devices.pci.PciIdentity;
 import dev.jhv.devices.pci.PciIrqRouter;
 
@@ -18,7 +16,7 @@ import java.util.Objects;
  * the route, bits 3:0 name the IRQ; IRQ 0, 1, 2, 8 and 13 are reserved and route nowhere. The other registers
  * are stored with their datasheet reset values.
  */
-public final class Piix3Isa extends PciFunction implements Stateful<Piix3Isa.State> {
+public final class Piix3Isa extends ChipsetFunction<Piix3Isa.State> {
     public static final PciAddress ADDRESS = new PciAddress(0, 1, 0);
     public static final int PIRQRC = 0x60;
     static final int IRQ_ROUTING_DISABLED = 0x80;
@@ -33,7 +31,8 @@ public final class Piix3Isa extends PciFunction implements Stateful<Piix3Isa.Sta
     private final PciIrqRouter router;
 
     public Piix3Isa(PciIrqRouter router) {
-        super("PIIX3", PciIdentity.qemu(0x8086, 0x7000, 0x00, 0x0601, 0), PciConfigSpace.HEADER_MULTI_FUNCTION, 0);
+        super("PIIX3", PciIdentity.qemu(0x8086, 0x7000, 0x00, 0x0601, 0), PciConfigSpace.HEADER_MULTI_FUNCTION, 0,
+                VMSTATE, State::new, State::dev);
         this.router = Objects.requireNonNull(router, "router");
         config.set16(PciConfigSpace.STATUS, PciConfigSpace.STATUS_DEVSEL_MEDIUM);
         config.setStored(PciConfigSpace.DEVICE_SPECIFIC, PciConfigSpace.SIZE - PciConfigSpace.DEVICE_SPECIFIC);
@@ -93,20 +92,5 @@ public final class Piix3Isa extends PciFunction implements Stateful<Piix3Isa.Sta
             config.set8(PIRQRC + p, PciAllocator.FIRMWARE_PIRQ_IRQS.get(p));
         }
         applyRoutes();
-    }
-
-    @Override
-    public RecordDescription<State> vmstate() {
-        return VMSTATE;
-    }
-
-    @Override
-    public State state() {
-        return new State(pciState());
-    }
-
-    @Override
-    public void restore(State s) {
-        restorePci(s.dev());
     }
 }

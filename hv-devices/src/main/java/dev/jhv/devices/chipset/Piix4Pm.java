@@ -1,12 +1,10 @@
 package dev.jhv.devices.chipset;
 
 import dev.jhv.core.bus.BusHandler;
-import dev.jhv.core.device.Stateful;
 import dev.jhv.core.vmstate.RecordDescription;
 import dev.jhv.devices.pci.PciAddress;
 import dev.jhv.devices.pci.PciConfigSpace;
 import dev.jhv.devices.pci.PciDeviceState;
-import dev.jhv.devices.pci.PciFunction;
 import dev.jhv.devices.pci.PciIdentity;
 import dev.jhv.devices.pci.PciWindow;
 
@@ -16,7 +14,7 @@ import dev.jhv.devices.pci.PciWindow;
  * enables it on the I/O bus. SMBBA (0x90) and SMBHSTCFG (0xD2) are stored only. The SCI is IRQ 9, wired by the
  * board, not this function's INTx.
  */
-public final class Piix4Pm extends PciFunction implements Stateful<Piix4Pm.State> {
+public final class Piix4Pm extends ChipsetFunction<Piix4Pm.State> {
     public static final PciAddress ADDRESS = new PciAddress(0, 1, 3);
     public static final int PMBA = 0x40;
     public static final int PMREGMISC = 0x80;
@@ -38,7 +36,8 @@ public final class Piix4Pm extends PciFunction implements Stateful<Piix4Pm.State
 
     /** @param pmRegisters the ACPI block ({@code dev.jhv.devices.acpi.AcpiPm}), {@code length} bytes of ports */
     public Piix4Pm(BusHandler pmRegisters, int length) {
-        super("piix4_pm", PciIdentity.qemu(0x8086, 0x7113, 0x03, 0x0680, 0), 0, 1);
+        super("piix4_pm", PciIdentity.qemu(0x8086, 0x7113, 0x03, 0x0680, 0), 0, 1,
+                VMSTATE, State::new, State::parentObj);
         if (length <= 0 || length > 64) {
             throw new IllegalArgumentException("PM block of " + length + " bytes does not fit PMBA's 64");
         }
@@ -90,20 +89,5 @@ public final class Piix4Pm extends PciFunction implements Stateful<Piix4Pm.State
     @Override
     protected int firmwareInterruptLine(int routedIrq) {
         return SCI_IRQ;
-    }
-
-    @Override
-    public RecordDescription<State> vmstate() {
-        return VMSTATE;
-    }
-
-    @Override
-    public State state() {
-        return new State(pciState());
-    }
-
-    @Override
-    public void restore(State s) {
-        restorePci(s.parentObj());
     }
 }
