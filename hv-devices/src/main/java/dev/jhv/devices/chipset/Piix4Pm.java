@@ -20,6 +20,9 @@ public final class Piix4Pm extends ChipsetFunction<Piix4Pm.State> {
     public static final int PMREGMISC = 0x80;
     public static final int SMBBA = 0x90;
     public static final int SMBHSTCFG = 0xd2;
+    /** Device activity B (0x58): bit 25 enables SMIs from the APM control port. */
+    static final int DEVACTB = 0x58;
+    static final int DEVACTB_APMC_EN = 1 << 25;
     static final int PMIOSE = 0x01;
     static final int SCI_IRQ = 9;
     /** Where SeaBIOS puts the block (and jhv's FADT says it is). */
@@ -48,6 +51,9 @@ public final class Piix4Pm extends ChipsetFunction<Piix4Pm.State> {
         config.setWriteMask(PMBA, 4, 0xffc0);
         config.set8(0x5f, 0x10);
         config.set8(0x63, 0x60);
+        // DEVACTB's APMC_EN reads set: jhv has no SMM, and the firmware takes the bit to mean that its SMM set-up
+        // was done already (as QEMU's piix4_pm without SMM), instead of raising an SMI that never comes
+        config.set8(DEVACTB + 3, DEVACTB_APMC_EN >>> 24);
         config.setWriteMask(PMREGMISC, 1, PMIOSE);
         config.set32(SMBBA, 1);
         config.setWriteMask(SMBBA, 4, 0xfff0);
