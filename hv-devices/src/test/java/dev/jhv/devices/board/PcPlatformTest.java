@@ -70,6 +70,9 @@ class PcPlatformTest {
         io.write(0x70, 1, 0x0d);
         assertThat(io.read(0x71, 1)).isEqualTo(0x80);
 
+        // the chipset places these two (PIIX4 PM's PMBA, the PCI configuration ports): here by hand
+        io.register(0x600, dev.jhv.devices.acpi.AcpiPm.LENGTH, "acpi-pm", platform.acpiPm());
+        io.register(0xcf9, 1, "reset-control", platform.resetControl());
         assertThat(io.read(0x604, 2) & 1).as("SCI_EN").isEqualTo(1);
         io.write(0x602, 2, 1 << 8);
         platform.acpiPm().press();
