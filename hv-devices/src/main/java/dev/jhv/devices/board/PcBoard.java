@@ -45,6 +45,7 @@ public final class PcBoard implements AutoCloseable {
     private final List<Drive> drives;
     private final FirmwareImage firmware;
     private PciBus pci;
+    private PcIde ide;
 
     private PcBoard(Machine machine, PcPlatform platform, BootProgram boot, List<Drive> drives,
                     FirmwareImage firmware) {
@@ -70,6 +71,18 @@ public final class PcBoard implements AutoCloseable {
 
     public List<Drive> drives() {
         return drives;
+    }
+
+    /** The IDE drive QEMU names {@code name} (ide0-hd0, ide1-cd0), if there is one. */
+    public java.util.Optional<dev.jhv.devices.ide.IdeDrive> ideDrive(String name) {
+        for (var ch : ide.channels()) {
+            for (int unit = 0; unit < 2; unit++) {
+                if (ch.drive(unit).isPresent() && ch.driveName(unit).equals(name)) {
+                    return ch.drive(unit);
+                }
+            }
+        }
+        return java.util.Optional.empty();
     }
 
     /** The PCI bus (for info pci). */
@@ -148,6 +161,7 @@ public final class PcBoard implements AutoCloseable {
             }
             var board = new PcBoard(m, platform, boot, drives, firmware);
             board.pci = pci;
+            board.ide = ide;
             return board;
         } catch (BootException e) {
             closeQuietly(m, platform, firmware);

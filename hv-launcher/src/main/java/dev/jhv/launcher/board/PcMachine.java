@@ -79,6 +79,10 @@ public final class PcMachine implements MachineHandle {
         }
         commands.registerInfo(SnapshotCommands.infoSnapshots(this::snapshots));
         commands.registerInfo(SnapshotCommands.infoBlock(this::drives));
+        commands.registerInfo(BoardCommands.infoPci(board));
+        for (var c : BoardCommands.commands(board)) {
+            commands.register(c);
+        }
     }
 
     /**

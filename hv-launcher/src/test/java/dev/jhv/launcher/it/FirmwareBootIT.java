@@ -227,6 +227,30 @@ class FirmwareBootIT {
     }
 
     @Test
+    void infoPciShowsWhatTheFirmwareProgrammedAndTheCdChangesMedia() throws Exception {
+        Path sock = tmp.resolve("mon.sock");
+        try (JhvProcess vm = jhv("-m", "256", "-snapshot", DISK.toString(), "-cdrom", ISO.toString(), "-monitor",
+                "unix:" + sock + ",server,nowait");
+             MonitorClient mon = MonitorClient.connect(sock, BOOT)) {
+            vm.awaitLine("JHV-GUEST-READY", BOOT);
+            String pci = mon.command("info pci");
+            assertThat(pci).contains("  Bus  0, device   1, function 1:\n    IDE controller: PCI device 8086:7010")
+                    .containsPattern("BAR4: I/O at 0x[0-9a-f]{4} \\[0x[0-9a-f]{4}\\]\\.")
+                    .contains("Bridge: PCI device 8086:7113").contains("IRQ 9, pin A");
+            assertThat(mon.command("eject ide0-hd0")).contains("Device 'ide0-hd0' is not removable");
+            assertThat(mon.command("eject nosuch")).contains("Device 'nosuch' not found");
+            assertThat(mon.command("eject ide1-cd0")).isBlank();
+            assertThat(mon.command("change ide1-cd0 " + ISO)).isBlank();
+            assertThat(mon.command("change ide1-cd0 " + tmp.resolve("none.iso"))).contains("Could not open");
+            int at = vm.lineCount();
+            vm.send("ping\r");
+            vm.awaitLine(Pattern.compile("PONG"), at, BOOT);
+            mon.send("quit");
+            assertThat(vm.awaitExit(BOOT)).isZero();
+        }
+    }
+
+    @Test
     void interfacesNotBuiltAreRefusedByName() throws Exception {
         try (JhvProcess vm = jhv("-drive", "file=" + DISK + ",if=virtio,snapshot=on")) {
             assertThat(vm.awaitExit(BOOT)).isEqualTo(1);
