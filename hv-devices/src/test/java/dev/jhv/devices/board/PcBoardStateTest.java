@@ -44,7 +44,17 @@ class PcBoardStateTest {
     private PcBoard a;
     private PcBoard b;
 
-    private static MachineConfig config() {
+    /** The board to build twice: a direct kernel boot here; {@link FirmwarePcBoardStateTest} boots firmware. */
+    BoardConfig boardConfig() {
+        return BoardConfig.of(config());
+    }
+
+    /** The drives of {@link #boardConfig()}, opened (null for a drive with no medium). */
+    List<dev.jhv.core.block.Drive> drives() {
+        return List.of();
+    }
+
+    static MachineConfig config() {
         return new MachineConfig("board", 128L << 20, MachineConfig.Smp.of(2), "qemu64", TESTOS, null, "mode=idle",
                 true, false, false);
     }
@@ -53,8 +63,8 @@ class PcBoardStateTest {
     void build() {
         assumeTrue(Kvm.available(), "/dev/kvm is not available");
         assumeTrue(Files.exists(TESTOS), "test guest missing: run guest-images/build");
-        a = PcBoard.create(BoardConfig.of(config()), null, List.of(), dev.jhv.core.machine.Machine.KvmBase.open());
-        b = PcBoard.create(BoardConfig.of(config()), null, List.of(), dev.jhv.core.machine.Machine.KvmBase.open());
+        a = PcBoard.create(boardConfig(), null, drives(), dev.jhv.core.machine.Machine.KvmBase.open());
+        b = PcBoard.create(boardConfig(), null, drives(), dev.jhv.core.machine.Machine.KvmBase.open());
         // as for a save: nothing runs on its own (the ACPI PM timer stands, the RTC arms no wake-up)
         a.machine().devices().forEach(Device::pause);
         b.machine().devices().forEach(Device::pause);
