@@ -9,7 +9,6 @@ import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.regex.Matcher;
 import java.util.zip.GZIPInputStream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -19,7 +18,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A stream written by an earlier build (golden/old.stream.gz: the test guest in {@code mode=idle hb=200} on two
  * CPUs, stopped after its third heartbeat and saved with {@code migrate file:}, by the build whose JSON codec was
- * hand-written) still loads: the guest goes on from its saved heartbeats instead of booting again.
+ * hand-written) still reads whole, and a destination whose board has devices that build lacked (the PCI chipset,
+ * IDE) refuses it by name instead of loading part of it. Loading it again needs machine versions (QEMU's
+ * pc-i440fx-N), which jhv does not have yet.
  */
 @Tag("kvm")
 class OldStreamIT {
@@ -49,21 +50,24 @@ class OldStreamIT {
         try (var f = new RandomAccessFile(virtio.toFile(), "rw")) {
             f.setLength(8 << 20);
         }
-        Path sock = tmp.resolve("dst.sock");
+        // That build's PC had no PCI chipset and no IDE controller: the board it describes is not this one. The
+        // destination refuses it by naming each device it has that the stream lacks, and exits as QEMU does.
         try (JhvProcess dst = JhvProcess.start("-kernel", JhvProcess.TESTOS_ELF.toString(), "-append",
                 "mode=idle hb=200", "-m", "128", "-smp", "2", "-display", "none", "-serial", "stdio",
-                "-drive", "file=" + ide + ",if=ide,format=qcow2", "-drive", "file=" + virtio + ",if=virtio,format=raw",
-                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-incoming", "file:" + stream,
-                "-monitor", "unix:" + sock + ",server,nowait");
-             MonitorClient mon = MonitorClient.connect(sock, BOOT)) {
-            Matcher hb = dst.awaitLine("HB cpu=0 seq=(\\d+)", BOOT);
-            assertThat(Long.parseLong(hb.group(1))).as("the first heartbeat after the load continues the saved ones")
-                    .isGreaterThanOrEqualTo(2);
+                "-drive", "file=" + ide + ",if=ide,format=qcow2", "-drive", "file=" + virtio + ",if=none,format=raw",
+                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-incoming", "file:" + stream)) {
+            assertThat(dst.awaitExit(BOOT)).isEqualTo(1);
+            assertThat(String.join("\n", dst.stderr())).contains("the stream's machine does not match this one")
+                    .contains("device i440FX/0: on the destination, not in the stream")
+                    .contains("device ide_bus/0: on the destination, not in the stream");
             assertThat(dst.stdout()).noneMatch(l -> l.contains("JHV-GUEST-READY"));
-            assertThat(mon.command("info status")).contains("VM status: running");
-            assertThat(mon.command("info migrate")).doesNotContain("failed");
-            mon.send("quit");
-            assertThat(dst.awaitExit(BOOT)).isZero();
+        }
+        // the stream itself still reads whole with today's codec
+        try (JhvProcess analyze = JhvProcess.wrapped(java.util.List.of(
+                JhvProcess.ROOT.resolve("jhv-analyze-migration").toString(), stream.toString()))) {
+            assertThat(analyze.awaitExit(BOOT)).isZero();
+            assertThat(String.join("\n", analyze.stdout())).contains("port92/outport")
+                    .contains("RAM: blocks [pc.ram 128 MiB]");
         }
     }
 }
