@@ -153,11 +153,15 @@ public final class PcBoard implements AutoCloseable {
                 m.addDevice(fwCfg);
                 boot = new FirmwareBoot(shadow);
             } else {
-                PcChipset.configureWithoutFirmware(pci, map);
                 var direct = new DirectKernelBoot(map, machine -> Acpi.build(machine, map));
+                // at power-on and after every reset (which puts the chipset back to its reset state): what the
+                // firmware would have done to the chipset, then the kernel
+                boot = machine -> {
+                    PcChipset.configureWithoutFirmware(pci, map);
+                    direct.load(machine);
+                };
                 // load once now, so that a bad kernel fails before anything runs
-                direct.load(m);
-                boot = direct;
+                boot.load(m);
             }
             var board = new PcBoard(m, platform, boot, drives, firmware);
             board.pci = pci;
