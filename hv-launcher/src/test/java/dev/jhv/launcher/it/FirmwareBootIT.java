@@ -251,6 +251,18 @@ class FirmwareBootIT {
     }
 
     @Test
+    void aGuestResetRunsTheFirmwareAgain() throws Exception {
+        try (JhvProcess vm = jhv("-m", "256", "-snapshot", DISK.toString())) {
+            vm.awaitLine("JHV-GUEST-READY", BOOT);
+            int at = vm.lineCount();
+            vm.send("reset\r");
+            vm.awaitLine(Pattern.compile("RESETTING"), at, BOOT);
+            vm.awaitLine(Pattern.compile("SeaBIOS \\(version "), at, BOOT);
+            vm.awaitLine(Pattern.compile("JHV-GUEST-READY cpus=1 mem=256"), at, BOOT);
+        }
+    }
+
+    @Test
     void interfacesNotBuiltAreRefusedByName() throws Exception {
         try (JhvProcess vm = jhv("-drive", "file=" + DISK + ",if=virtio,snapshot=on")) {
             assertThat(vm.awaitExit(BOOT)).isEqualTo(1);
