@@ -102,7 +102,7 @@ def run_disk(cmd, disk_io):
         buf += chunk
         if not disk_io and value is None and MARK in buf:
             value = time.monotonic() - t0
-        m = re.search(rb"DISK OK [^\r\n]* ms=(\d+)", buf)
+        m = re.search(rb"DISK OK [^\r\n]* ms=(\d+)\r?\n", buf)
         if disk_io and m:
             value = float(m.group(1))
             p.stdin.write(b"poweroff\r")
