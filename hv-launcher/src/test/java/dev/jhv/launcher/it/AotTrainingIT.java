@@ -22,7 +22,7 @@ class AotTrainingIT {
     void trainingRunSavesAndLoadsTheTestGuest(@TempDir Path dir) throws Exception {
         assumeTrue(Kvm.available(), "/dev/kvm is not available");
         Path disk = dir.resolve("train.qcow2");
-        SnapshotIT.run(JhvProcess.ROOT.resolve("jhv-img").toString(), "create", "-f", "qcow2", disk.toString(),
+        JhvProcess.runTool(JhvProcess.ROOT.resolve("jhv-img").toString(), "create", "-f", "qcow2", disk.toString(),
                 "16M");
         var pb = new ProcessBuilder(JhvProcess.ROOT.resolve("jhv").toString(), JhvProcess.TESTOS.toString(),
                 disk.toString(), dir.toString()).redirectErrorStream(true);

@@ -51,7 +51,7 @@ class ConcurrentMonitorIT {
 
     Vm boot() throws Exception {
         Path disk = tmp.resolve("disk.qcow2");
-        SnapshotIT.run("qemu-img", "create", "-f", "qcow2", disk.toString(), "64M");
+        JhvProcess.runTool("qemu-img", "create", "-f", "qcow2", disk.toString(), "64M");
         Path sa = tmp.resolve("a.sock");
         Path sb = tmp.resolve("b.sock");
         JhvProcess jhv = JhvProcess.boot(WORKLOAD, "-m", "512", "-smp", "2",
@@ -103,8 +103,8 @@ class ConcurrentMonitorIT {
         }
         assertThat(crashLogs()).isEqualTo(before);
         // the save was finished, not torn: the snapshot is there and the image is clean
-        assertThat(SnapshotIT.run("qemu-img", "snapshot", "-l", disk.toString())).contains("during-quit");
-        assertThat(SnapshotIT.run("qemu-img", "check", disk.toString())).contains("No errors were found");
+        assertThat(JhvProcess.runTool("qemu-img", "snapshot", "-l", disk.toString())).contains("during-quit");
+        assertThat(JhvProcess.runTool("qemu-img", "check", disk.toString())).contains("No errors were found");
     }
 
     /** SIGTERM takes quit's path: the save under way is finished, not torn, and jhv says why it ends. */
@@ -119,8 +119,8 @@ class ConcurrentMonitorIT {
             assertThat(vm.jhv().awaitExit(BOOT)).isZero();
             assertThat(vm.jhv().stderr()).contains("jhv: terminating on signal 15");
         }
-        assertThat(SnapshotIT.run("qemu-img", "snapshot", "-l", disk.toString())).contains("during-term");
-        assertThat(SnapshotIT.run("qemu-img", "check", disk.toString())).contains("No errors were found");
+        assertThat(JhvProcess.runTool("qemu-img", "snapshot", "-l", disk.toString())).contains("during-term");
+        assertThat(JhvProcess.runTool("qemu-img", "check", disk.toString())).contains("No errors were found");
     }
 
     @Test
@@ -139,7 +139,7 @@ class ConcurrentMonitorIT {
     @Test
     void quitDuringAMigrationCancelsItAndExitsZero() throws Exception {
         Path fifo = tmp.resolve("stream.fifo");
-        SnapshotIT.run("mkfifo", fifo.toString());
+        JhvProcess.runTool("mkfifo", fifo.toString());
         try (Vm vm = boot()) {
             // nobody reads the FIFO: the migration stays in its first writes until cancelled
             vm.a().send("migrate \"exec:cat > " + fifo + "\"");
@@ -153,7 +153,7 @@ class ConcurrentMonitorIT {
     void stateOperationsDuringAMigrationAreRefusedAndTheRunStateComesBack() throws Exception {
         Path fifo = tmp.resolve("stream.fifo");
         Path saved = tmp.resolve("stream.bin");
-        SnapshotIT.run("mkfifo", fifo.toString());
+        JhvProcess.runTool("mkfifo", fifo.toString());
         try (Vm vm = boot()) {
             // the guest dirties flat out: a generous downtime limit lets the migration end after its first pass
             assertThat(vm.a().command("migrate_set_parameter downtime-limit 600000")).isBlank();

@@ -14,7 +14,6 @@ import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -61,14 +60,6 @@ class FirmwareBootIT {
         return p;
     }
 
-    static String run(String... cmd) throws Exception {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as(String.join(" ", cmd) + ":\n" + out).isZero();
-        return out;
-    }
-
     @Test
     void theCommandUsersTypeFirstBootsTheDiskThroughSeaBios() throws Exception {
         try (JhvProcess vm = jhv(concat(new String[] {"-m", "2048", "-smp", "2", "-snapshot", DISK.toString()},
@@ -108,9 +99,9 @@ class FirmwareBootIT {
     @Test
     void aSlaveDiskAndAQcow2OverlayOnARawBaseBoot() throws Exception {
         Path raw = tmp.resolve("base.raw");
-        run("qemu-img", "convert", "-O", "raw", DISK.toString(), raw.toString());
+        JhvProcess.runTool("qemu-img", "convert", "-O", "raw", DISK.toString(), raw.toString());
         Path overlay = tmp.resolve("overlay.qcow2");
-        run("qemu-img", "create", "-f", "qcow2", "-b", raw.toString(), "-F", "raw", overlay.toString());
+        JhvProcess.runTool("qemu-img", "create", "-f", "qcow2", "-b", raw.toString(), "-F", "raw", overlay.toString());
         try (JhvProcess vm = jhv(concat(new String[] {"-m", "256", "-drive", "file=" + overlay + ",index=1"},
                 cmdline("mode=disk drive=1 dma=1 sectors=512")))) {
             vm.awaitLine("JHV-GUEST-READY", BOOT);
@@ -119,8 +110,8 @@ class FirmwareBootIT {
             vm.send("poweroff\r");
             assertThat(vm.awaitExit(BOOT)).isZero();
         }
-        assertThat(run("qemu-img", "check", overlay.toString())).contains("No errors were found");
-        assertThat(run("qemu-img", "compare", raw.toString(), DISK.toString()))
+        assertThat(JhvProcess.runTool("qemu-img", "check", overlay.toString())).contains("No errors were found");
+        assertThat(JhvProcess.runTool("qemu-img", "compare", raw.toString(), DISK.toString()))
                 .as("the base is only read").contains("Images are identical");
     }
 
@@ -145,8 +136,8 @@ class FirmwareBootIT {
             qemu.send("poweroff\r");
             qemu.awaitExit(BOOT);
         }
-        assertThat(run("qemu-img", "compare", mine.toString(), theirs.toString())).contains("Images are identical");
-        assertThat(run("qemu-img", "check", mine.toString())).contains("No errors were found");
+        assertThat(JhvProcess.runTool("qemu-img", "compare", mine.toString(), theirs.toString())).contains("Images are identical");
+        assertThat(JhvProcess.runTool("qemu-img", "check", mine.toString())).contains("No errors were found");
     }
 
     @Test
@@ -186,8 +177,8 @@ class FirmwareBootIT {
             mon.send("quit");
             assertThat(vm.awaitExit(BOOT)).isZero();
         }
-        assertThat(run("qemu-img", "snapshot", "-l", disk.toString())).contains("mid");
-        assertThat(run("qemu-img", "check", disk.toString())).contains("No errors were found");
+        assertThat(JhvProcess.runTool("qemu-img", "snapshot", "-l", disk.toString())).contains("mid");
+        assertThat(JhvProcess.runTool("qemu-img", "check", disk.toString())).contains("No errors were found");
     }
 
     /** A disk-booted guest migrates (exec:) in the middle of disk I/O and finishes it on the destination. */
@@ -223,7 +214,7 @@ class FirmwareBootIT {
             dst.send("poweroff\r");
             assertThat(dst.awaitExit(BOOT)).isZero();
         }
-        assertThat(run("qemu-img", "check", disk.toString())).contains("No errors were found");
+        assertThat(JhvProcess.runTool("qemu-img", "check", disk.toString())).contains("No errors were found");
     }
 
     @Test

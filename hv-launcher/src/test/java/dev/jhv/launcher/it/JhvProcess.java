@@ -34,6 +34,15 @@ public final class JhvProcess implements AutoCloseable {
         pump(p.getErrorStream(), err, "jhv-stderr");
     }
 
+    /** Runs a tool (qemu-img, jhv-img) to its end, which must be a success within a minute; returns its output. */
+    public static String runTool(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        org.assertj.core.api.Assertions.assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        org.assertj.core.api.Assertions.assertThat(p.exitValue()).as(String.join(" ", cmd) + ":\n" + out).isZero();
+        return out;
+    }
+
     /** Starts ./jhv with the given arguments (the launcher script at the checkout's root). */
     public static JhvProcess start(String... args) throws IOException {
         List<String> cmd = new ArrayList<>();

@@ -53,7 +53,7 @@ class MonitorTortureIT {
     private void round(int round, Random seed) throws Exception {
         Path dir = Files.createDirectories(tmp.resolve("round" + round));
         Path disk = dir.resolve("disk.qcow2");
-        SnapshotIT.run("qemu-img", "create", "-f", "qcow2", disk.toString(), "32M");
+        JhvProcess.runTool("qemu-img", "create", "-f", "qcow2", disk.toString(), "32M");
         Path sa = dir.resolve("a.sock");
         Path sb = dir.resolve("b.sock");
         boolean quitAtEnd = round % 2 == 1;
@@ -96,7 +96,7 @@ class MonitorTortureIT {
             }
             assertThat(jhv.stderr()).as("round %d", round).noneMatch(l -> l.contains("SIGSEGV") || l.contains("fatal error"));
         }
-        assertThat(SnapshotIT.run("qemu-img", "check", disk.toString())).contains("No errors were found");
+        assertThat(JhvProcess.runTool("qemu-img", "check", disk.toString())).contains("No errors were found");
     }
 
     /**

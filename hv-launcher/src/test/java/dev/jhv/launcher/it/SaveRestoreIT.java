@@ -154,7 +154,7 @@ class SaveRestoreIT {
 
         // a device field: the section's checksum fails, and the field checksums in the description name the field
         Matcher serial = Pattern.compile("FULL 'serial' instance 0 version \\d+ at offset (\\d+)")
-                .matcher(SnapshotIT.run(JhvProcess.ROOT.resolve("jhv-analyze-migration").toString(), file.toString()));
+                .matcher(JhvProcess.runTool(JhvProcess.ROOT.resolve("jhv-analyze-migration").toString(), file.toString()));
         assertThat(serial.find()).isTrue();
         Path badDevice = tmp.resolve("bad-device.bin");
         Files.copy(file, badDevice);
@@ -176,7 +176,7 @@ class SaveRestoreIT {
         Path file = tmp.resolve("vm.bin");
         saveRunningGuest(1, "file:" + file);
         Path fifo = tmp.resolve("stream.fifo");
-        SnapshotIT.run("mkfifo", fifo.toString());
+        JhvProcess.runTool("mkfifo", fifo.toString());
         Path sock = tmp.resolve("dst.sock");
         // the stream comes through a FIFO this test fills: until then the destination is in inmigrate
         try (JhvProcess dst = JhvProcess.boot(WORKLOAD, args("-S", "-incoming", "exec:cat " + fifo,

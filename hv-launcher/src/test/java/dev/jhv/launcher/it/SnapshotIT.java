@@ -8,7 +8,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -30,18 +29,10 @@ class SnapshotIT {
         assumeTrue(Kvm.available(), "/dev/kvm is not available");
     }
 
-    static String run(String... cmd) throws Exception {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as(String.join(" ", cmd) + ":\n" + out).isZero();
-        return out;
-    }
-
     @Test
     void savevmAndLoadvmInOneProcessAndAcrossProcesses() throws Exception {
         Path disk = tmp.resolve("disk.qcow2");
-        run(JhvProcess.ROOT.resolve("jhv-img").toString(), "create", "-f", "qcow2", disk.toString(), "64M");
+        JhvProcess.runTool(JhvProcess.ROOT.resolve("jhv-img").toString(), "create", "-f", "qcow2", disk.toString(), "64M");
         Path sock = tmp.resolve("mon.sock");
         String drive = "file=" + disk + ",format=qcow2,if=none,id=disk0";
         long savedSeq;
@@ -70,9 +61,9 @@ class SnapshotIT {
             mon.send("quit");
             assertThat(jhv.awaitExit(BOOT)).isZero();
         }
-        String qemuList = run("qemu-img", "snapshot", "-l", disk.toString());
+        String qemuList = JhvProcess.runTool("qemu-img", "snapshot", "-l", disk.toString());
         assertThat(qemuList).contains("before").containsPattern("\\d+(\\.\\d+)? MiB");
-        assertThat(run("qemu-img", "check", disk.toString())).contains("No errors were found");
+        assertThat(JhvProcess.runTool("qemu-img", "check", disk.toString())).contains("No errors were found");
 
         try (JhvProcess jhv = JhvProcess.boot(WORKLOAD, "-m", "256", "-smp", "2", "-drive", drive,
                 "-loadvm", "before")) {
@@ -89,7 +80,7 @@ class SnapshotIT {
     @Test
     void delvmAndAMachineWithoutQcow2() throws Exception {
         Path disk = tmp.resolve("disk.qcow2");
-        run("qemu-img", "create", "-f", "qcow2", disk.toString(), "16M");
+        JhvProcess.runTool("qemu-img", "create", "-f", "qcow2", disk.toString(), "16M");
         Path sock = tmp.resolve("mon.sock");
         try (JhvProcess jhv = JhvProcess.boot("mode=idle", "-m", "128", "-drive",
                 "file=" + disk + ",format=qcow2,if=none,id=d0", "-monitor", "unix:" + sock + ",server,nowait");
@@ -103,7 +94,7 @@ class SnapshotIT {
             mon.send("quit");
             assertThat(jhv.awaitExit(BOOT)).isZero();
         }
-        assertThat(run("qemu-img", "snapshot", "-l", disk.toString())).contains("two").doesNotContain(" one ");
+        assertThat(JhvProcess.runTool("qemu-img", "snapshot", "-l", disk.toString())).contains("two").doesNotContain(" one ");
 
         Path sock2 = tmp.resolve("mon2.sock");
         try (JhvProcess jhv = JhvProcess.boot("mode=idle", "-m", "128", "-monitor", "unix:" + sock2 + ",server,nowait");
