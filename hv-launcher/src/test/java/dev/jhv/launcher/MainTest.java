@@ -74,7 +74,7 @@ class MainTest {
         String k = dir.resolve("vmlinuz").toString();
         assertOneLineError(run("-kernel", k),
                 "-kernel " + k + ": could not open kernel file '" + k + "': No such file or directory");
-        assertOneLineError(run("-device", "virtio-blk-pci"), "-device virtio-blk-pci: Device 'virtio-blk-pci' not found");
+        assertOneLineError(run("-device", "virtio-blk-pci"), "-device virtio-blk-pci: drive property not set");
         assertOneLineError(run("-serial", "bogus"), "-serial bogus: 'bogus' is not a valid char driver");
         assertOneLineError(run("-monitor"), "-monitor: requires an argument");
     }

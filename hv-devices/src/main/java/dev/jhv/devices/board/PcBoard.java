@@ -105,6 +105,12 @@ public final class PcBoard implements AutoCloseable {
                         + " is not supported by jhv yet (only if=ide and if=none)");
             }
         }
+        for (DeviceSpec d : config.devices()) {
+            if (d instanceof DeviceSpec.Pci p) {
+                base.close();
+                throw new BoardException("-device " + p.driver() + ": not supported by jhv yet");
+            }
+        }
         FirmwareImage firmware = null;
         if (config.firmwareBoot()) {
             try {

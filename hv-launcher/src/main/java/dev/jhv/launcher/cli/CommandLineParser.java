@@ -42,8 +42,6 @@ public final class CommandLineParser {
     static final String DEFAULT_CPU = "qemu64";
     /** The models jhv defines (QEMU has more; these are the ones the issue asks for). */
     static final Set<String> CPU_MODELS = Set.of("host", "qemu64", "kvm64", "max");
-    static final int DEBUG_EXIT_DEFAULT_IOBASE = 0x501;
-    static final int DEBUG_EXIT_DEFAULT_IOSIZE = 2;
 
     /** One option as jhv knows it: its QEMU name, its argument (null: a flag), one help line. */
     private record Opt(String name, String arg, String help, boolean repeatable) { }
@@ -281,10 +279,7 @@ public final class CommandLineParser {
 
             var devices = new ArrayList<DeviceSpec>();
             for (String d : values("-device")) {
-                var exit = checked("-device", d, () -> device(d));
-                if (exit != null) {
-                    devices.add(exit);
-                }
+                devices.add(checked("-device", d, () -> DeviceOption.parse(d)));
             }
             var drives = new DriveTable(flag("-snapshot"));
             // QEMU's order: the shorthands first (-hda…, -cdrom, the image), then -drive in command-line order
@@ -503,31 +498,6 @@ public final class CommandLineParser {
                 }
             }
             return null;
-        }
-
-        private static DeviceSpec.IsaDebugExit device(String text) {
-            var kv = KeyValueList.parse(text, "driver", Set.of());
-            String driver = kv.take("driver");
-            if (!"isa-debug-exit".equals(driver)) {
-                throw new IllegalArgumentException("Device '" + driver + "' not found");
-            }
-            Long iobase = kv.takeUnsigned("iobase", "iobase");
-            Long iosize = kv.takeUnsigned("iosize", "iosize");
-            kv.take("id");
-            String unknown = kv.firstUnknown();
-            if (unknown != null) {
-                throw new IllegalArgumentException("Property 'isa-debug-exit." + unknown + "' not found");
-            }
-            int base = iobase == null ? DEBUG_EXIT_DEFAULT_IOBASE : (int) Math.min(iobase, Integer.MAX_VALUE);
-            int size = iosize == null ? DEBUG_EXIT_DEFAULT_IOSIZE : (int) Math.min(iosize, Integer.MAX_VALUE);
-            if (size != 1 && size != 2 && size != 4) {
-                throw new IllegalArgumentException("iosize must be 1, 2 or 4");
-            }
-            if (base + size > 0x10000) {
-                throw new IllegalArgumentException("iobase 0x" + Integer.toHexString(base)
-                        + " is outside the I/O port space");
-            }
-            return new DeviceSpec.IsaDebugExit(base, size);
         }
 
         private static DriveSpec drive(String text) {
