@@ -101,6 +101,9 @@ public final class Libc {
     private static final long SYS_OPENAT = 257;
     private static final long SYS_EVENTFD2 = 290;
     private static final long SYS_PIPE2 = 293;
+    private static final long SYS_EPOLL_WAIT = 232;
+    private static final long SYS_EPOLL_CTL = 233;
+    private static final long SYS_EPOLL_CREATE1 = 291;
     private static final long AT_FDCWD = -100;
     private static final long PRIO_PROCESS = 0;
     /** The kernel's sigset_t is 64 bits on x86-64 (glibc's 1024-bit one starts with the same word). */
@@ -298,6 +301,21 @@ public final class Libc {
     }
 
     /** read(2); returns bytes read or {@code -errno}. */
+    /** epoll_create1(flags): a new epoll instance. */
+    public static int epollCreate1(int flags) {
+        return (int) check("epoll_create1", sys(SYS_EPOLL_CREATE1, flags, 0, 0, 0));
+    }
+
+    /** epoll_ctl(epfd, op, fd, event); returns 0 or -errno. */
+    public static int tryEpollCtl(int epfd, int op, int fd, MemorySegment event) {
+        return (int) sys(SYS_EPOLL_CTL, epfd, op, fd, event == null ? 0 : addr(event));
+    }
+
+    /** epoll_wait(epfd, events, max, timeoutMs); returns the count or -errno (EINTR). */
+    public static int tryEpollWait(int epfd, MemorySegment events, int max, int timeoutMs) {
+        return (int) sys(SYS_EPOLL_WAIT, epfd, addr(events), max, timeoutMs);
+    }
+
     public static long tryRead(int fd, MemorySegment buf, long len) {
         return sys(SYS_READ, fd, addr(buf), len, 0);
     }
