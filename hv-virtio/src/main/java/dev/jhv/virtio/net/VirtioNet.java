@@ -263,6 +263,32 @@ public final class VirtioNet implements VirtioDevice<VirtioNet.State> {
         return mac;
     }
 
+    /**
+     * QEMU's set_link: with the link down the LINK_UP status bit is clear (a configuration interrupt tells the
+     * driver) and frames are dropped both ways, as on an unplugged cable.
+     */
+    public void setLinkUp(boolean up) {
+        Active a = active;
+        if (a == null) {
+            status = up ? status | STATUS_LINK_UP : status & ~STATUS_LINK_UP;
+            return;
+        }
+        a.context().execute(() -> {
+            int was = status;
+            status = up ? was | STATUS_LINK_UP : was & ~STATUS_LINK_UP;
+            if (status != was) {
+                a.context().configChanged();
+                if (up) {
+                    kick();
+                }
+            }
+        });
+    }
+
+    public boolean linkUp() {
+        return (status & STATUS_LINK_UP) != 0;
+    }
+
     public Stats stats() {
         return counters.snapshot();
     }
@@ -320,7 +346,7 @@ public final class VirtioNet implements VirtioDevice<VirtioNet.State> {
         }
         filter.reset();
         mac = configuredMac;
-        status = STATUS_LINK_UP;
+        status &= STATUS_LINK_UP; // the cable stays as set_link left it
         guestOffloads = -1;
         txPending = null;
         broken = false;
@@ -518,7 +544,9 @@ public final class VirtioNet implements VirtioDevice<VirtioNet.State> {
                 if (c == null) {
                     break;
                 }
-                if (a.tx().transmit(c) == TxPath.Outcome.BLOCKED) {
+                if (!linkUp()) {
+                    counters.txDropped.incrementAndGet();
+                } else if (a.tx().transmit(c) == TxPath.Outcome.BLOCKED) {
                     txPending = c; // the backend calls writable() once it can take it
                     break;
                 }
@@ -566,8 +594,9 @@ public final class VirtioNet implements VirtioDevice<VirtioNet.State> {
         @Override
         public boolean receive(MemorySegment frame) {
             Active a = active;
-            if (a == null || frame.byteSize() > MAX_RX_FRAME) {
-                counters.rxDropped.incrementAndGet(); // no driver running, or no such frame: the wire drops it
+            if (a == null || !linkUp() || frame.byteSize() > MAX_RX_FRAME) {
+                // No driver running, the link is down, or no such frame: the wire drops it.
+                counters.rxDropped.incrementAndGet();
                 return true;
             }
             synchronized (rxLock) {

@@ -145,6 +145,26 @@ class VirtioNetRxTest {
     }
 
     @Test
+    void linkDownDropsFramesBothWaysAndTellsTheDriver() {
+        var b = new NetBench(0).activate(NetBench.MODERN);
+        b.net.setLinkUp(false);
+        assertThat(b.context.configChanges).isEqualTo(1);
+        assertThat(b.net.readConfig(6, 2) & VirtioNet.STATUS_LINK_UP).isZero();
+        assertThat(deliver(b, frame(MAC, 60))).isFalse();
+        b.tx().avail.add(VirtioNetTxTest.txChain(b, new byte[12], frame(MAC, 60)));
+        b.net.queueNotified(VirtioNet.TX_QUEUE);
+        assertThat(b.backend.sent).isEmpty();
+        assertThat(b.tx().used).as("the chain still comes back").hasSize(1);
+
+        b.net.reset();
+        assertThat(b.net.linkUp()).as("a guest reset does not plug the cable").isFalse();
+        b.activate(NetBench.MODERN);
+        b.net.setLinkUp(true);
+        assertThat(b.net.readConfig(6, 2)).isEqualTo(VirtioNet.STATUS_LINK_UP);
+        assertThat(deliver(b, frame(MAC, 60))).isTrue();
+    }
+
+    @Test
     void bufferTooSmallForTheHeaderIsADriverError() {
         var b = new NetBench(0).activate(NetBench.MODERN);
         b.rx().avail.add(buffer(b, 8));
