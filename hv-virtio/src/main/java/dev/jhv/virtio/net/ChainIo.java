@@ -13,13 +13,13 @@ final class ChainIo {
     private ChainIo() {
     }
 
-    /**
-     * Copies {@code len} bytes starting {@code offset} bytes into {@code buffers} to {@code dst}. Copying (rather
-     * than reading guest memory twice) keeps a header the device checks from changing under it.
-     *
-     * @return the bytes copied: fewer than {@code len} when the buffers end first
-     */
-    static int read(GuestMemory memory, List<GuestBuffer> buffers, long offset, byte[] dst, int dstOff, int len) {
+    /** One contiguous piece of a run over several buffers: {@code n} bytes at {@code gpa}, {@code done} before it. */
+    private interface Piece {
+        void at(long gpa, int done, int n);
+    }
+
+    /** Walks {@code len} bytes starting {@code offset} bytes into {@code buffers}. @return the bytes walked */
+    private static int walk(List<GuestBuffer> buffers, long offset, int len, Piece piece) {
         int done = 0;
         long skip = offset;
         for (GuestBuffer b : buffers) {
@@ -31,11 +31,21 @@ final class ChainIo {
                 continue;
             }
             int n = (int) Math.min(b.length() - skip, len - done);
-            memory.read(b.gpa() + skip, dst, dstOff + done, n);
+            piece.at(b.gpa() + skip, done, n);
             done += n;
             skip = 0;
         }
         return done;
+    }
+
+    /**
+     * Copies {@code len} bytes starting {@code offset} bytes into {@code buffers} to {@code dst}. Copying (rather
+     * than reading guest memory twice) keeps a header the device checks from changing under it.
+     *
+     * @return the bytes copied: fewer than {@code len} when the buffers end first
+     */
+    static int read(GuestMemory memory, List<GuestBuffer> buffers, long offset, byte[] dst, int dstOff, int len) {
+        return walk(buffers, offset, len, (gpa, done, n) -> memory.read(gpa, dst, dstOff + done, n));
     }
 
     /** Views of the bytes of {@code buffers} after the first {@code skip}, in order (nothing copied). */
@@ -59,21 +69,7 @@ final class ChainIo {
      * @return the bytes written
      */
     static int write(GuestMemory memory, List<GuestBuffer> buffers, long offset, byte[] src, int srcOff, int len) {
-        int done = 0;
-        long skip = offset;
-        for (GuestBuffer b : buffers) {
-            if (done == len) {
-                break;
-            }
-            if (skip >= b.length()) {
-                skip -= b.length();
-                continue;
-            }
-            int n = (int) Math.min(b.length() - skip, len - done);
-            MemorySegment.copy(src, srcOff + done, memory.slice(b.gpa() + skip, n), ValueLayout.JAVA_BYTE, 0, n);
-            done += n;
-            skip = 0;
-        }
-        return done;
+        return walk(buffers, offset, len, (gpa, done, n) -> MemorySegment.copy(src, srcOff + done,
+                memory.slice(gpa, n), ValueLayout.JAVA_BYTE, 0, n));
     }
 }

@@ -47,12 +47,6 @@ final class ControlCommands {
         boolean setGuestOffloads(long offloads);
     }
 
-    /** A chain no command fits in: no room for the class and command, or none for the ack (a driver error). */
-    static final class BadChain extends Exception {
-        BadChain(String message) {
-            super(message);
-        }
-    }
 
     private final GuestMemory memory;
     private final long features;
@@ -65,9 +59,9 @@ final class ControlCommands {
     }
 
     /** Runs the command of {@code chain} and writes its ack. @return the bytes written (1) */
-    int handle(DescriptorChain chain) throws BadChain {
+    int handle(DescriptorChain chain) throws DriverError {
         if (chain.readableLength() < 2 || chain.writableLength() < 1) {
-            throw new BadChain("virtio-net control request without its header or ack byte (chain "
+            throw new DriverError("virtio-net control request without its header or ack byte (chain "
                     + chain.head() + ")");
         }
         byte[] head = new byte[2];

@@ -20,12 +20,6 @@ import java.util.function.Supplier;
 final class RxPath {
     enum Outcome { DELIVERED, DROPPED, NO_BUFFER }
 
-    /** A driver error in the receive queue: a merged buffer too short for the header. */
-    static final class BadChain extends Exception {
-        BadChain(String message) {
-            super(message);
-        }
-    }
 
     private static final int ETH_HEADER = 14;
 
@@ -58,7 +52,7 @@ final class RxPath {
      * Gives {@code frame} (the backend's vnet header first, if it has one) to the guest, or drops it (a runt, one
      * the filter refuses, one longer than a non-merged buffer). NO_BUFFER: the queue has no room for it yet.
      */
-    Outcome deliver(byte[] frame) throws VirtqueueException, BadChain {
+    Outcome deliver(byte[] frame) throws VirtqueueException, DriverError {
         int length = frame.length - backendHeader;
         if (length < ETH_HEADER) {
             counters.rxDropped.incrementAndGet();
@@ -98,7 +92,7 @@ final class RxPath {
             if (reserve.isEmpty() && c.writableLength() < headerLength) {
                 ring.push(c, 0);
                 pushed = true;
-                throw new BadChain("virtio-net: receive buffer " + c.head() + " of " + c.writableLength()
+                throw new DriverError("virtio-net: receive buffer " + c.head() + " of " + c.writableLength()
                         + " bytes cannot hold the " + headerLength + "-byte header");
             }
             reserve.add(c);

@@ -22,12 +22,6 @@ final class TxPath {
 
     enum Outcome { SENT, DROPPED, BLOCKED }
 
-    /** A chain too short for the header: QEMU's "virtio-net header incorrect", a driver error. */
-    static final class BadChain extends Exception {
-        BadChain(String message) {
-            super(message);
-        }
-    }
 
     private final GuestMemory memory;
     private final long features;
@@ -48,10 +42,10 @@ final class TxPath {
     }
 
     /** Sends the frame of {@code chain}; BLOCKED: the backend cannot take it now, send it again on writable. */
-    Outcome transmit(DescriptorChain chain) throws BadChain {
+    Outcome transmit(DescriptorChain chain) throws DriverError {
         long total = chain.readableLength();
         if (total < headerLength) {
-            throw new BadChain("virtio-net header incorrect: transmit chain " + chain.head() + " has " + total
+            throw new DriverError("virtio-net header incorrect: transmit chain " + chain.head() + " has " + total
                     + " readable bytes, the header alone is " + headerLength);
         }
         long frameLength = total - headerLength;

@@ -522,7 +522,7 @@ public final class VirtioNet implements VirtioDevice<VirtioNet.State> {
                     backend.resumeReceive();
                 }
             }
-        } catch (VirtqueueException | RxPath.BadChain | GuestMemoryException e) {
+        } catch (VirtqueueException | DriverError | GuestMemoryException e) {
             fail(a, e.getMessage());
         } finally {
             if (a.rx().takePushed()) {
@@ -557,7 +557,7 @@ public final class VirtioNet implements VirtioDevice<VirtioNet.State> {
             if (done == TX_BATCH) {
                 a.context().execute(this::flushTx);
             }
-        } catch (VirtqueueException | TxPath.BadChain | GuestMemoryException e) {
+        } catch (VirtqueueException | DriverError | GuestMemoryException e) {
             fail(a, e.getMessage());
         } finally {
             if (done > 0) {
@@ -580,7 +580,7 @@ public final class VirtioNet implements VirtioDevice<VirtioNet.State> {
                 a.ctrlRing().push(c, written);
                 pushed = true;
             }
-        } catch (VirtqueueException | ControlCommands.BadChain | GuestMemoryException e) {
+        } catch (VirtqueueException | DriverError | GuestMemoryException e) {
             fail(a, e.getMessage());
         } finally {
             if (pushed) {
