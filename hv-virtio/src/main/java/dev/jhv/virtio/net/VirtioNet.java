@@ -173,6 +173,7 @@ public final class VirtioNet implements VirtioDevice<VirtioNet.State> {
     private final Object announceLock = new Object();
     private int announceGeneration; // guarded by announceLock
     private Future<?> announceTimer; // guarded by announceLock
+    private boolean announceAtResume; // guarded by announceLock: announce() came while paused
 
     /**
      * A virtio-net on {@code backend} with {@code mac} (from {@code mac=}, or {@link MacAllocator#next}). The
@@ -365,7 +366,9 @@ public final class VirtioNet implements VirtioDevice<VirtioNet.State> {
      */
     @Override
     public void pause() {
-        paused = true;
+        synchronized (announceLock) {
+            paused = true;
+        }
         cancelAnnounce();
         Active a = active;
         if (a == null) {
@@ -385,10 +388,18 @@ public final class VirtioNet implements VirtioDevice<VirtioNet.State> {
 
     @Override
     public void resume() {
-        paused = false;
+        boolean announceNow;
+        synchronized (announceLock) {
+            paused = false;
+            announceNow = announceAtResume;
+            announceAtResume = false;
+        }
         Active a = active;
         if (a != null) {
             a.context().execute(this::kick);
+        }
+        if (announceNow) {
+            announce();
         }
     }
 
@@ -403,12 +414,17 @@ public final class VirtioNet implements VirtioDevice<VirtioNet.State> {
      * Announces the guest after a migration or loadvm completed (QEMU's self-announce): RARP frames from its MAC
      * and, when the driver negotiated GUEST_ANNOUNCE, the ANNOUNCE status bit with a configuration interrupt, in
      * rounds timed as QEMU's announce-initial/max/rounds/step defaults. Ends early at pause, reset or a new call.
+     * Called while the device is paused (before the destination runs), it starts at {@link #resume}.
      */
     public void announce() {
         int generation;
         synchronized (announceLock) {
             cancelTimerLocked();
             generation = ++announceGeneration;
+            if (paused) {
+                announceAtResume = true;
+                return;
+            }
         }
         onDeviceThread(() -> announceRound(generation, announceParams.rounds()));
     }
@@ -458,6 +474,7 @@ public final class VirtioNet implements VirtioDevice<VirtioNet.State> {
 
     private void cancelAnnounce() {
         synchronized (announceLock) {
+            announceAtResume = false;
             announceGeneration++;
             cancelTimerLocked();
         }

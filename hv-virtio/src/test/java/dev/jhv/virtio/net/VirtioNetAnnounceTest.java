@@ -56,6 +56,19 @@ class VirtioNetAnnounceTest {
     }
 
     @Test
+    void announceWhilePausedStartsAtResume() {
+        var b = new NetBench(0).activate(NetBench.MODERN);
+        b.net.pause();
+        b.net.announce();
+        assertThat(b.backend.sent).isEmpty();
+        b.net.resume();
+        assertThat(b.backend.sent).containsExactly(Announcer.rarp(NetBench.MAC));
+        b.net.pause();
+        b.net.resume();
+        assertThat(b.backend.sent).as("a pause ended it; the next resume does not restart it").hasSize(1);
+    }
+
+    @Test
     void pauseAndResetEndTheAnnouncement() {
         var b = new NetBench(0).activate(NetBench.MODERN);
         b.net.announce();

@@ -163,6 +163,19 @@ class VirtioNetTxTest {
     }
 
     @Test
+    void moreChainsThanOneBatchAreAllSent() {
+        var b = new NetBench(0).activate(NetBench.MODERN);
+        int n = VirtioNet.TX_BATCH + 10;
+        for (int i = 0; i < n; i++) {
+            b.tx().avail.add(txChain(b, header(0, 0, 0, 0, 12), frame(MAC, 60)));
+        }
+        b.net.queueNotified(VirtioNet.TX_QUEUE);
+        assertThat(b.backend.sent).hasSize(n);
+        assertThat(b.tx().used).hasSize(n);
+        assertThat(b.tx().interrupts).as("one per batch").isEqualTo(2);
+    }
+
+    @Test
     void pauseDropsTheHeldChainSoNothingIsInFlight() {
         var b = new NetBench(0).activate(NetBench.MODERN);
         b.backend.accept = false;
