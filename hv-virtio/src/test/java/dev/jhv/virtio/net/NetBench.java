@@ -19,7 +19,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Future;
 
 /**
- * A virtio-net over hand-built chains: 1 MiB of guest RAM over an Arena segment, rings that hand out the chains a
+ * A virtio-net over hand-built chains: 4 MiB of guest RAM over an Arena segment, rings that hand out the chains a
  * test queued, a context that runs tasks at once, and a backend that records frames.
  */
 final class NetBench {
@@ -28,7 +28,7 @@ final class NetBench {
             | NetFeatures.CTRL_RX | NetFeatures.CTRL_RX_EXTRA | NetFeatures.CTRL_VLAN | NetFeatures.CTRL_MAC_ADDR
             | NetFeatures.GUEST_ANNOUNCE | NetFeatures.STATUS | NetFeatures.MAC | NetFeatures.CTRL_GUEST_OFFLOADS;
 
-    final GuestMemory memory = new GuestMemory(List.of(new GuestMemory.Region(0, Arena.ofAuto().allocate(1 << 20))));
+    final GuestMemory memory = new GuestMemory(List.of(new GuestMemory.Region(0, Arena.ofAuto().allocate(4 << 20))));
     private long next = 0x1000;
     private int heads;
     final FakeRing[] rings = {new FakeRing(), new FakeRing(), new FakeRing()};
@@ -129,6 +129,7 @@ final class NetBench {
         final ArrayDeque<DescriptorChain> avail = new ArrayDeque<>();
         final List<Used> used = new ArrayList<>();
         int interrupts;
+        Runnable onPush = () -> { };
 
         @Override
         public DescriptorChain pop() {
@@ -138,6 +139,7 @@ final class NetBench {
         @Override
         public void push(DescriptorChain chain, int written) {
             used.add(new Used(chain, written));
+            onPush.run();
         }
 
         @Override
@@ -150,6 +152,8 @@ final class NetBench {
         long features;
         int configChanges;
         final List<String> resets = new ArrayList<>();
+        /** The device's I/O thread: the caller's by default. */
+        java.util.concurrent.Executor executor = Runnable::run;
 
         @Override
         public GuestMemory memory() {
@@ -183,7 +187,7 @@ final class NetBench {
 
         @Override
         public void execute(Runnable task) {
-            task.run();
+            executor.execute(task);
         }
     }
 
@@ -192,7 +196,8 @@ final class NetBench {
         final List<byte[]> sent = new ArrayList<>();
         boolean accept = true;
         Receiver receiver;
-        int resumes;
+        volatile int resumes;
+        final java.util.concurrent.Semaphore resumed = new java.util.concurrent.Semaphore(0);
         boolean[] offloads;
 
         FakeBackend(int vnetHeader) {
@@ -241,6 +246,7 @@ final class NetBench {
         @Override
         public void resumeReceive() {
             resumes++;
+            resumed.release();
         }
 
         @Override
