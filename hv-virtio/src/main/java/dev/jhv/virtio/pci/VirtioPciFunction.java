@@ -124,7 +124,7 @@ public final class VirtioPciFunction<S extends Record> extends PciFunction imple
 
     private static final RecordDescription<Common> COMMON = RecordDescription.part(Common.class, "virtio", 1)
             .u8("status").u8("isr").u64("guest_features").u32("device_feature_select")
-            .u32("driver_feature_select").u16("queue_sel").u8("config_generation").u16("config_vector")
+            .u32("driver_feature_select").u16("queue_sel", "queueSelect").u8("config_generation").u16("config_vector")
             .lengthOf("num_queues", ScalarType.U16, "queueSize")
             .intVarArray("queue_size", ScalarType.U16, "num_queues", Virtqueue.MAX_QUEUE_SIZE, "queueSize")
             .intVarArray("queue_enabled", ScalarType.U8, "num_queues", Virtqueue.MAX_QUEUE_SIZE, "queueEnabled")
