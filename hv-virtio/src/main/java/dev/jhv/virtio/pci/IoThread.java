@@ -78,14 +78,15 @@ final class IoThread implements AutoCloseable {
                 notified.or(rung);
                 rung.clear();
             }
-            for (Runnable t; (t = tasks.poll()) != null; ) {
-                runTask(t);
-            }
+            // notifications first: one rung before a pause was asked for is served before the pause returns
             if (!paused) {
                 for (int q = notified.nextSetBit(0); q >= 0; q = notified.nextSetBit(q + 1)) {
                     function.notified(q);
                 }
                 notified.clear();
+            }
+            for (Runnable t; (t = tasks.poll()) != null; ) {
+                runTask(t);
             }
         }
     }
