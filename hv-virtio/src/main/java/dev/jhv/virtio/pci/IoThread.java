@@ -74,20 +74,27 @@ final class IoThread implements AutoCloseable {
                     notified.set((token - 1) & (LEGACY - 1));
                 }
             }
-            synchronized (rung) {
-                notified.or(rung);
-                rung.clear();
-            }
-            // notifications first: one rung before a pause was asked for is served before the pause returns
-            if (!paused) {
-                for (int q = notified.nextSetBit(0); q >= 0; q = notified.nextSetBit(q + 1)) {
-                    function.notified(q);
-                }
-                notified.clear();
-            }
+            // a queue rung before a task was handed over is served before that task runs (so a pause returns
+            // with the notifications rung before it served)
             for (Runnable t; (t = tasks.poll()) != null; ) {
+                serve(notified);
                 runTask(t);
             }
+            serve(notified);
+        }
+    }
+
+    /** Hands the notified queues (and those rung by register writes) to the transport, unless paused. */
+    private void serve(BitSet notified) {
+        synchronized (rung) {
+            notified.or(rung);
+            rung.clear();
+        }
+        if (!paused) {
+            for (int q = notified.nextSetBit(0); q >= 0; q = notified.nextSetBit(q + 1)) {
+                function.notified(q);
+            }
+            notified.clear();
         }
     }
 
