@@ -140,6 +140,7 @@ public final class VirtioPciFunction<S extends Record> extends PciFunction imple
             .build();
 
     private final VirtioDevice<S> device;
+    private final int instance;
     private final GuestMemory memory;
     private final Doorbells doorbells;
     private final MsixCapability msix;
@@ -180,6 +181,7 @@ public final class VirtioPciFunction<S extends Record> extends PciFunction imple
                              MsixCapability.Routes routes) {
         super(device.name(), identity(device.deviceType()), 0, 1);
         this.device = device;
+        this.instance = instance;
         this.memory = memory;
         this.doorbells = doorbells;
         int n = device.queueCount();
@@ -581,7 +583,8 @@ public final class VirtioPciFunction<S extends Record> extends PciFunction imple
         synchronized (regs) {
             int header = msix.enabled() ? LEGACY_MSIX_HEADER : LEGACY_HEADER;
             if (offset >= header) {
-                return device.readConfig(offset - header, size);
+                int at = offset - header;
+                return at + size <= device.configLength() ? device.readConfig(at, size) : 0;
             }
             int q = queueSelect;
             boolean sel = queueSelected();
@@ -605,7 +608,10 @@ public final class VirtioPciFunction<S extends Record> extends PciFunction imple
         synchronized (regs) {
             int header = msix.enabled() ? LEGACY_MSIX_HEADER : LEGACY_HEADER;
             if (offset >= header) {
-                device.writeConfig(offset - header, size, (int) value);
+                int at = offset - header;
+                if (at + size <= device.configLength()) {
+                    device.writeConfig(at, size, (int) value);
+                }
                 return;
             }
             int v = (int) value;
@@ -904,5 +910,11 @@ public final class VirtioPciFunction<S extends Record> extends PciFunction imple
     @Override
     public String id() {
         return name();
+    }
+
+    /** The second virtio-rng's section is "virtio-rng" instance 1, as QEMU numbers sections of one name. */
+    @Override
+    public int instanceId() {
+        return instance;
     }
 }
