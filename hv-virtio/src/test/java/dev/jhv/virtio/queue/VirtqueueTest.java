@@ -64,10 +64,15 @@ class VirtqueueTest {
         return (words[(int) (page / 64)] & (1L << page)) != 0;
     }
 
+    /** Negotiates INDIRECT_DESC and gives where the test's indirect table goes. */
+    private long indirectTable() {
+        r.queue.setFeatures(false, true);
+        return TestRing.DATA + 0x8000;
+    }
+
     @Test
     void indirectTableIsFlattened() throws Exception {
-        r.queue.setFeatures(false, true);
-        long table = TestRing.DATA + 0x8000;
+        long table = indirectTable();
         r.descAt(table, 0, TestRing.DATA, 8, DESC_F_NEXT, 2);
         r.descAt(table, 2, TestRing.DATA + 0x10, 4, DESC_F_NEXT | DESC_F_WRITE, 1);
         r.descAt(table, 1, TestRing.DATA + 0x20, 4, DESC_F_WRITE, 0);
@@ -90,8 +95,7 @@ class VirtqueueTest {
 
     @Test
     void indirectTableRulesAreChecked() {
-        r.queue.setFeatures(false, true);
-        long table = TestRing.DATA + 0x8000;
+        long table = indirectTable();
         r.desc(0, table, 24, DESC_F_INDIRECT, 0);
         r.offer(0);
         assertThatThrownBy(() -> r.queue.pop(r.memory)).hasMessageContaining("multiple of 16");
@@ -99,8 +103,7 @@ class VirtqueueTest {
 
     @Test
     void nestedIndirectIsRefused() {
-        r.queue.setFeatures(false, true);
-        long table = TestRing.DATA + 0x8000;
+        long table = indirectTable();
         r.descAt(table, 0, table, 16, DESC_F_INDIRECT, 0);
         r.desc(0, table, 16, DESC_F_INDIRECT, 0);
         r.offer(0);
@@ -109,8 +112,7 @@ class VirtqueueTest {
 
     @Test
     void nextOutsideTheIndirectTableIsRefused() {
-        r.queue.setFeatures(false, true);
-        long table = TestRing.DATA + 0x8000;
+        long table = indirectTable();
         r.descAt(table, 0, TestRing.DATA, 8, DESC_F_NEXT, 2);
         r.desc(0, table, 32, DESC_F_INDIRECT, 0);
         r.offer(0);
@@ -128,8 +130,7 @@ class VirtqueueTest {
 
     @Test
     void loopInIndirectTableIsCaught() {
-        r.queue.setFeatures(false, true);
-        long table = TestRing.DATA + 0x8000;
+        long table = indirectTable();
         r.descAt(table, 0, TestRing.DATA, 8, DESC_F_NEXT, 1);
         r.descAt(table, 1, TestRing.DATA, 8, DESC_F_NEXT, 0);
         r.desc(0, table, 32, DESC_F_INDIRECT, 0);
