@@ -10,7 +10,11 @@ import dev.jhv.virtio.device.VirtioDevice;
 import dev.jhv.virtio.device.VirtioFeatures;
 import dev.jhv.virtio.queue.DescriptorChain;
 import dev.jhv.virtio.queue.VirtqueueException;
+import dev.jhv.core.kvm.IoEventFd;
+import dev.jhv.core.kvm.Kvm;
+import dev.jhv.core.machine.Machine;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
@@ -18,12 +22,14 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalLong;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 import static dev.jhv.virtio.pci.VirtioPciFunction.*;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The transport's registers with a fake device, over an Arena-backed guest RAM and no KVM. */
 class VirtioPciFunctionTest {
@@ -254,6 +260,29 @@ class VirtioPciFunctionTest {
         int isr = (int) f.readLegacy(L_ISR, 1);
         f.resume();
         return isr;
+    }
+
+    /** The ioeventfd path: KVM signals the eventfd on a guest write; here the test signals it as KVM would. */
+    @Test
+    @Tag("kvm")
+    void anIoeventfdSignalReachesTheDeviceOnItsThread() throws Exception {
+        assumeTrue(Kvm.available(), "/dev/kvm is not available");
+        modernSetup();
+        offer(1);
+        List<IoEventFd> made = new ArrayList<>();
+        try (var base = Machine.KvmBase.open(); var io = new IoThread("test-io", f)) {
+            io.replaceDoorbells(false, q -> {
+                IoEventFd e = base.vm().ioeventfd(IoEventFd.Space.PIO, 0x5000 + 2L * q, 2, OptionalLong.empty());
+                made.add(e);
+                return e;
+            }, 1);
+            assertThat(event()).as("a moved doorbell rings once: a notification may have been lost")
+                    .isEqualTo("served 0");
+            offer(2);
+            made.getFirst().event().signal();
+            assertThat(event()).isEqualTo("served 0");
+            io.replaceDoorbells(false, null, 1); // the BAR stopped decoding: deassigned and closed
+        }
     }
 
     @Test
