@@ -33,8 +33,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * there are none). Interrupts leave through MSI-X irqfds, or INTx with the ISR when MSI-X is off.
  *
  * <p>Locks: {@code regs} guards the transport registers and may wait for the I/O thread (reset); the I/O thread
- * never takes it. The function's monitor (configuration writes, INTx) is taken inside {@code regs}, never the other
- * way round.
+ * never takes it. The function's monitor (configuration writes, INTx) is taken inside {@code regs}; the one path
+ * the other way round is the PCI configuration access capability (a register reached through configuration
+ * space), which never waits for the I/O thread. Two vCPUs racing a reset through BAR0 against that path could
+ * still meet; only firmware uses the capability, on one CPU.
  */
 public final class VirtioPciFunction<S extends Record> extends PciFunction implements Stateful<VirtioPciFunction.State> {
     private static final System.Logger LOG = System.getLogger(VirtioPciFunction.class.getName());
@@ -421,20 +423,32 @@ public final class VirtioPciFunction<S extends Record> extends PciFunction imple
                     VirtioFeatures.has(features, VirtioFeatures.INDIRECT_DESC));
         }
         active = true;
-        io.runAndWait(() -> {
+        onIoThread(() -> {
             device.activate(context, features);
             notifyEnabledQueues();
         });
     }
 
     private void deviceReset() {
-        io.runAndWait(() -> {
-            active = false;
-            device.reset();
-        });
+        active = false;
+        onIoThread(device::reset);
         resetRegisters();
         msix.resetTable();
         setIntx(false);
+    }
+
+    /**
+     * Runs {@code task} on the I/O thread and waits for it, so that the device is done with the rings when the
+     * driver's register write completes (a reset: the driver may free them next). Through the PCI configuration
+     * access capability the write comes with the function's lock held, which the I/O thread may need (INTx): then
+     * the task is only handed over, and the device sees the reset a moment later ({@code active} is already off).
+     */
+    private void onIoThread(Runnable task) {
+        if (Thread.holdsLock(this)) {
+            io.execute(task);
+        } else {
+            io.runAndWait(task);
+        }
     }
 
     private void resetRegisters() {

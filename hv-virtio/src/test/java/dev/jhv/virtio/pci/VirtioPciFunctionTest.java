@@ -186,6 +186,21 @@ class VirtioPciFunctionTest {
     }
 
     @Test
+    void thePciConfigurationAccessCapabilityReachesBar4() {
+        int cap = f.pciCfgCapability();
+        f.configWrite(cap + 4, 1, MODERN_BAR);
+        f.configWrite(cap + 8, 4, C_NUMQ);
+        f.configWrite(cap + 12, 4, 2);
+        assertThat(f.configRead(cap + 16, 4) & 0xffff).as("num_queues read through configuration space").isEqualTo(1);
+        f.configWrite(cap + 8, 4, C_STATUS);
+        f.configWrite(cap + 12, 4, 1);
+        f.configWrite(cap + 16, 4, ACKNOWLEDGE);
+        assertThat(f.status()).isEqualTo(ACKNOWLEDGE);
+        f.configWrite(cap + 8, 4, 0x4001);
+        assertThat(f.configRead(cap + 16, 4)).as("outside the BAR: nothing read").isEqualTo(ACKNOWLEDGE);
+    }
+
+    @Test
     void featuresNotOfferedRefuseFeaturesOk() {
         f.writeCommon(C_DFSELECT, 4, 1);
         assertThat(f.readCommon(C_DF, 4)).as("VERSION_1 in the high word").isEqualTo(1);
