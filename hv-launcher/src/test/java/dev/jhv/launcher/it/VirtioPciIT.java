@@ -79,6 +79,39 @@ class VirtioPciIT {
         return out.toString();
     }
 
+    /**
+     * A guest driving the device: a firmware of our own (src/test/resources/virtio/rng-legacy.S, built here with
+     * binutils) sets up the legacy interface, notifies through BAR0 (an ioeventfd), waits for the used ring and
+     * exits with the ISR and whether the buffer was filled. 7 is both.
+     */
+    @Test
+    void aLegacyDriverInTheGuestGetsRandomBytesAndAQueueInterrupt() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/as")),
+                "binutils missing: the test's firmware is assembled with as and ld");
+        Path source = tmp.resolve("rng-legacy.S");
+        try (var in = VirtioPciIT.class.getResourceAsStream("/virtio/rng-legacy.S")) {
+            Files.copy(in, source);
+        }
+        Path object = tmp.resolve("rng.o");
+        Path code = tmp.resolve("rng.bin");
+        JhvProcess.runTool("as", "--32", "-o", object.toString(), source.toString());
+        JhvProcess.runTool("ld", "-m", "elf_i386", "-Ttext=0", "--oformat", "binary", "-o", code.toString(),
+                object.toString());
+        // 128 KiB of ROM: the code at F000:0000, the reset vector (F000:FFF0) a far jump to it
+        byte[] rom = new byte[128 * 1024];
+        java.util.Arrays.fill(rom, (byte) 0xff);
+        byte[] text = Files.readAllBytes(code);
+        System.arraycopy(text, 0, rom, 0x10000, text.length);
+        byte[] jump = {(byte) 0xea, 0, 0, 0, (byte) 0xf0};
+        System.arraycopy(jump, 0, rom, 0x1fff0, jump.length);
+        Path bios = tmp.resolve("rng-rom.bin");
+        Files.write(bios, rom);
+        try (JhvProcess vm = FirmwareBootIT.jhv("-bios", bios.toString(), "-m", "128", "-device",
+                "virtio-rng-pci,addr=5", "-device", "isa-debug-exit,iobase=0xf4,iosize=4", "-monitor", "none")) {
+            assertThat(vm.awaitExit(FirmwareBootIT.BOOT)).as("(ISR 1 + buffer filled 2) << 1 | 1").isEqualTo(7);
+        }
+    }
+
     @Test
     void aTakenSlotIsRefusedWithQemusMessage() throws Exception {
         try (JhvProcess vm = FirmwareBootIT.jhv("-m", "128", "-snapshot", FirmwareBootIT.DISK.toString(),
