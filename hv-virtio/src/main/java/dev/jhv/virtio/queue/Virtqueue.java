@@ -171,8 +171,8 @@ public final class Virtqueue {
             long len = Integer.toUnsignedLong(table.get(U32, at + 8));
             int flags = Short.toUnsignedInt(table.get(U16, at + 12));
             int next = Short.toUnsignedInt(table.get(U16, at + 14));
-            String where = (inIndirect ? "indirect descriptor " : "descriptor ") + i + " of chain " + head;
             if ((flags & DESC_F_INDIRECT) != 0) {
+                String where = where(inIndirect, i, head);
                 if (!indirect) {
                     throw error(where + " is indirect, but VIRTIO_F_INDIRECT_DESC was not negotiated");
                 }
@@ -195,16 +195,18 @@ public final class Virtqueue {
                 continue;
             }
             if (len > Integer.MAX_VALUE) {
-                throw error(where + ": length " + len + " is larger than any buffer a device takes");
+                throw error(where(inIndirect, i, head) + ": length " + len
+                        + " is larger than any buffer a device takes");
             }
             if (!memory.isRam(addr, len)) {
-                throw error(String.format("%s: buffer 0x%x+0x%x is outside guest RAM", where, addr, len));
+                throw error(String.format("%s: buffer 0x%x+0x%x is outside guest RAM", where(inIndirect, i, head),
+                        addr, len));
             }
             var buffer = new GuestBuffer(addr, (int) len);
             if ((flags & DESC_F_WRITE) != 0) {
                 writable.add(buffer);
             } else if (!writable.isEmpty()) {
-                throw error(where + " is device-readable after a device-writable one");
+                throw error(where(inIndirect, i, head) + " is device-readable after a device-writable one");
             } else {
                 readable.add(buffer);
             }
@@ -212,11 +214,16 @@ public final class Virtqueue {
                 return new DescriptorChain(head, readable, writable);
             }
             if (next >= tableSize) {
-                throw error(where + ": next " + next + " is not below " + (inIndirect
+                throw error(where(inIndirect, i, head) + ": next " + next + " is not below " + (inIndirect
                         ? "the indirect table's " + tableSize + " entries" : "the queue size " + tableSize));
             }
             i = next;
         }
+    }
+
+    /** "indirect descriptor 3 of chain 7": built only for a message, the walk's hot path makes no strings. */
+    private static String where(boolean inIndirect, int i, int head) {
+        return (inIndirect ? "indirect descriptor " : "descriptor ") + i + " of chain " + head;
     }
 
     /**
