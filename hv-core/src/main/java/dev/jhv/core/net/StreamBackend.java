@@ -32,6 +32,8 @@ public final class StreamBackend implements NetBackend {
     private final ServerSocketChannel server;
     private final ByteBuffer out = ByteBuffer.allocateDirect(PREFIX + MAX_FRAME).order(ByteOrder.BIG_ENDIAN);
     private final ByteBuffer in = ByteBuffer.allocateDirect(2 * (PREFIX + MAX_FRAME)).order(ByteOrder.BIG_ENDIAN);
+    /** All of {@code in}, whatever its position (a buffer's own segment starts at its position). */
+    private final MemorySegment inSegment = MemorySegment.ofBuffer(in.duplicate().clear());
     private final AtomicBoolean closed = new AtomicBoolean();
     private final Object sendLock = new Object();
     private volatile SocketChannel channel;
@@ -272,7 +274,7 @@ public final class StreamBackend implements NetBackend {
             if (end - start < PREFIX + len) {
                 break;
             }
-            if (!receiver.receive(MemorySegment.ofBuffer(in).asSlice(start + PREFIX, len))) {
+            if (!receiver.receive(inSegment.asSlice(start + PREFIX, len))) {
                 paused = true;
                 key.interestOpsAnd(~SelectionKey.OP_READ);
                 break;
@@ -280,8 +282,7 @@ public final class StreamBackend implements NetBackend {
             start += PREFIX + len;
         }
         if (start > 0) {
-            MemorySegment b = MemorySegment.ofBuffer(in.duplicate().clear());
-            MemorySegment.copy(b, start, b, 0, end - start);
+            MemorySegment.copy(inSegment, start, inSegment, 0, end - start);
             in.position(end - start);
         }
     }
