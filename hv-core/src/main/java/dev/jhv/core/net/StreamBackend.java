@@ -2,6 +2,7 @@ package dev.jhv.core.net;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -65,6 +66,12 @@ public final class StreamBackend implements NetBackend {
      */
     public static StreamBackend open(NetdevConfig.Stream config) {
         SocketAddress a = config.address();
+        if (a instanceof InetSocketAddress i && i.isUnresolved()) {
+            a = new InetSocketAddress(i.getHostString(), i.getPort());
+            if (((InetSocketAddress) a).isUnresolved()) {
+                throw new NetBackendException("can't resolve host '" + i.getHostString() + "'");
+            }
+        }
         try {
             if (config.server()) {
                 var family = a instanceof UnixDomainSocketAddress ? StandardProtocolFamily.UNIX : null;
