@@ -66,6 +66,42 @@ class StreamBackendTest {
     }
 
     @Test
+    void asServerItTakesAPeerAndHoldsARefusedFrameUntilResumed() throws Exception {
+        Path sock = dir.resolve("srv.sock");
+        try (var stream = StreamBackend.open(new NetdevConfig.Stream("s0", UnixDomainSocketAddress.of(sock), true))) {
+            var refusing = new java.util.concurrent.atomic.AtomicBoolean(true);
+            var got = new java.util.concurrent.LinkedBlockingQueue<byte[]>();
+            stream.start(new NetBackend.Receiver() {
+                @Override
+                public boolean receive(java.lang.foreign.MemorySegment frame) {
+                    if (refusing.getAndSet(false)) {
+                        got.add(new byte[0]);     // marks the refusal
+                        return false;
+                    }
+                    got.add(frame.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+                    return true;
+                }
+
+                @Override
+                public void writable() {
+                }
+            });
+            try (var client = SocketChannel.open(UnixDomainSocketAddress.of(sock))) {
+                byte[] a = TestFrames.ethernet(MAC, MAC, 0x88b5, new byte[] {7});
+                byte[] b = TestFrames.ethernet(MAC, MAC, 0x88b5, new byte[] {8});
+                client.write(ByteBuffer.allocate(8 + a.length + b.length).putInt(a.length).put(a)
+                        .putInt(b.length).put(b).flip());
+                assertThat(got.poll(5, TimeUnit.SECONDS)).as("the refused delivery").isEmpty();
+                assertThat(got.poll(200, TimeUnit.MILLISECONDS)).as("nothing while refused").isNull();
+                stream.resumeReceive();
+                assertThat(got.poll(5, TimeUnit.SECONDS)).isEqualTo(a);
+                assertThat(got.poll(5, TimeUnit.SECONDS)).isEqualTo(b);
+            }
+        }
+        assertThat(sock).doesNotExist();
+    }
+
+    @Test
     void aSocketNobodyListensOnIsOneClearError() {
         Path sock = dir.resolve("nobody.sock");
         assertThatThrownBy(() -> StreamBackend.open(new NetdevConfig.Stream("s0", UnixDomainSocketAddress.of(sock),
