@@ -21,6 +21,37 @@ final class Frames {
         return len;
     }
 
+    /** A backend starts once: {@code previous} is its receiver so far. */
+    static void checkNotStarted(String id, NetBackend.Receiver previous) {
+        if (previous != null) {
+            throw new IllegalStateException(id + ": started twice");
+        }
+    }
+
+    /** Runs a backend's loop on a platform thread named after the netdev. */
+    static Thread startLoop(String id, Runnable loop) {
+        return Thread.ofPlatform().daemon().name("jhv-net-" + id).start(loop);
+    }
+
+    /** Logs a backend's first dropped frame only: a guest can cause them by the thousand, one line says it. */
+    static final class DropLog {
+        private final System.Logger log;
+        private final String id;
+        private volatile boolean logged;
+
+        DropLog(System.Logger log, String id) {
+            this.log = log;
+            this.id = id;
+        }
+
+        void drop(String why) {
+            if (!logged) {
+                logged = true;
+                log.log(System.Logger.Level.WARNING, "{0}: frames dropped: {1}", id, why);
+            }
+        }
+    }
+
     /** Waits for a backend's thread after its stop was signalled; a close from that thread itself does not wait. */
     static void join(Thread thread) {
         if (thread == null || thread == Thread.currentThread()) {

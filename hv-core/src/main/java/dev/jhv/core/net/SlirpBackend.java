@@ -44,15 +44,16 @@ public final class SlirpBackend implements NetBackend {
     private final ArrayDeque<byte[]> output = new ArrayDeque<>();
     private long nextTimer = 1;
     private boolean paused;
-    private boolean loggedDrop;
     private volatile boolean closing;
     private volatile boolean resumeRequested;
     private volatile boolean wantWritable;
     private Receiver receiver;
+    private final Frames.DropLog drops;
     private Thread thread;
 
     private SlirpBackend(NetdevConfig.User config) {
         this.config = config;
+        this.drops = new Frames.DropLog(LOG, config.id());
         LibSlirp s;
         try {
             s = LibSlirp.create(new LibSlirp.Config(config.network(), config.netmask(), config.host(),
@@ -100,7 +101,7 @@ public final class SlirpBackend implements NetBackend {
             len += p.byteSize();
         }
         if (len > FRAME_BUFFER) {
-            dropOnce("a frame of " + len + " bytes");
+            drops.drop("a frame of " + len + " bytes");
             return true;
         }
         if (inputCount.get() >= INPUT_QUEUE) {
@@ -121,20 +122,11 @@ public final class SlirpBackend implements NetBackend {
         return true;
     }
 
-    private void dropOnce(String why) {
-        if (!loggedDrop) {
-            loggedDrop = true;
-            LOG.log(System.Logger.Level.WARNING, "{0}: frames dropped: {1}", config.id(), why);
-        }
-    }
-
     @Override
     public void start(Receiver receiver) {
-        if (this.receiver != null) {
-            throw new IllegalStateException(config.id() + ": started twice");
-        }
+        Frames.checkNotStarted(config.id(), this.receiver);
         this.receiver = receiver;
-        thread = Thread.ofPlatform().daemon().name("jhv-net-" + config.id()).start(this::loop);
+        thread = Frames.startLoop(config.id(), this::loop);
     }
 
     @Override
@@ -226,7 +218,7 @@ public final class SlirpBackend implements NetBackend {
             paused = true;
         }
         if (output.size() >= OUTPUT_QUEUE) {
-            dropOnce("the guest takes no frames");
+            drops.drop("the guest takes no frames");
             return;
         }
         output.addLast(frame.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));

@@ -45,13 +45,14 @@ public final class StreamBackend implements NetBackend {
     private boolean wantWritable;
     /** Loop thread only: the receiver refused the frame at the start of {@code in}. */
     private boolean paused;
-    private boolean loggedDrop;
     private Receiver receiver;
+    private final Frames.DropLog drops;
     private Thread thread;
 
     private StreamBackend(String id, SocketAddress address, SocketChannel channel, ServerSocketChannel server)
             throws IOException {
         this.id = id;
+        this.drops = new Frames.DropLog(LOG, id);
         this.address = address;
         this.channel = channel;
         this.server = server;
@@ -131,7 +132,7 @@ public final class StreamBackend implements NetBackend {
             long len = Frames.gather(parts, MemorySegment.ofBuffer(out).asSlice(PREFIX, MAX_FRAME));
             if (len < 0) {
                 out.limit(0);
-                dropOnce("a frame of more than " + MAX_FRAME + " bytes");
+                drops.drop("a frame of more than " + MAX_FRAME + " bytes");
                 return true;
             }
             out.putInt(0, (int) len);
@@ -147,7 +148,7 @@ public final class StreamBackend implements NetBackend {
             c.write(out);
         } catch (IOException e) {
             out.limit(0);
-            dropOnce(e.getMessage());
+            drops.drop(e.getMessage());
             return;
         }
         SelectionKey k = key;
@@ -161,18 +162,9 @@ public final class StreamBackend implements NetBackend {
         }
     }
 
-    private void dropOnce(String why) {
-        if (!loggedDrop) {
-            loggedDrop = true;
-            LOG.log(System.Logger.Level.WARNING, "{0}: frames dropped: {1}", id, why);
-        }
-    }
-
     @Override
     public void start(Receiver receiver) {
-        if (this.receiver != null) {
-            throw new IllegalStateException(id + ": started twice");
-        }
+        Frames.checkNotStarted(id, this.receiver);
         this.receiver = receiver;
         try {
             if (server != null) {
@@ -183,7 +175,7 @@ public final class StreamBackend implements NetBackend {
         } catch (IOException e) {
             throw new NetBackendException(id + ": " + e.getMessage(), e);
         }
-        thread = Thread.ofPlatform().daemon().name("jhv-net-" + id).start(this::loop);
+        thread = Frames.startLoop(id, this::loop);
     }
 
     @Override

@@ -59,12 +59,13 @@ public final class TapBackend implements NetBackend {
     /** Loop thread only: a frame held in readBuffer that the receiver refused, and its length. */
     private boolean paused;
     private int pendingLength;
-    private boolean loggedDrop;
     private Receiver receiver;
+    private final Frames.DropLog drops;
     private Thread thread;
 
     private TapBackend(String id, String ifname, int fd, int vnetHeaderLength) {
         this.id = id;
+        this.drops = new Frames.DropLog(LOG, id);
         this.ifname = ifname;
         this.fd = fd;
         this.vnetHeaderLength = vnetHeaderLength;
@@ -158,7 +159,7 @@ public final class TapBackend implements NetBackend {
         synchronized (sendBuffer) {
             long len = Frames.gather(parts, sendBuffer);
             if (len < 0) {
-                dropOnce("a frame of more than " + FRAME_BUFFER + " bytes");
+                drops.drop("a frame of more than " + FRAME_BUFFER + " bytes");
                 return true;
             }
             long rc = Libc.tryWrite(fd, sendBuffer, len);
@@ -168,28 +169,19 @@ public final class TapBackend implements NetBackend {
                 return false;
             }
             if (rc < 0) {
-                dropOnce("write: " + Errno.name((int) -rc));
+                drops.drop("write: " + Errno.name((int) -rc));
             }
             return true;
         }
     }
 
-    private void dropOnce(String why) {
-        if (!loggedDrop) {
-            loggedDrop = true;
-            LOG.log(System.Logger.Level.WARNING, "{0}: frames dropped: {1}", ifname, why);
-        }
-    }
-
     @Override
     public void start(Receiver receiver) {
-        if (this.receiver != null) {
-            throw new IllegalStateException(id + ": started twice");
-        }
+        Frames.checkNotStarted(id, this.receiver);
         this.receiver = receiver;
         epoll.add(control.fd(), Epoll.EPOLLIN, TOKEN_CONTROL);
         epoll.add(fd, Epoll.EPOLLIN, TOKEN_TAP);
-        thread = Thread.ofPlatform().daemon().name("jhv-net-" + id).start(this::loop);
+        thread = Frames.startLoop(id, this::loop);
     }
 
     @Override
@@ -247,7 +239,7 @@ public final class TapBackend implements NetBackend {
                 return;
             }
             if (len < 0) {
-                dropOnce("read: " + Errno.name((int) -len));
+                drops.drop("read: " + Errno.name((int) -len));
                 return;
             }
             if (!receiver.receive(readBuffer.asSlice(0, len))) {
