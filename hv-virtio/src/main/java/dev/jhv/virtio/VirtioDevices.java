@@ -8,7 +8,12 @@ import dev.jhv.devices.pci.PciFunction;
 import dev.jhv.virtio.device.VirtioDevice;
 import dev.jhv.virtio.pci.Doorbells;
 import dev.jhv.virtio.pci.VirtioPciFunction;
+import dev.jhv.virtio.net.MacAddress;
+import dev.jhv.virtio.net.MacAllocator;
+import dev.jhv.virtio.net.VirtioNet;
 import dev.jhv.virtio.rng.VirtioRng;
+import dev.jhv.core.net.NetBackend;
+import dev.jhv.devices.board.BoardException;
 
 import java.util.HashMap;
 import java.util.Map;
@@ -22,6 +27,8 @@ import java.util.Optional;
 public final class VirtioDevices implements PciDeviceProvider {
     /** How many devices of each kind were built (for their I/O threads' names: virtio-blk-0-io, virtio-blk-1-io). */
     private final Map<String, Integer> instances = new HashMap<>();
+    /** The board's NIC addresses: QEMU's 52:54:00:12:34:56 onwards for NICs without mac=. */
+    private final MacAllocator macs = new MacAllocator();
 
     @Override
     public synchronized Optional<PciFunction> build(DeviceSpec.Pci spec, Resources resources) {
@@ -35,11 +42,29 @@ public final class VirtioDevices implements PciDeviceProvider {
     }
 
     /** The device a spec names, or empty for a kind this provider does not build (yet). */
-    private static Optional<VirtioDevice<?>> device(DeviceSpec.Pci spec, Resources resources) {
+    private Optional<VirtioDevice<?>> device(DeviceSpec.Pci spec, Resources resources) {
         return switch (spec) {
             case DeviceSpec.VirtioRngPci rng -> Optional.of(new VirtioRng());
+            case DeviceSpec.VirtioNetPci net -> Optional.of(virtioNet(net, resources));
             default -> Optional.empty();
         };
+    }
+
+    private VirtioNet virtioNet(DeviceSpec.VirtioNetPci spec, Resources resources) {
+        NetBackend backend = resources.netdev(spec.netdev()).orElseThrow(() -> new BoardException(
+                "Property 'virtio-net-pci.netdev' can't find value '" + spec.netdev() + "'"));
+        MacAddress mac;
+        if (spec.mac() != null) {
+            try {
+                mac = MacAddress.parse(spec.mac());
+            } catch (IllegalArgumentException e) {
+                throw new BoardException("-device virtio-net-pci: " + e.getMessage());
+            }
+            macs.claim(mac);
+        } else {
+            mac = macs.next();
+        }
+        return new VirtioNet(backend, mac);
     }
 
     private static <S extends Record> VirtioPciFunction<S> transport(VirtioDevice<S> d, int instance, Machine m) {

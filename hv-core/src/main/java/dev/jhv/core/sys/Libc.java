@@ -24,6 +24,14 @@ public final class Libc {
     public static final int O_RDONLY = 0;
     public static final int O_RDWR = 2;
     public static final int O_CLOEXEC = 0x80000;
+    public static final int O_NONBLOCK = 0x800;
+    public static final short POLLIN = 0x001;
+    public static final short POLLPRI = 0x002;
+    public static final short POLLOUT = 0x004;
+    public static final short POLLERR = 0x008;
+    public static final short POLLHUP = 0x010;
+    /** struct pollfd: int fd, short events, short revents; 8 bytes. */
+    public static final long POLLFD_BYTES = 8;
     public static final int PROT_READ = 1;
     public static final int PROT_WRITE = 2;
     public static final int MAP_SHARED = 0x01;
@@ -84,6 +92,7 @@ public final class Libc {
     private static final long SYS_READ = 0;
     private static final long SYS_WRITE = 1;
     private static final long SYS_CLOSE = 3;
+    private static final long SYS_POLL = 7;
     private static final long SYS_LSEEK = 8;
     private static final long SYS_MMAP = 9;
     private static final long SYS_MUNMAP = 11;
@@ -115,7 +124,22 @@ public final class Libc {
                 FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS), CAPTURE);
     }
 
+    /** strerror is bound on first use: only error paths need it. */
+    private static final class Strerror {
+        static final MethodHandle STRERROR = bind("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+    }
+
     private Libc() { }
+
+    /** libc's text for an errno ("Operation not permitted"), as QEMU prints it in its error lines. */
+    public static String strerror(int errno) {
+        try {
+            MemorySegment s = (MemorySegment) Strerror.STRERROR.invokeExact(errno);
+            return s.reinterpret(1024).getString(0);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
 
     private static MethodHandle bind(String name, FunctionDescriptor fd, Linker.Option... options) {
         MemorySegment addr = LIBC.find(name).orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name));
@@ -300,7 +324,6 @@ public final class Libc {
         return (int) check("eventfd", sys(SYS_EVENTFD2, initval, flags, 0, 0));
     }
 
-    /** read(2); returns bytes read or {@code -errno}. */
     /** epoll_create1(flags): a new epoll instance. */
     public static int epollCreate1(int flags) {
         return (int) check("epoll_create1", sys(SYS_EPOLL_CREATE1, flags, 0, 0, 0));
@@ -316,6 +339,18 @@ public final class Libc {
         return (int) sys(SYS_EPOLL_WAIT, epfd, addr(events), max, timeoutMs);
     }
 
+    /**
+     * poll(2) on {@code count} struct pollfd at the start of {@code fds} (see {@link #POLLFD_BYTES}); returns the
+     * number of ready entries or {@code -errno} (EINTR).
+     */
+    public static int tryPoll(MemorySegment fds, int count, int timeoutMs) {
+        if (fds.byteSize() < count * POLLFD_BYTES) {
+            throw new IllegalArgumentException(count + " pollfd do not fit in " + fds.byteSize() + " bytes");
+        }
+        return (int) sys(SYS_POLL, addr(fds), count, timeoutMs, 0);
+    }
+
+    /** read(2); returns bytes read or {@code -errno}. */
     public static long tryRead(int fd, MemorySegment buf, long len) {
         return sys(SYS_READ, fd, addr(buf), len, 0);
     }

@@ -1,6 +1,7 @@
 package dev.jhv.devices.board;
 
 import dev.jhv.core.machine.MachineConfig;
+import dev.jhv.core.net.NetdevConfig;
 import dev.jhv.devices.fwcfg.FwCfgUserItem;
 
 import java.nio.file.Path;
@@ -12,9 +13,10 @@ import java.util.List;
  * @param bios     -bios FILE, or null for SeaBIOS from Debian's package
  * @param boot     -boot order=…,menu=…,strict=…
  * @param fwCfg    -fw_cfg name=…,string=…|file=… items, in command-line order
+ * @param netdevs  -netdev (and what -nic implies) in command-line order; the launcher opens their backends
  */
 public record BoardConfig(MachineConfig machine, List<DriveSpec> drives, List<DeviceSpec> devices, Path bios,
-                          BootOrder boot, List<FwCfgUserItem> fwCfg) {
+                          BootOrder boot, List<FwCfgUserItem> fwCfg, List<NetdevConfig> netdevs) {
 
     public static final Path DEFAULT_BIOS = Path.of("/usr/share/seabios/bios-256k.bin");
 
@@ -27,6 +29,13 @@ public record BoardConfig(MachineConfig machine, List<DriveSpec> drives, List<De
         drives = List.copyOf(drives);
         devices = List.copyOf(devices);
         fwCfg = List.copyOf(fwCfg);
+        netdevs = List.copyOf(netdevs);
+    }
+
+    /** A board with no network backends. */
+    public BoardConfig(MachineConfig machine, List<DriveSpec> drives, List<DeviceSpec> devices, Path bios,
+                       BootOrder boot, List<FwCfgUserItem> fwCfg) {
+        this(machine, drives, devices, bios, boot, fwCfg, List.of());
     }
 
     /** A machine with no drives and devices (tests, tools). */
@@ -35,7 +44,7 @@ public record BoardConfig(MachineConfig machine, List<DriveSpec> drives, List<De
     }
 
     public BoardConfig withMachine(MachineConfig m) {
-        return new BoardConfig(m, drives, devices, bios, boot, fwCfg);
+        return new BoardConfig(m, drives, devices, bios, boot, fwCfg, netdevs);
     }
 
     public List<DeviceSpec.IsaDebugExit> debugExits() {

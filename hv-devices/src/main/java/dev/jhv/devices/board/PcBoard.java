@@ -10,6 +10,7 @@ import dev.jhv.core.irq.IrqchipRoute;
 import dev.jhv.core.irq.Irqchip;
 import dev.jhv.core.machine.BootProgram;
 import dev.jhv.core.machine.Machine;
+import dev.jhv.core.net.NetBackend;
 import dev.jhv.core.memory.GuestMemory;
 import dev.jhv.core.trace.StartupTrace;
 import dev.jhv.core.vcpu.PowerOnSetup;
@@ -111,6 +112,12 @@ public final class PcBoard implements AutoCloseable {
      */
     public static PcBoard create(BoardConfig config, CharBackend com1, List<Drive> drives, Machine.KvmBase base,
                                  PciDeviceProvider provider) {
+        return create(config, com1, drives, base, provider, java.util.Map.of());
+    }
+
+    /** As above, with the opened -netdev backends by id for the NICs to use. */
+    public static PcBoard create(BoardConfig config, CharBackend com1, List<Drive> drives, Machine.KvmBase base,
+                                 PciDeviceProvider provider, java.util.Map<String, NetBackend> netdevs) {
         for (DriveSpec d : config.drives()) {
             if (d.iface() != DriveSpec.Interface.IDE && d.iface() != DriveSpec.Interface.NONE) {
                 base.close();
@@ -156,7 +163,7 @@ public final class PcBoard implements AutoCloseable {
             ShadowRam shadow = firmware == null ? null
                     : new ShadowRam(m, shadowRamSegment(m), firmware.isaBios());
             PciBus pci = PcChipset.create(m, platform, ide, shadow);
-            addPciDevices(m, pci, config, drives, provider);
+            addPciDevices(m, pci, config, drives, provider, netdevs);
             BootProgram boot;
             if (firmware != null) {
                 firmware.mapHigh(m);
@@ -192,7 +199,7 @@ public final class PcBoard implements AutoCloseable {
 
     /** The -device PCI functions, built by {@code provider}, placed on bus 0 and added to the machine. */
     private static void addPciDevices(Machine m, PciBus pci, BoardConfig config, List<Drive> drives,
-                                      PciDeviceProvider provider) {
+                                      PciDeviceProvider provider, java.util.Map<String, NetBackend> netdevs) {
         var byId = new java.util.HashMap<String, Drive>();
         for (int i = 0; i < config.drives().size() && i < drives.size(); i++) {
             String id = config.drives().get(i).id();
@@ -200,7 +207,7 @@ public final class PcBoard implements AutoCloseable {
                 byId.put(id, drives.get(i));
             }
         }
-        var resources = new PciDeviceProvider.Resources(m, byId);
+        var resources = new PciDeviceProvider.Resources(m, byId, netdevs);
         var allocator = new PciAllocator(pci);
         for (DeviceSpec d : config.devices()) {
             if (d instanceof DeviceSpec.Pci p) {

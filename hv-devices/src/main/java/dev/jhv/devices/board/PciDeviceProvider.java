@@ -2,6 +2,7 @@ package dev.jhv.devices.board;
 
 import dev.jhv.core.block.Drive;
 import dev.jhv.core.machine.Machine;
+import dev.jhv.core.net.NetBackend;
 import dev.jhv.devices.pci.PciFunction;
 
 import java.util.Map;
@@ -16,15 +17,25 @@ import java.util.Optional;
 public interface PciDeviceProvider {
     /**
      * What the board has for the functions it builds: the machine (guest memory, the VM, the GSI router) and the
-     * opened drives by their {@code -drive id=} (drives without an id or a medium are not in it).
+     * opened drives by their {@code -drive id=} (drives without an id or a medium are not in it), and the opened
+     * network backends by their {@code -netdev id=}.
      */
-    record Resources(Machine machine, Map<String, Drive> drives) {
+    record Resources(Machine machine, Map<String, Drive> drives, Map<String, NetBackend> netdevs) {
         public Resources {
             drives = Map.copyOf(drives);
+            netdevs = Map.copyOf(netdevs);
+        }
+
+        public Resources(Machine machine, Map<String, Drive> drives) {
+            this(machine, drives, Map.of());
         }
 
         public Optional<Drive> drive(String id) {
             return Optional.ofNullable(drives.get(id));
+        }
+
+        public Optional<NetBackend> netdev(String id) {
+            return Optional.ofNullable(netdevs.get(id));
         }
     }
 

@@ -23,6 +23,10 @@ import dev.jhv.launcher.snapshot.SnapshotCommands;
 import dev.jhv.migration.snapshot.InternalSnapshots;
 
 import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+import dev.jhv.core.net.NetBackend;
+import dev.jhv.devices.board.DeviceSpec;
 
 /**
  * The PC jhv runs for a command line: the board (hv-devices' {@link PcBoard}) with its drives, and what the
@@ -33,12 +37,19 @@ public final class PcMachine implements MachineHandle {
     private final Machine machine;
     private final BootProgram boot;
     private final List<Drive> drives;
+    /** The -netdev backends by id, opened before the board; the NICs find theirs here. */
+    private final Map<String, NetBackend> netdevs;
+    /** What info network shows of the NICs: the command line's until the NIC devices describe themselves. */
+    private volatile Supplier<List<InfoNetwork.Nic>> nics;
     private final Migration migration = new Migration();
     /** The -incoming load, once started (guarded by this). */
     private IncomingMigration incoming;
 
-    private PcMachine(PcBoard board) {
+    private PcMachine(PcBoard board, Map<String, NetBackend> netdevs, List<DeviceSpec> devices) {
         this.board = board;
+        this.netdevs = netdevs;
+        var fromConfig = InfoNetwork.fromConfig(devices);
+        this.nics = () -> fromConfig;
         this.machine = board.machine();
         this.boot = board.boot();
         this.drives = board.drives();
@@ -54,6 +65,16 @@ public final class PcMachine implements MachineHandle {
 
     public List<Drive> drives() {
         return drives;
+    }
+
+    /** The -netdev backends by id, in command-line order (started by the NIC that uses each). */
+    public Map<String, NetBackend> netdevs() {
+        return netdevs;
+    }
+
+    /** Where info network takes its NIC lines from (the NIC devices, once they can say). */
+    public void nicInfo(Supplier<List<InfoNetwork.Nic>> nics) {
+        this.nics = nics;
     }
 
     public InternalSnapshots snapshots() {
@@ -80,6 +101,7 @@ public final class PcMachine implements MachineHandle {
         commands.registerInfo(SnapshotCommands.infoSnapshots(this::snapshots));
         commands.registerInfo(SnapshotCommands.infoBlock(this::drives));
         commands.registerInfo(BoardCommands.infoPci(board));
+        commands.registerInfo(new InfoNetwork(() -> nics.get(), netdevs));
         for (var c : BoardCommands.commands(board)) {
             commands.register(c);
         }
@@ -91,8 +113,15 @@ public final class PcMachine implements MachineHandle {
      */
     public static PcMachine create(BoardConfig config, CharBackend com1, Machine.KvmBase base) {
         List<Drive> drives;
+        Map<String, NetBackend> netdevs;
         try {
             drives = Drives.open(config.drives());
+            try {
+                netdevs = Netdevs.open(config.netdevs(), config.devices());
+            } catch (RuntimeException e) {
+                Drives.close(drives);
+                throw e;
+            }
         } catch (RuntimeException e) {
             if (base != null) {
                 base.close();
@@ -102,13 +131,15 @@ public final class PcMachine implements MachineHandle {
         try {
             // from here the base belongs to PcBoard.create, which closes it if it fails
             PcBoard board = PcBoard.create(config, com1, drives, base != null ? base : Machine.KvmBase.open(),
-                    new dev.jhv.virtio.VirtioDevices());
-            return new PcMachine(board);
+                    new dev.jhv.virtio.VirtioDevices(), netdevs);
+            return new PcMachine(board, netdevs, config.devices());
         } catch (BoardException e) {
             Drives.close(drives);
+            Netdevs.close(netdevs);
             throw new LauncherException(e.getMessage());
         } catch (RuntimeException e) {
             Drives.close(drives);
+            Netdevs.close(netdevs);
             throw e;
         }
     }
@@ -215,5 +246,6 @@ public final class PcMachine implements MachineHandle {
         }
         board.close();
         Drives.close(drives);
+        Netdevs.close(netdevs);
     }
 }

@@ -1,6 +1,7 @@
 package dev.jhv.launcher.cli;
 
 import dev.jhv.core.machine.MachineConfig;
+import dev.jhv.core.net.NetdevConfig;
 import dev.jhv.devices.board.BoardConfig;
 import dev.jhv.devices.board.DeviceSpec;
 import dev.jhv.devices.board.DriveSpec;
@@ -79,6 +80,12 @@ public final class CommandLineParser {
             new Opt("-bios", "file", "set the filename for the BIOS (default: Debian's SeaBIOS)", false),
             new Opt("-fw_cfg", "[name=]name,file=path|string=text", "add a named fw_cfg entry", true),
             new Opt("-device", "isa-debug-exit[,iobase=0x501][,iosize=2]", "add a device", true),
+            new Opt("-netdev", "tap|stream|user,id=id[,...]", "a network backend: tap,id=..,ifname=..,script=no,"
+                    + "downscript=no[,vnet_hdr=on|off]; stream,id=..,addr.type=unix,addr.path=..[,server=on|off] "
+                    + "(passt); user,id=..[,net=addr/mask][,host=..][,dns=..][,dhcpstart=..][,restrict=on|off]"
+                    + "[,hostfwd=tcp|udp:[hostaddr]:hostport-[guestaddr]:guestport]...", true),
+            new Opt("-nic", "tap|stream|user[,...],model=virtio-net-pci[,mac=..]",
+                    "a network backend and its NIC in one (-nic none: no NIC)", true),
             new Opt("-serial", "dev", "redirect COM1 to 'dev': stdio, null, none, file:path, unix:path[,server]"
                     + "[,nowait], tcp:host:port[,server][,nowait], mon:stdio", true),
             new Opt("-monitor", "dev", "redirect the HMP monitor to 'dev' (same forms as -serial)", true),
@@ -281,6 +288,7 @@ public final class CommandLineParser {
             for (String d : values("-device")) {
                 devices.add(checked("-device", d, () -> DeviceOption.parse(d)));
             }
+            var netdevs = netdevs(devices);
             var drives = new DriveTable(flag("-snapshot"));
             // QEMU's order: the shorthands first (-hda…, -cdrom, the image), then -drive in command-line order
             String image = pr.matchedPositionalValue(0, null);
@@ -324,7 +332,36 @@ public final class CommandLineParser {
             }
             var machine = new MachineConfig(name, memory, smp, cpu, kernel, initrd, append,
                     flag("-S"), flag("-no-reboot"), flag("-no-shutdown"), incoming, loadvm);
-            return chardevs(new BoardConfig(machine, drives.list(), devices, bios, boot, fwCfg), demo);
+            return chardevs(new BoardConfig(machine, drives.list(), devices, bios, boot, fwCfg, netdevs), demo);
+        }
+
+        /** -netdev and -nic: the backends in order; a -nic's NIC joins {@code devices}. Checks ids and peers. */
+        private List<NetdevConfig> netdevs(List<DeviceSpec> devices) {
+            var netdevs = new ArrayList<NetdevConfig>();
+            var deviceTexts = new ArrayList<>(values("-device"));
+            for (String n : values("-netdev")) {
+                NetdevConfig c = checked("-netdev", n, () -> NetdevOption.parse(n));
+                if (netdevs.stream().anyMatch(o -> o.id().equals(c.id()))) {
+                    throw UsageException.forOption("-netdev", n, "Duplicate ID '" + c.id() + "' for netdev");
+                }
+                netdevs.add(c);
+            }
+            int index = 0;
+            for (String n : values("-nic")) {
+                int i = index++;
+                var nic = checked("-nic", n, () -> NetdevOption.parseNic(n, i));
+                if (nic.isPresent()) {
+                    if (netdevs.stream().anyMatch(o -> o.id().equals(nic.get().netdev().id()))) {
+                        throw UsageException.forOption("-nic", n, "Duplicate ID '" + nic.get().netdev().id()
+                                + "' for netdev");
+                    }
+                    netdevs.add(nic.get().netdev());
+                    devices.add(nic.get().device());
+                    deviceTexts.add(null);
+                }
+            }
+            NetdevOption.checkPeers(netdevs, devices, deviceTexts);
+            return netdevs;
         }
 
         private LaunchOptions chardevs(BoardConfig machine, boolean demo) {

@@ -12,6 +12,8 @@ import java.util.Set;
  */
 final class KeyValueList {
     private final Map<String, String> values = new LinkedHashMap<>();
+    /** Every value of a key given more than once (-netdev user's hostfwd=), in order. */
+    private final Map<String, java.util.List<String>> repeated = new LinkedHashMap<>();
     private final Set<String> taken = new LinkedHashSet<>();
 
     private KeyValueList() { }
@@ -25,6 +27,8 @@ final class KeyValueList {
             int eq = item.indexOf('=');
             if (eq >= 0) {
                 list.values.put(item.substring(0, eq), item.substring(eq + 1));
+                list.repeated.computeIfAbsent(item.substring(0, eq), k -> new java.util.ArrayList<>())
+                        .add(item.substring(eq + 1));
             } else if (i == 0 && impliedKey != null) {
                 list.values.put(impliedKey, item);
             } else if (item.startsWith("no") && flags.contains(item.substring(2))) {
@@ -65,6 +69,12 @@ final class KeyValueList {
     String take(String key) {
         taken.add(key);
         return values.get(key);
+    }
+
+    /** All the values of a key that may repeat, in command-line order (none: empty). */
+    java.util.List<String> takeAll(String key) {
+        taken.add(key);
+        return java.util.List.copyOf(repeated.getOrDefault(key, java.util.List.of()));
     }
 
     /** "on"/"off" (and QEMU's yes/no, true/false); {@code errorKey} names the key in the error. */
