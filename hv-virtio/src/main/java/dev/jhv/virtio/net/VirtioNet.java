@@ -700,6 +700,9 @@ public final class VirtioNet implements VirtioDevice<VirtioNet.State> {
         f.setVlans(s.vlans());
         guestOffloads = s.guestOffloads();
         applyOffloads();
+        // a restored NIC is somewhere new on the network (a migration's destination, a loaded snapshot): tell the
+        // switches where its MAC is now, as QEMU's self-announce does, once the machine runs (restore is paused)
+        announce();
     }
 
     private static boolean anySet(byte[] b) {
