@@ -135,12 +135,12 @@ public final class RawFileBlockDevice implements BlockDevice {
         long pos = offset;
         while (dst.hasRemaining()) {
             int n = channel.read(dst, pos);
-            if (n <= 0) {
-                // the end of the file (O_DIRECT returns a short read at an unaligned end first)
+            pos += Math.max(n, 0);
+            if (n <= 0 || (pos & (align - 1)) != 0) {
+                // the end of the file (with O_DIRECT, a short read that stops at an unaligned end)
                 while (dst.hasRemaining()) dst.put((byte) 0);
                 return;
             }
-            pos += n;
         }
     }
 
