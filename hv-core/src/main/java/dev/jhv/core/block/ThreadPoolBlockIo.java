@@ -47,21 +47,24 @@ public final class ThreadPoolBlockIo implements AsyncBlockIo {
 
     @Override
     public void read(long offset, List<MemorySegment> buffers, Completion done) {
-        submit(done, () -> {
-            long pos = offset;
-            for (MemorySegment b : buffers) {
-                device.read(pos, b.asByteBuffer());
-                pos += b.byteSize();
-            }
-        });
+        transfer(offset, buffers, false, done);
     }
 
     @Override
     public void write(long offset, List<MemorySegment> buffers, Completion done) {
+        transfer(offset, buffers, true, done);
+    }
+
+    /** One positional call per buffer, each at the disk offset where the previous one ended. */
+    private void transfer(long offset, List<MemorySegment> buffers, boolean write, Completion done) {
         submit(done, () -> {
             long pos = offset;
             for (MemorySegment b : buffers) {
-                device.write(pos, b.asByteBuffer());
+                if (write) {
+                    device.write(pos, b.asByteBuffer());
+                } else {
+                    device.read(pos, b.asByteBuffer());
+                }
                 pos += b.byteSize();
             }
         });

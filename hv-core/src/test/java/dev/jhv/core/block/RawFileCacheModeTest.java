@@ -7,7 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -17,8 +16,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** cache= in the raw backend: O_DIRECT really set on the descriptor, unaligned requests bounced, DSYNC, unsafe. */
 class RawFileCacheModeTest {
-    private static final int O_DIRECT = 040000;
-    private static final int O_DSYNC = 010000;
+    private static final int O_DIRECT = OpenFileFlags.O_DIRECT;
+    private static final int O_DSYNC = OpenFileFlags.O_DSYNC;
 
     @TempDir
     Path dir;
@@ -31,27 +30,8 @@ class RawFileCacheModeTest {
         return p;
     }
 
-    /** The open flags (fdinfo's octal "flags:") of every descriptor this process has on {@code file}. */
     private static List<Integer> flagsOf(Path file) throws IOException {
-        Path real = file.toRealPath();
-        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
-            return fds.filter(fd -> {
-                try {
-                    return Files.readSymbolicLink(fd).equals(real);
-                } catch (IOException e) {
-                    return false;
-                }
-            }).mapToInt(fd -> {
-                try {
-                    for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo", fd.getFileName().toString()))) {
-                        if (line.startsWith("flags:")) return Integer.parseInt(line.substring(6).trim(), 8);
-                    }
-                } catch (IOException e) {
-                    // closed meanwhile
-                }
-                return 0;
-            }).boxed().toList();
-        }
+        return OpenFileFlags.of("self", file);
     }
 
     @Test

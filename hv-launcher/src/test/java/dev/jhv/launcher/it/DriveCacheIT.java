@@ -1,5 +1,6 @@
 package dev.jhv.launcher.it;
 
+import dev.jhv.core.block.OpenFileFlags;
 import dev.jhv.core.kvm.Kvm;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -10,7 +11,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 @Tag("kvm")
 class DriveCacheIT {
-    private static final int O_DIRECT = 040000;
+    private static final int O_DIRECT = OpenFileFlags.O_DIRECT;
 
     @TempDir
     Path tmp;
@@ -34,27 +34,8 @@ class DriveCacheIT {
         assumeTrue(Files.exists(FirmwareBootIT.DISK), "test media missing: run guest-images/build");
     }
 
-    /** The open flags of the descriptors process {@code pid} has on {@code file}. */
     private static List<Integer> flagsOf(long pid, Path file) throws IOException {
-        Path real = file.toRealPath();
-        try (Stream<Path> fds = Files.list(Path.of("/proc/" + pid + "/fd"))) {
-            return fds.filter(fd -> {
-                try {
-                    return Files.readSymbolicLink(fd).equals(real);
-                } catch (IOException e) {
-                    return false;
-                }
-            }).map(fd -> {
-                try {
-                    for (String l : Files.readAllLines(Path.of("/proc/" + pid + "/fdinfo/" + fd.getFileName()))) {
-                        if (l.startsWith("flags:")) return Integer.parseInt(l.substring(6).trim(), 8);
-                    }
-                } catch (IOException e) {
-                    // closed meanwhile
-                }
-                return 0;
-            }).toList();
-        }
+        return OpenFileFlags.of(Long.toString(pid), file);
     }
 
     @Test
@@ -91,7 +72,7 @@ class DriveCacheIT {
                 "file=" + raw + ",format=raw,cache=writethrough"}, FirmwareBootIT.cmdline("mode=disk dma=0 sectors=64 seed=5")))) {
             assertThat(vm.awaitLine(FirmwareBootIT.DISK_LINE, FirmwareBootIT.BOOT).group()).startsWith("DISK OK");
             assertThat(flagsOf(vm.pid(), raw)).as("a descriptor of the image has O_DSYNC")
-                    .anyMatch(f -> (f & 010000) != 0);
+                    .anyMatch(f -> (f & OpenFileFlags.O_DSYNC) != 0);
             vm.send("poweroff\r");
             assertThat(vm.awaitExit(FirmwareBootIT.BOOT)).isZero();
         }

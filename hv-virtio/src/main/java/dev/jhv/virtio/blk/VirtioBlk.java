@@ -262,15 +262,27 @@ public final class VirtioBlk implements VirtioDevice<VirtioBlk.State> {
 
     /** Pushes every finished request to its used ring and interrupts the queues that got one. */
     private void pushCompleted() {
-        GuestMemory memory = context.memory();
-        boolean[] pushed = new boolean[numQueues];
-        requests.drain((q, chain, written) -> {
-            context.queue(q).push(memory, chain, written);
-            pushed[q] = true;
-        });
-        for (int q = 0; q < numQueues; q++) {
-            if (pushed[q]) {
-                context.usedBuffers(q);
+        var pusher = new Pusher();
+        requests.drain(pusher);
+        pusher.interrupt();
+    }
+
+    /** Puts finished requests in their used rings and remembers which queues to interrupt. */
+    private final class Pusher implements BlkRequests.Sink {
+        private final GuestMemory memory = context.memory();
+        private final boolean[] pushed = new boolean[numQueues];
+
+        @Override
+        public void completed(int queue, DescriptorChain chain, int written) {
+            context.queue(queue).push(memory, chain, written);
+            pushed[queue] = true;
+        }
+
+        void interrupt() {
+            for (int q = 0; q < numQueues; q++) {
+                if (pushed[q]) {
+                    context.usedBuffers(q);
+                }
             }
         }
     }
@@ -292,21 +304,15 @@ public final class VirtioBlk implements VirtioDevice<VirtioBlk.State> {
 
     /** Waits for the engine to finish what is in flight; pushes the completions, or drops them for a reset. */
     private void awaitIdle(boolean push) {
-        GuestMemory memory = context.memory();
-        boolean[] pushed = new boolean[numQueues];
+        var pusher = push ? new Pusher() : null;
         try {
-            requests.awaitIdle(push ? (q, chain, written) -> {
-                context.queue(q).push(memory, chain, written);
-                pushed[q] = true;
-            } : null);
+            requests.awaitIdle(pusher);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             LOG.log(System.Logger.Level.WARNING, drive.id() + ": interrupted while waiting for requests in flight");
         }
-        for (int q = 0; q < numQueues; q++) {
-            if (pushed[q]) {
-                context.usedBuffers(q);
-            }
+        if (pusher != null) {
+            pusher.interrupt();
         }
     }
 
