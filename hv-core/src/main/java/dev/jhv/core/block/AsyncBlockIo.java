@@ -40,8 +40,20 @@ public interface AsyncBlockIo extends AutoCloseable {
     @Override
     void close();
 
-    /** The engine for {@code device}: a pool of {@code threads} threads named after {@code name}. */
+    /**
+     * The engine for {@code device}: io_uring for a raw file where the host allows it (with a pool of
+     * {@code threads} for what io_uring does not take), else a pool of {@code threads} threads named after
+     * {@code name}.
+     */
     static AsyncBlockIo open(BlockDevice device, String name, int threads) {
+        if (device instanceof RawFileBlockDevice raw && IoUringBlockIo.available()) {
+            try {
+                return new IoUringBlockIo(raw, name, threads);
+            } catch (IOException e) {
+                System.getLogger(AsyncBlockIo.class.getName()).log(System.Logger.Level.INFO,
+                        device.describe() + ": io_uring unavailable (" + e.getMessage() + "), using threads");
+            }
+        }
         return new ThreadPoolBlockIo(device, name, threads);
     }
 }

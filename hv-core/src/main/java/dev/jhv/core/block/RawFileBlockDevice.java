@@ -108,6 +108,10 @@ public final class RawFileBlockDevice implements BlockDevice {
         if (readOnly) throw new IOException(path + ": image is opened read-only");
     }
 
+    public Path path() {
+        return path;
+    }
+
     /** The cache mode the file was opened for. */
     public CacheMode cacheMode() {
         return cache;

@@ -18,9 +18,11 @@ import dev.jhv.virtio.queue.VirtqueueException;
  *
  * <p>Requests run asynchronously on an {@link AsyncBlockIo} engine, as many at once as the engine takes; each one's
  * completion is handed back to the device's I/O thread ({@link VirtioContext#execute}) and pushed to its used ring
- * there. The engine is {@link dev.jhv.core.block.ThreadPoolBlockIo}: it serves every backend (raw and qcow2 with
- * backing chains) through the thread-safe {@link dev.jhv.core.block.BlockDevice} calls, needs nothing of the host,
- * and keeps 16 requests in flight, which is more than this machine's two cores can feed.
+ * there. The engine ({@link AsyncBlockIo#open}) is {@link dev.jhv.core.block.IoUringBlockIo} for a raw file where
+ * the host allows io_uring: one system call submits a request of any number of guest buffers with no copy, the
+ * kernel runs up to 256 at once, and no thread waits per request. Otherwise (qcow2, whose cluster mapping and
+ * backing chains live in Java; a host without io_uring) it is {@link dev.jhv.core.block.ThreadPoolBlockIo}, 16 named
+ * threads making the thread-safe {@link dev.jhv.core.block.BlockDevice} calls, more than two cores can feed.
  *
  * <p>Guest memory the device writes (the data of IN, the GET_ID answer, the status byte) is marked in the memory's
  * write tracking before the request is pushed; {@link Virtqueue#push} marks the used ring.

@@ -67,7 +67,7 @@ class BlkRequestsTest {
 
     private BlkRequests onFile(BlockDevice dev) {
         closing.add(dev);
-        var io = new ThreadPoolBlockIo(dev, "test", 4);
+        var io = AsyncBlockIo.open(dev, "test", 4); // io_uring for a raw file where the host has it, else threads
         closing.add(io);
         return requests(io, "SERIAL-1", false, true);
     }
