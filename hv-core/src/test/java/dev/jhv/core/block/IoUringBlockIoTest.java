@@ -44,9 +44,7 @@ class IoUringBlockIoTest {
     }
 
     private static IOException await(BlockingQueue<IOException[]> q) throws InterruptedException {
-        IOException[] r = q.poll(30, TimeUnit.SECONDS);
-        assertThat(r).as("completion within the bound").isNotNull();
-        return r[0];
+        return ThreadPoolBlockIoTest.await(q);
     }
 
     @Test
