@@ -30,7 +30,7 @@ class ThreadPoolBlockIoTest {
         return p;
     }
 
-    private static IOException await(BlockingQueue<IOException[]> q) throws InterruptedException {
+    static IOException await(BlockingQueue<IOException[]> q) throws InterruptedException {
         IOException[] r = q.poll(30, TimeUnit.SECONDS);
         assertThat(r).as("completion within the bound").isNotNull();
         return r[0];
