@@ -298,7 +298,14 @@ public final class RecordDescription<S extends Record> {
 
         /** A structure: a record component described by {@code part} (built with {@link #part}). */
         public <N extends Record> Builder<S> struct(String field, RecordDescription<N> part, String component) {
-            int i = component(field, component, part.type.type);
+            // a component typed as a supertype (Record) takes the part's record: a generic container's nested state
+            int i = component(field, component, null);
+            Class<?> have = type.components[i].getType();
+            if (!have.isAssignableFrom(part.type.type)) {
+                throw new IllegalArgumentException("field '" + field + "' of '" + name + "': component '"
+                        + component + "' is " + have.getSimpleName() + ", the field needs "
+                        + part.type.type.getSimpleName());
+            }
             nested.put(i, part);
             b.struct(field, part.description, d -> castDraft(d.values[i]));
             return this;

@@ -27,6 +27,18 @@ final class Cpuid {
         }
     }
 
+    /** The boot vCPU's CPUID leaf 1 EAX (signature) and EDX (features): SMBIOS's processor ID. */
+    static long processorId(Machine m, String cpuModel) {
+        CpuModel model = CpuModel.byName(cpuModel == null ? "qemu64" : cpuModel);
+        List<CpuidEntry> supported = m.kvm().supportedCpuid().stream().map(CpuidEntry::fromRow).toList();
+        for (CpuidEntry e : CpuidBuilder.build(supported, model, m.topology(), 0)) {
+            if (e.function() == 1) {
+                return Integer.toUnsignedLong(e.eax()) | (long) e.edx() << 32;
+            }
+        }
+        return 0;
+    }
+
     static void configure(Machine m, String cpuModel) {
         CpuModel model = CpuModel.byName(cpuModel == null ? "qemu64" : cpuModel);
         List<CpuidEntry> supported = m.kvm().supportedCpuid().stream().map(CpuidEntry::fromRow).toList();

@@ -4,6 +4,7 @@ import dev.jhv.core.acpi.AcpiTables;
 import dev.jhv.core.acpi.PciWindows;
 import dev.jhv.core.boot.MemoryMap;
 import dev.jhv.core.machine.Machine;
+import dev.jhv.core.smbios.SmbiosTables;
 import dev.jhv.devices.fwcfg.FwCfg;
 import dev.jhv.devices.fwcfg.FwCfgAcpi;
 import dev.jhv.devices.fwcfg.FwCfgBuilder;
@@ -15,11 +16,15 @@ import java.util.List;
 /**
  * What the firmware learns through fw_cfg on this board, as QEMU's pc tells SeaBIOS: RAM size and the e820 RAM
  * entries, CPU counts, the boot order and menu, COM1 as the firmware's console (no display yet), jhv's own ACPI
- * tables through the linker/loader, and the user's -fw_cfg items.
+ * tables through the linker/loader, the SMBIOS tables, and the user's -fw_cfg items.
  */
 final class FirmwareConfig {
     /** QEMU's default for -boot reboot-timeout: -1, never reboot after a failed boot. */
     private static final int NO_REBOOT_AFTER_FAILURE = -1;
+    private static final String SMBIOS_MANUFACTURER = "jhv";
+    /** QEMU's description of the pc machine, which guests already know. */
+    private static final String SMBIOS_PRODUCT = "Standard PC (i440FX + PIIX, 1996)";
+    private static final String SMBIOS_VERSION = "pc";
 
     private FirmwareConfig() { }
 
@@ -35,6 +40,12 @@ final class FirmwareConfig {
             b.bootOrder(bootOrder);
         }
         FwCfgAcpi.addTo(b, AcpiTables.build(m.topology(), m.vcpus().size(), pci));
+        SmbiosTables smbios = SmbiosTables.build(new SmbiosTables.Machine(SMBIOS_MANUFACTURER, SMBIOS_PRODUCT,
+                SMBIOS_VERSION, m.topology(), m.vcpus().size(), Cpuid.processorId(m, config.machine().cpuModel()),
+                map.ramSize(), ramEntries(map).stream()
+                        .map(e -> new SmbiosTables.RamRange(e.start(), e.size())).toList()));
+        b.addFile("etc/smbios/smbios-anchor", smbios.anchor());
+        b.addFile("etc/smbios/smbios-tables", smbios.tables());
         for (FwCfgUserItem item : config.fwCfg()) {
             b.addUserItem(item);
         }

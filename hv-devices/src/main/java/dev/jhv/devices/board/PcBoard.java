@@ -16,7 +16,10 @@ import dev.jhv.core.vcpu.PowerOnSetup;
 import dev.jhv.core.vcpu.Vcpu;
 import dev.jhv.devices.debug.IsaDebugCon;
 import dev.jhv.devices.fwcfg.FwCfg;
+import dev.jhv.devices.DeviceException;
+import dev.jhv.devices.pci.PciAllocator;
 import dev.jhv.devices.pci.PciBus;
+import dev.jhv.devices.pci.PciFunction;
 import dev.jhv.devices.platform.SystemControl;
 
 import java.util.ArrayList;
@@ -98,17 +101,21 @@ public final class PcBoard implements AutoCloseable {
      * @throws BoardException or {@link dev.jhv.core.machine.MachineException} with a message for the terminal
      */
     public static PcBoard create(BoardConfig config, CharBackend com1, List<Drive> drives, Machine.KvmBase base) {
+        return create(config, com1, drives, base, PciDeviceProvider.NONE);
+    }
+
+    /**
+     * As {@link #create(BoardConfig, CharBackend, List, Machine.KvmBase)}, with {@code provider} building the PCI
+     * functions of {@code config.devices()}: each is placed at its {@code addr=} (a taken slot is refused with
+     * QEMU's message) or the first free slot, in command-line order, and joins the machine's devices.
+     */
+    public static PcBoard create(BoardConfig config, CharBackend com1, List<Drive> drives, Machine.KvmBase base,
+                                 PciDeviceProvider provider) {
         for (DriveSpec d : config.drives()) {
             if (d.iface() != DriveSpec.Interface.IDE && d.iface() != DriveSpec.Interface.NONE) {
                 base.close();
                 throw new BoardException(d.option() + ": if=" + d.iface().qemuName
                         + " is not supported by jhv yet (only if=ide and if=none)");
-            }
-        }
-        for (DeviceSpec d : config.devices()) {
-            if (d instanceof DeviceSpec.Pci p) {
-                base.close();
-                throw new BoardException("-device " + p.driver() + ": not supported by jhv yet");
             }
         }
         FirmwareImage firmware = null;
@@ -149,6 +156,7 @@ public final class PcBoard implements AutoCloseable {
             ShadowRam shadow = firmware == null ? null
                     : new ShadowRam(m, shadowRamSegment(m), firmware.isaBios());
             PciBus pci = PcChipset.create(m, platform, ide, shadow);
+            addPciDevices(m, pci, config, drives, provider);
             BootProgram boot;
             if (firmware != null) {
                 firmware.mapHigh(m);
@@ -179,6 +187,33 @@ public final class PcBoard implements AutoCloseable {
         } catch (RuntimeException e) {
             closeQuietly(m, platform, firmware);
             throw e;
+        }
+    }
+
+    /** The -device PCI functions, built by {@code provider}, placed on bus 0 and added to the machine. */
+    private static void addPciDevices(Machine m, PciBus pci, BoardConfig config, List<Drive> drives,
+                                      PciDeviceProvider provider) {
+        var byId = new java.util.HashMap<String, Drive>();
+        for (int i = 0; i < config.drives().size() && i < drives.size(); i++) {
+            String id = config.drives().get(i).id();
+            if (id != null && drives.get(i) != null) {
+                byId.put(id, drives.get(i));
+            }
+        }
+        var resources = new PciDeviceProvider.Resources(m, byId);
+        var allocator = new PciAllocator(pci);
+        for (DeviceSpec d : config.devices()) {
+            if (d instanceof DeviceSpec.Pci p) {
+                PciFunction f = provider.build(p, resources).orElseThrow(
+                        () -> new BoardException("-device " + p.driver() + ": not supported by jhv yet"));
+                try {
+                    allocator.place(f, p.driver(), p.id(), p.addr());
+                } catch (DeviceException e) {
+                    f.close();
+                    throw new BoardException("-device " + p.driver() + ": " + e.getMessage(), e);
+                }
+                m.addDevice(f);
+            }
         }
     }
 

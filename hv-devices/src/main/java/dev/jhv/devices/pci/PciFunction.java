@@ -161,7 +161,12 @@ public abstract class PciFunction implements Device {
 
     /** A configuration read of 1, 2 or 4 bytes from {@code reg}. */
     public final synchronized int configRead(int reg, int size) {
+        configReading(reg, size);
         return config.read(reg, size);
+    }
+
+    /** Called before a guest read of [reg, reg + size), with the function's lock held (a register read through). */
+    protected void configReading(int reg, int size) {
     }
 
     /** A configuration write: masks applied, then BARs, INTx and the device follow the new values. */

@@ -49,6 +49,11 @@ class PcBoardStateTest {
         return BoardConfig.of(config());
     }
 
+    /** Who builds the -device PCI functions of {@link #boardConfig()} (hv-virtio's test gives its provider). */
+    PciDeviceProvider provider() {
+        return PciDeviceProvider.NONE;
+    }
+
     /** The drives of {@link #boardConfig()}, opened (null for a drive with no medium). */
     List<dev.jhv.core.block.Drive> drives() {
         return List.of();
@@ -63,11 +68,19 @@ class PcBoardStateTest {
     void build() {
         assumeTrue(Kvm.available(), "/dev/kvm is not available");
         assumeTrue(Files.exists(TESTOS), "test guest missing: run guest-images/build");
-        a = PcBoard.create(boardConfig(), null, drives(), dev.jhv.core.machine.Machine.KvmBase.open());
-        b = PcBoard.create(boardConfig(), null, drives(), dev.jhv.core.machine.Machine.KvmBase.open());
+        a = PcBoard.create(boardConfig(), null, drives(), dev.jhv.core.machine.Machine.KvmBase.open(), provider());
+        b = PcBoard.create(boardConfig(), null, drives(), dev.jhv.core.machine.Machine.KvmBase.open(), provider());
         // as for a save: nothing runs on its own (the ACPI PM timer stands, the RTC arms no wake-up)
         a.machine().devices().forEach(Device::pause);
         b.machine().devices().forEach(Device::pause);
+    }
+
+    /** The first of the two boards (for subclasses' own checks). */
+    PcBoard boardUnderTest() {
+        if (a == null) {
+            build();
+        }
+        return a;
     }
 
     @AfterAll

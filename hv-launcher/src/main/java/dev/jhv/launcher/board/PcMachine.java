@@ -101,7 +101,8 @@ public final class PcMachine implements MachineHandle {
         }
         try {
             // from here the base belongs to PcBoard.create, which closes it if it fails
-            PcBoard board = PcBoard.create(config, com1, drives, base != null ? base : Machine.KvmBase.open());
+            PcBoard board = PcBoard.create(config, com1, drives, base != null ? base : Machine.KvmBase.open(),
+                    new dev.jhv.virtio.VirtioDevices());
             return new PcMachine(board);
         } catch (BoardException e) {
             Drives.close(drives);
