@@ -8,6 +8,8 @@ import dev.jhv.devices.pci.PciFunction;
 import dev.jhv.virtio.device.VirtioDevice;
 import dev.jhv.virtio.pci.Doorbells;
 import dev.jhv.virtio.pci.VirtioPciFunction;
+import dev.jhv.core.block.Drive;
+import dev.jhv.virtio.blk.VirtioBlk;
 import dev.jhv.virtio.net.MacAddress;
 import dev.jhv.virtio.net.MacAllocator;
 import dev.jhv.virtio.net.VirtioNet;
@@ -46,8 +48,17 @@ public final class VirtioDevices implements PciDeviceProvider {
         return switch (spec) {
             case DeviceSpec.VirtioRngPci rng -> Optional.of(new VirtioRng());
             case DeviceSpec.VirtioNetPci net -> Optional.of(virtioNet(net, resources));
+            case DeviceSpec.VirtioBlkPci blk -> Optional.of(virtioBlk(blk, resources));
             default -> Optional.empty();
         };
+    }
+
+    /** QEMU 7.2's num-queues default for virtio-blk-pci: one queue per vCPU. */
+    private static VirtioBlk virtioBlk(DeviceSpec.VirtioBlkPci spec, Resources resources) {
+        Drive drive = resources.drive(spec.drive()).orElseThrow(() -> new BoardException(
+                "-device virtio-blk-pci: Property 'virtio-blk-device.drive' can't find value '" + spec.drive() + "'"));
+        int queues = spec.numQueues() > 0 ? spec.numQueues() : resources.machine().vcpus().size();
+        return new VirtioBlk(drive, spec.serial(), queues, resources.driveCache(spec.drive()));
     }
 
     private VirtioNet virtioNet(DeviceSpec.VirtioNetPci spec, Resources resources) {

@@ -9,12 +9,24 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
-/** A raw disk image: the file's bytes are the disk's bytes. Positional I/O, safe for concurrent use. */
+/**
+ * A raw disk image: the file's bytes are the disk's bytes. Positional I/O, safe for concurrent use.
+ *
+ * <p>With a {@link CacheMode#direct() direct} cache mode the file is opened with O_DIRECT, where the kernel wants
+ * offsets, lengths and memory aligned to the file system's block size. Guest requests are aligned to 512 bytes
+ * only, so a request that is not aligned goes through an aligned bounce buffer: a read reads the covering aligned
+ * range, a write reads, patches and writes it back. Such a read-modify-write must not interleave with another write
+ * to the same block, so unaligned writes run alone (the write lock) and aligned writes together (the read lock).
+ */
 public final class RawFileBlockDevice implements BlockDevice {
     private final Path path;
     private final FileChannel channel;
     private final boolean readOnly;
     private final ImageLock lock;
+    private final CacheMode cache;
+    /** The O_DIRECT alignment of offsets, lengths and memory; 1 when not direct. */
+    private final int align;
+    private final java.util.concurrent.locks.ReadWriteLock rmw = new java.util.concurrent.locks.ReentrantReadWriteLock();
     private static final int UNOPENED = -2;
     private int seekFd = UNOPENED;
 
@@ -25,10 +37,45 @@ public final class RawFileBlockDevice implements BlockDevice {
 
     /** Writable when {@code access} holds write; locked for {@code access} while open. */
     public RawFileBlockDevice(Path path, ImageLock.Access access) throws IOException {
+        this(path, access, CacheMode.WRITEBACK);
+    }
+
+    /**
+     * Opened for {@code cache}: O_DIRECT for none/directsync, O_DSYNC for writethrough/directsync, flush ignored
+     * for unsafe. A file system that refuses O_DIRECT gives "Invalid argument", as QEMU says it.
+     */
+    public RawFileBlockDevice(Path path, ImageLock.Access access, CacheMode cache) throws IOException {
         this.path = path;
         this.readOnly = !access.writes();
-        this.channel = readOnly ? FileChannel.open(path, StandardOpenOption.READ)
-                : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        this.cache = cache;
+        var options = new java.util.HashSet<java.nio.file.OpenOption>();
+        options.add(StandardOpenOption.READ);
+        if (!readOnly) {
+            options.add(StandardOpenOption.WRITE);
+            if (cache.syncEachWrite()) options.add(StandardOpenOption.DSYNC);
+        }
+        if (cache.direct()) options.add(com.sun.nio.file.ExtendedOpenOption.DIRECT);
+        try {
+            this.channel = FileChannel.open(path, options);
+        } catch (java.nio.file.FileSystemException e) {
+            if (cache.direct() && java.nio.file.Files.isReadable(path)) {
+                // the file opens without O_DIRECT: it is the file system that refuses it (EINVAL)
+                throw new IOException("Invalid argument", e);
+            }
+            throw e;
+        } catch (UnsupportedOperationException | IOException e) {
+            if (cache.direct()) throw new IOException("Invalid argument", e);
+            throw e;
+        }
+        int a = 1;
+        if (cache.direct()) {
+            try {
+                a = (int) java.nio.file.Files.getFileStore(path).getBlockSize();
+            } catch (IOException | UnsupportedOperationException e) {
+                a = 4096;
+            }
+        }
+        this.align = a;
         try {
             this.lock = ImageLock.acquire(path, access);
         } catch (IOException | RuntimeException e) {
@@ -61,17 +108,43 @@ public final class RawFileBlockDevice implements BlockDevice {
         if (readOnly) throw new IOException(path + ": image is opened read-only");
     }
 
+    public Path path() {
+        return path;
+    }
+
+    /** The cache mode the file was opened for. */
+    public CacheMode cacheMode() {
+        return cache;
+    }
+
+    /** The alignment O_DIRECT needs here (1 when the file is not opened with O_DIRECT). */
+    public int directAlignment() {
+        return align;
+    }
+
     @Override
     public void read(long offset, ByteBuffer dst) throws IOException {
         check(offset, dst.remaining());
+        if (aligned(offset, dst)) {
+            readFully(offset, dst);
+            return;
+        }
+        long start = offset & -align;
+        ByteBuffer bounce = bounce(offset + dst.remaining() - start);
+        readFully(start, bounce);
+        dst.put(bounce.position((int) (offset - start)).limit((int) (offset - start) + dst.remaining()));
+    }
+
+    private void readFully(long offset, ByteBuffer dst) throws IOException {
         long pos = offset;
         while (dst.hasRemaining()) {
             int n = channel.read(dst, pos);
-            if (n < 0) {
+            pos += Math.max(n, 0);
+            if (n <= 0 || (pos & (align - 1)) != 0) {
+                // the end of the file (with O_DIRECT, a short read that stops at an unaligned end)
                 while (dst.hasRemaining()) dst.put((byte) 0);
                 return;
             }
-            pos += n;
         }
     }
 
@@ -79,18 +152,75 @@ public final class RawFileBlockDevice implements BlockDevice {
     public void write(long offset, ByteBuffer src) throws IOException {
         checkWritable();
         check(offset, src.remaining());
+        if (align == 1) {
+            writeFully(offset, src);
+            return;
+        }
+        if (aligned(offset, src)) {
+            rmw.readLock().lock();
+            try {
+                writeFully(offset, src);
+            } finally {
+                rmw.readLock().unlock();
+            }
+            return;
+        }
+        rmw.writeLock().lock();
+        try {
+            writeUnaligned(offset, src);
+        } finally {
+            rmw.writeLock().unlock();
+        }
+    }
+
+    /** Read-modify-write of the covering aligned range; the file keeps its size even if its end is unaligned. */
+    private void writeUnaligned(long offset, ByteBuffer src) throws IOException {
+        long size = channel.size();
+        long start = offset & -align;
+        long len = offset + src.remaining() - start;
+        ByteBuffer bounce = bounce(len);
+        int rounded = bounce.limit();
+        if (((offset | len) & (align - 1)) != 0) {
+            // a block is only partly written: the rest of it keeps the bytes on disk
+            readFully(start, bounce);
+        }
+        bounce.limit(rounded).position((int) (offset - start));
+        bounce.put(src).position(0);
+        writeFully(start, bounce);
+        if (channel.size() > size) channel.truncate(size);
+    }
+
+    private void writeFully(long offset, ByteBuffer src) throws IOException {
         long pos = offset;
         while (src.hasRemaining()) pos += channel.write(src, pos);
+    }
+
+    /** Whether the kernel takes this request as it is: no O_DIRECT, or offset, length and address all aligned. */
+    private boolean aligned(long offset, ByteBuffer buf) {
+        if (align == 1) return true;
+        if (((offset | buf.remaining()) & (align - 1)) != 0 || !buf.isDirect()) return false;
+        long address = java.lang.foreign.MemorySegment.ofBuffer(buf).address();
+        return (address & (align - 1)) == 0;
+    }
+
+    /** An aligned direct buffer covering {@code len} bytes rounded up to the alignment. */
+    private ByteBuffer bounce(long len) throws IOException {
+        long rounded = (len + align - 1) & -align;
+        if (rounded > Integer.MAX_VALUE - align) throw new IOException(path + ": request of " + len + " bytes too large");
+        return ByteBuffer.allocateDirect((int) rounded + align).alignedSlice(align).limit((int) rounded);
     }
 
     @Override
     public void writeZeroes(long offset, long length) throws IOException {
         checkWritable();
         check(offset, length);
-        var z = ByteBuffer.allocate((int) Math.min(length, 1 << 20));
+        int chunk = (int) Math.min(length, 1 << 20);
+        var z = align == 1 ? ByteBuffer.allocate(chunk) : bounce(chunk);
         for (long p = offset; p < offset + length; ) {
-            z.clear().limit((int) Math.min(z.capacity(), offset + length - p));
-            while (z.hasRemaining()) p += channel.write(z, p);
+            int n = (int) Math.min(chunk, offset + length - p);
+            z.clear().limit(n);
+            write(p, z);
+            p += n;
         }
     }
 
@@ -103,7 +233,7 @@ public final class RawFileBlockDevice implements BlockDevice {
 
     @Override
     public void flush() throws IOException {
-        if (!readOnly) channel.force(false);
+        if (!readOnly && !cache.ignoreFlush()) channel.force(false);
     }
 
     /**
@@ -153,7 +283,7 @@ public final class RawFileBlockDevice implements BlockDevice {
 
     @Override
     public String describe() {
-        return path + " (raw)";
+        return path + " (raw" + (cache == CacheMode.WRITEBACK ? "" : ", cache=" + cache.qemuName()) + ")";
     }
 
     @Override

@@ -113,6 +113,8 @@ public final class Libc {
     private static final long SYS_EPOLL_WAIT = 232;
     private static final long SYS_EPOLL_CTL = 233;
     private static final long SYS_EPOLL_CREATE1 = 291;
+    private static final long SYS_IO_URING_SETUP = 425;
+    private static final long SYS_IO_URING_ENTER = 426;
     private static final long AT_FDCWD = -100;
     private static final long PRIO_PROCESS = 0;
     /** The kernel's sigset_t is 64 bits on x86-64 (glibc's 1024-bit one starts with the same word). */
@@ -208,6 +210,16 @@ public final class Libc {
             }
             return (int) fd;
         }
+    }
+
+    /** io_uring_setup(2): the ring's fd, or {@code -errno} (ENOSYS, EPERM where io_uring is disabled). */
+    public static int tryIoUringSetup(int entries, MemorySegment params) {
+        return (int) sys(SYS_IO_URING_SETUP, entries, addr(params), 0, 0);
+    }
+
+    /** io_uring_enter(2) without a signal mask: how many were submitted, or {@code -errno}. */
+    public static int tryIoUringEnter(int fd, int toSubmit, int minComplete, int flags) {
+        return (int) sys(SYS_IO_URING_ENTER, fd, toSubmit, minComplete, flags, 0, 0);
     }
 
     public static void close(int fd) {

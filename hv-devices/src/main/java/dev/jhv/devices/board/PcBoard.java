@@ -119,10 +119,11 @@ public final class PcBoard implements AutoCloseable {
     public static PcBoard create(BoardConfig config, CharBackend com1, List<Drive> drives, Machine.KvmBase base,
                                  PciDeviceProvider provider, java.util.Map<String, NetBackend> netdevs) {
         for (DriveSpec d : config.drives()) {
-            if (d.iface() != DriveSpec.Interface.IDE && d.iface() != DriveSpec.Interface.NONE) {
+            if (d.iface() != DriveSpec.Interface.IDE && d.iface() != DriveSpec.Interface.NONE
+                    && d.iface() != DriveSpec.Interface.VIRTIO) {
                 base.close();
                 throw new BoardException(d.option() + ": if=" + d.iface().qemuName
-                        + " is not supported by jhv yet (only if=ide and if=none)");
+                        + " is not supported by jhv yet (only if=ide, if=virtio and if=none)");
             }
         }
         FirmwareImage firmware = null;
@@ -201,13 +202,15 @@ public final class PcBoard implements AutoCloseable {
     private static void addPciDevices(Machine m, PciBus pci, BoardConfig config, List<Drive> drives,
                                       PciDeviceProvider provider, java.util.Map<String, NetBackend> netdevs) {
         var byId = new java.util.HashMap<String, Drive>();
+        var specs = new java.util.HashMap<String, DriveSpec>();
         for (int i = 0; i < config.drives().size() && i < drives.size(); i++) {
             String id = config.drives().get(i).id();
             if (id != null && drives.get(i) != null) {
                 byId.put(id, drives.get(i));
+                specs.put(id, config.drives().get(i));
             }
         }
-        var resources = new PciDeviceProvider.Resources(m, byId, netdevs);
+        var resources = new PciDeviceProvider.Resources(m, byId, specs, netdevs);
         var allocator = new PciAllocator(pci);
         for (DeviceSpec d : config.devices()) {
             if (d instanceof DeviceSpec.Pci p) {

@@ -20,14 +20,22 @@ public interface PciDeviceProvider {
      * opened drives by their {@code -drive id=} (drives without an id or a medium are not in it), and the opened
      * network backends by their {@code -netdev id=}.
      */
-    record Resources(Machine machine, Map<String, Drive> drives, Map<String, NetBackend> netdevs) {
+    record Resources(Machine machine, Map<String, Drive> drives, Map<String, DriveSpec> driveSpecs,
+                     Map<String, NetBackend> netdevs) {
         public Resources {
             drives = Map.copyOf(drives);
+            driveSpecs = Map.copyOf(driveSpecs);
             netdevs = Map.copyOf(netdevs);
         }
 
         public Resources(Machine machine, Map<String, Drive> drives) {
-            this(machine, drives, Map.of());
+            this(machine, drives, Map.of(), Map.of());
+        }
+
+        /** The drive's cache= (writeback when the command line did not say). */
+        public DriveSpec.Cache driveCache(String id) {
+            DriveSpec d = driveSpecs.get(id);
+            return d == null || d.cache() == null ? DriveSpec.Cache.WRITEBACK : d.cache();
         }
 
         public Optional<Drive> drive(String id) {

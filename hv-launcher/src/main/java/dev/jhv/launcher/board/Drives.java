@@ -1,6 +1,8 @@
 package dev.jhv.launcher.board;
 
+import dev.jhv.core.block.CacheMode;
 import dev.jhv.core.block.Drive;
+import dev.jhv.core.block.RawFileBlockDevice;
 import dev.jhv.core.block.ImageLock;
 import dev.jhv.devices.board.DriveSpec;
 import dev.jhv.qcow2.Qcow2Image;
@@ -39,8 +41,8 @@ final class Drives {
                         out.add(snapshotOverlay(id, d));
                         continue;
                     }
-                    var dev = BlockImages.open(d.file(), d.format(), ImageLock.Access.device(!d.readOnly()));
                     String format = d.format() != null ? d.format() : BlockImages.probe(d.file());
+                    var dev = open(d, format);
                     out.add(new Drive(id, d.file(), format, d.readOnly() || dev.isReadOnly(), dev));
                 } catch (IOException | RuntimeException e) {
                     ImageLock.ConflictException conflict = conflict(e);
@@ -59,6 +61,18 @@ final class Drives {
             close(out);
             throw e;
         }
+    }
+
+    /**
+     * A raw image is opened for the drive's cache= (O_DIRECT for none and directsync, O_DSYNC for writethrough and
+     * directsync, flushes ignored for unsafe); a qcow2 image as always (writeback).
+     */
+    private static dev.jhv.core.block.BlockDevice open(DriveSpec d, String format) throws IOException {
+        var access = ImageLock.Access.device(!d.readOnly());
+        if (format.equals("raw")) {
+            return new RawFileBlockDevice(d.file(), access, CacheMode.valueOf(d.cache().name()));
+        }
+        return BlockImages.open(d.file(), format, access);
     }
 
     /**

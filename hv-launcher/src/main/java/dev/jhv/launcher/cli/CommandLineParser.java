@@ -66,7 +66,7 @@ public final class CommandLineParser {
             new Opt("-kernel", "bzImage", "boot a Linux kernel (bzImage, or an ELF vmlinux with a PVH note)", false),
             new Opt("-initrd", "file", "use 'file' as the initial ram disk", false),
             new Opt("-append", "cmdline", "use 'cmdline' as the kernel command line", false),
-            new Opt("-drive", "[file=..][,format=raw|qcow2][,if=ide|none][,index=n][,media=disk|cdrom][,id=..]"
+            new Opt("-drive", "[file=..][,format=raw|qcow2][,if=ide|virtio|none][,index=n][,media=disk|cdrom][,id=..]"
                     + "[,readonly=on|off][,cache=writeback|none|writethrough|directsync|unsafe][,snapshot=on|off]",
                     "add a drive", true),
             new Opt("-hda", "file", "use 'file' as IDE hard disk 0 image", false),
@@ -332,7 +332,8 @@ public final class CommandLineParser {
             }
             var machine = new MachineConfig(name, memory, smp, cpu, kernel, initrd, append,
                     flag("-S"), flag("-no-reboot"), flag("-no-shutdown"), incoming, loadvm);
-            return chardevs(new BoardConfig(machine, drives.list(), devices, bios, boot, fwCfg, netdevs), demo);
+            var allDevices = drives.withDevices(values("-device"), devices);
+            return chardevs(new BoardConfig(machine, drives.list(), allDevices, bios, boot, fwCfg, netdevs), demo);
         }
 
         /** -netdev and -nic: the backends in order; a -nic's NIC joins {@code devices}. Checks ids and peers. */

@@ -242,11 +242,60 @@ class CommandLineParserTest {
                 .board();
         assertThat(m.drives()).containsExactly(
                 DriveSpec.ideDisk(disk, 0, disk.toString()),
-                new DriveSpec(disk, "qcow2", DriveSpec.Interface.VIRTIO, -1, DriveSpec.Media.DISK, "d0", true,
+                new DriveSpec(disk, "qcow2", DriveSpec.Interface.VIRTIO, 0, DriveSpec.Media.DISK, "d0", true,
                         DriveSpec.Cache.WRITEBACK, false,
                         "-drive file=" + disk + ",format=qcow2,if=virtio,id=d0,readonly=on"));
         assertThat(parse("-drive", "file=" + disk).board().drives())
                 .containsExactly(DriveSpec.ideDisk(disk, 0, "-drive file=" + disk));
+    }
+
+    @Test
+    void virtioDrivesAreNumberedAndNamedAsQemuAndImplyTheirDevice() {
+        var b = parse("-drive", "file=" + disk + ",if=virtio,index=2", "-drive", "file=" + disk + ",if=virtio",
+                "-drive", "file=" + disk + ",if=none", "-drive", "file=" + disk + ",if=virtio,cache=none").board();
+        assertThat(b.drives()).extracting(DriveSpec::id, DriveSpec::index).containsExactly(
+                org.assertj.core.groups.Tuple.tuple("virtio2", 2),
+                org.assertj.core.groups.Tuple.tuple("virtio0", 0),
+                org.assertj.core.groups.Tuple.tuple("none0", 0),
+                org.assertj.core.groups.Tuple.tuple("virtio1", 1));
+        assertThat(b.drives().getLast().cache()).isEqualTo(DriveSpec.Cache.NONE);
+        assertThat(b.devices()).containsExactly(
+                new DeviceSpec.VirtioBlkPci(null, "virtio2", java.util.Optional.empty(), null, 0),
+                new DeviceSpec.VirtioBlkPci(null, "virtio0", java.util.Optional.empty(), null, 0),
+                new DeviceSpec.VirtioBlkPci(null, "virtio1", java.util.Optional.empty(), null, 0));
+        assertThat(error("-drive", "file=" + disk + ",if=virtio,index=1", "-drive", "file=" + disk + ",if=virtio,index=1"))
+                .isEqualTo("-drive file=" + disk + ",if=virtio,index=1: drive with bus=0, unit=1 (index=1) exists");
+    }
+
+    @Test
+    void deviceVirtioBlkPciLinksToItsDrive() {
+        var b = parse("-drive", "file=" + disk + ",if=none,id=d0", "-device",
+                "virtio-blk-pci,drive=d0,serial=abc,num-queues=2,id=blk0").board();
+        assertThat(b.devices()).containsExactly(
+                new DeviceSpec.VirtioBlkPci("blk0", "d0", java.util.Optional.empty(), "abc", 2));
+        // the -device comes first, then the implied devices of if=virtio drives
+        assertThat(parse("-drive", "file=" + disk + ",if=virtio", "-drive", "file=" + disk + ",if=none,id=d1",
+                "-device", "virtio-blk-pci,drive=d1").board().devices())
+                .extracting(d -> ((DeviceSpec.VirtioBlkPci) d).drive()).containsExactly("d1", "virtio0");
+    }
+
+    @Test
+    void deviceVirtioBlkPciErrorsInQemusWords() {
+        String none = "file=" + disk + ",if=none,id=d0";
+        assertThat(error("-drive", none, "-device", "virtio-blk-pci,drive=zz")).isEqualTo(
+                "-device virtio-blk-pci,drive=zz: Property 'virtio-blk-device.drive' can't find value 'zz'");
+        assertThat(error("-drive", none, "-device", "virtio-blk-pci,drive=d0", "-device", "virtio-blk-pci,drive=d0"))
+                .isEqualTo("-device virtio-blk-pci,drive=d0: Drive 'd0' is already in use by another device");
+        assertThat(error("-drive", "file=" + disk + ",if=virtio", "-device", "virtio-blk-pci,drive=virtio0"))
+                .isEqualTo("-drive file=" + disk + ",if=virtio: Drive 'virtio0' is already in use because it has "
+                        + "been automatically connected to another device (did you need 'if=none' in the drive "
+                        + "options?)");
+        assertThat(error("-hda", disk.toString(), "-device", "virtio-blk-pci,drive=ide0-hd0"))
+                .isEqualTo("-device virtio-blk-pci,drive=ide0-hd0: Drive 'ide0-hd0' is already in use because it "
+                        + "has been automatically connected to another device (did you need 'if=none' in the drive "
+                        + "options?)");
+        assertThat(error("-drive", none, "-device", "virtio-blk-pci"))
+                .isEqualTo("-device virtio-blk-pci: drive property not set");
     }
 
     @Test
