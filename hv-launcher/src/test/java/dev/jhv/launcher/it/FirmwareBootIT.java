@@ -255,9 +255,9 @@ class FirmwareBootIT {
 
     @Test
     void interfacesNotBuiltAreRefusedByName() throws Exception {
-        try (JhvProcess vm = jhv("-drive", "file=" + DISK + ",if=virtio,snapshot=on")) {
+        try (JhvProcess vm = jhv("-drive", "file=" + DISK + ",if=scsi,snapshot=on")) {
             assertThat(vm.awaitExit(BOOT)).isEqualTo(1);
-            assertThat(String.join("\n", vm.stderr())).contains("if=virtio is not supported by jhv yet");
+            assertThat(String.join("\n", vm.stderr())).contains("if=scsi is not supported by jhv yet");
         }
     }
 

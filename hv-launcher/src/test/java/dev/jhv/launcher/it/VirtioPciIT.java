@@ -121,13 +121,4 @@ class VirtioPciIT {
                     .contains("PCI: slot 1 function 0 not available for virtio-rng-pci, in use by PIIX3");
         }
     }
-
-    @Test
-    void aVirtioKindWithoutItsDeviceYetIsRefusedClearly() throws Exception {
-        try (JhvProcess vm = FirmwareBootIT.jhv("-m", "128", "-drive", "file=" + FirmwareBootIT.DISK
-                + ",if=none,id=d0,snapshot=on", "-device", "virtio-blk-pci,drive=d0", "-monitor", "none")) {
-            assertThat(vm.awaitExit(FirmwareBootIT.BOOT)).isNotZero();
-            assertThat(String.join("\n", vm.stderr())).contains("-device virtio-blk-pci: not supported by jhv yet");
-        }
-    }
 }
