@@ -12,7 +12,6 @@
  */
 #include "kernel.h"
 
-static inline u32 inl(u16 port) { u32 v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port)); return v; }
 static inline void insw(u16 port, void *buf, u64 n)
 {
     __asm__ volatile("rep insw" : "+D"(buf), "+c"(n) : "d"(port) : "memory");
@@ -67,26 +66,6 @@ static struct {
 } ata;
 
 static u32 prd[2 * (BUF_BYTES >> 16) + 2] __attribute__((aligned(1024)));  /* never crosses 64 KiB */
-
-/* ---- PCI configuration mechanism #1 ---- */
-
-static u32 pci_read(u32 bdf, u32 reg)
-{
-    outl(0xCF8, 0x80000000u | bdf | (reg & 0xFC));
-    return inl(0xCFC);
-}
-
-static void pci_write(u32 bdf, u32 reg, u32 v)
-{
-    outl(0xCF8, 0x80000000u | bdf | (reg & 0xFC));
-    outl(0xCFC, v);
-}
-
-static void pci_write16(u32 bdf, u32 reg, u16 v)
-{
-    outl(0xCF8, 0x80000000u | bdf | (reg & 0xFC));
-    outw(0xCFC + (reg & 2), v);
-}
 
 /* The first IDE controller (class 01, subclass 01) on bus 0, or 0. */
 static u32 find_ide(void)
@@ -258,7 +237,7 @@ static void channel_reset(void)
 
 /* ---- set-up: controller, channel, drive ---- */
 
-static int ram_covers(u64 a, u64 len)
+int ram_covers(u64 a, u64 len)
 {
     for (int i = 0; i < e820_n; i++)
         if (e820[i].type == 1 && e820[i].addr <= a && a + len <= e820[i].addr + e820[i].size)
@@ -330,7 +309,8 @@ static int disk_setup(int need_dma)
 
 /* ---- the pattern ---- */
 
-static u64 pattern(u64 lba, u64 w)
+/* Also virtio-blk's (vblk.c): both modes write the same bytes for the same keys. */
+u64 disk_pattern(u64 lba, u64 w)
 {
     if (w == 0)
         return lba;
@@ -369,7 +349,7 @@ static int check(u64 lba, u32 n)
     const u64 *p = (const u64 *)ata.rbuf;
     for (u32 s = 0; s < n; s++)
         for (u64 w = 0; w < 64; w++) {
-            u64 want = pattern(lba + s, w), got = p[s * 64 + w];
+            u64 want = disk_pattern(lba + s, w), got = p[s * 64 + w];
             if (got != want) {
                 kprintf("DISK FAIL lba=%lu word=%lu expected 0x%016lx got 0x%016lx\n", lba + s, w, want, got);
                 return -1;
@@ -408,7 +388,7 @@ void disk_run(void)
             u64 *p = (u64 *)ata.wbuf;
             for (u32 s = 0; s < n; s++)
                 for (u64 w = 0; w < 64; w++)
-                    p[s * 64 + w] = pattern(lba + s, w);
+                    p[s * 64 + w] = disk_pattern(lba + s, w);
             if (xfer(1, lba, n, ata.wbuf, ext))
                 return;
         }
