@@ -151,7 +151,7 @@ u64 disk_pattern(u64 lba, u64 w);
 /* vblk.c, vnet.c */
 void vblk_run(void);
 void vnet_init(void);
-void vnet_poll(void);       /* CPU 0's loop: receive, answer, DHCP timers */
+int vnet_poll(void);        /* CPU 0's loop: receive, answer, DHCP timers; 1 if a frame came */
 void vnet_stats(void);
 
 #endif

@@ -127,19 +127,45 @@ static int check(const u8 *buf, u64 lba, u32 n)
     return 0;
 }
 
-struct figures { u64 ios, bytes, ms; };
+/* ---- timing: the TSC, calibrated against the LAPIC timer (ticks are 10 ms: too coarse) ---- */
+
+static u64 tsc_per_ms;
+
+static inline u64 rdtsc(void)
+{
+    u32 lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return lo | (u64)hi << 32;
+}
+
+static void calibrate_tsc(void)
+{
+    u64 t = ticks();
+    while (ticks() == t)
+        pause();
+    u64 c0 = rdtsc(), t0 = ticks();
+    while (ticks() < t0 + 5)
+        pause();
+    tsc_per_ms = (rdtsc() - c0) * hz / 5 / 1000;
+    if (!tsc_per_ms)
+        tsc_per_ms = 1;
+}
+
+static u64 us_since(u64 c0) { return (rdtsc() - c0) * 1000 / tsc_per_ms; }
+
+struct figures { u64 ios, bytes, us; };
 
 static void print_figures(const char *what, const struct figures *f)
 {
-    u64 ms = f->ms ? f->ms : 1;
-    kprintf("VBLK %s ios=%lu bytes=%lu ms=%lu MBps=%lu iops=%lu\n", what, f->ios, f->bytes, f->ms,
-            f->bytes / ms / 1000, f->ios * 1000 / ms);
+    u64 us = f->us ? f->us : 1;
+    kprintf("VBLK %s ios=%lu bytes=%lu ms=%lu MBps=%lu iops=%lu\n", what, f->ios, f->bytes, f->us / 1000,
+            f->bytes / us, f->ios * 1000000 / us);
 }
 
 /* `ios` requests over the region's blocks, `depth` at a time.  0 or -1 (printed). */
 static int run_phase(int write, int verify, u64 ios, struct figures *f)
 {
-    u64 t0 = ticks(), next = 0, done = 0;
+    u64 c0 = rdtsc(), next = 0, done = 0;
     f->ios = ios;
     f->bytes = 0;
     while (done < ios) {
@@ -181,7 +207,7 @@ static int run_phase(int write, int verify, u64 ios, struct figures *f)
             }
         } while (1);
     }
-    f->ms = (ticks() - t0) * 1000 / hz;
+    f->us = us_since(c0);
     return 0;
 }
 
@@ -257,7 +283,8 @@ void vblk_run(void)
     u64 ios = cfg.vblk_op == VBLK_READ && cfg.vblk_ios ? cfg.vblk_ios : nblocks;
 
     struct figures w = { 0, 0, 0 }, r = { 0, 0, 0 };
-    u64 t0 = ticks();
+    calibrate_tsc();
+    u64 c0 = rdtsc();
     if (writes) {
         if (run_phase(1, 0, nblocks, &w))
             return;
@@ -269,7 +296,7 @@ void vblk_run(void)
                 return;
             }
         }
-        w.ms = (ticks() - t0) * 1000 / hz;
+        w.us = us_since(c0);
         print_figures("WRITE", &w);
     }
     if (cfg.vblk_op != VBLK_WRITE) {
@@ -278,12 +305,12 @@ void vblk_run(void)
         print_figures("READ", &r);
     }
     struct figures all = cfg.vblk_op == VBLK_READ ? r : cfg.vblk_op == VBLK_WRITE ? w
-                       : (struct figures){ w.ios + r.ios, w.bytes + r.bytes, (ticks() - t0) * 1000 / hz };
-    u64 ms = all.ms ? all.ms : 1;
+                       : (struct figures){ w.ios + r.ios, w.bytes + r.bytes, us_since(c0) };
+    u64 us = all.us ? all.us : 1;
     if (vio_check_reset(&dev, TAG))
         return;
     kprintf("VBLK OK op=%s dev=%lu lba=%lu sectors=%lu bs=%lu depth=%u pattern=%s seed=%lu ms=%lu MBps=%lu iops=%lu\n",
             cfg.vblk_op == VBLK_READ ? "read" : cfg.vblk_op == VBLK_WRITE ? "write" : writes ? "verify" : "check",
             cfg.vio_dev, cfg.disk_lba, cfg.disk_sectors, bs, depth, cfg.vblk_rand ? "rand" : "seq", cfg.disk_seed,
-            all.ms, all.bytes / ms / 1000, all.ios * 1000 / ms);
+            all.us / 1000, all.bytes / us, all.ios * 1000000 / us);
 }

@@ -412,8 +412,7 @@ void workload(u32 r, u32 n)
             if (hb_next <= now_ms)      /* fell behind (e.g. slow host): no bursts */
                 hb_next = now_ms + cfg.hb_ms;
         }
-        if (r == 0 && cfg.mode == MODE_VNET)
-            vnet_poll();
+        int net_busy = r == 0 && cfg.mode == MODE_VNET && vnet_poll();
         if (r == 0 && t != last_poll) {
             last_poll = t;
             poll_serial(r);
@@ -440,7 +439,7 @@ void workload(u32 r, u32 n)
                 verify_region();
             }
         }
-        int busy = 0;
+        int busy = net_busy;
         if (dirty && len && !pass_done[r]) {
             u64 budget = 64;
             if (cfg.rate) {
