@@ -243,9 +243,9 @@ int vio_negotiate(struct vdev *d, u64 wanted, const char *tag)
         }
         mmio_w16(d->common + CC_MSIX, VIRTIO_NO_VECTOR);
     }
-    kprintf("VIRTIO DEV %s pci=%02x:%02x.%u id=1af4:%04x transport=%s offered=0x%lx features=0x%lx\n", tag,
+    kprintf("VIRTIO DEV %s pci=%02x:%02x.%u id=1af4:%04x transport=%s offered=0x%lx features=0x%lx regs=0x%lx\n", tag,
             (d->bdf >> 16) & 0xFF, (d->bdf >> 11) & 0x1F, (d->bdf >> 8) & 7, (u32)d->pci_id,
-            d->legacy ? "legacy" : "modern", offered, d->features);
+            d->legacy ? "legacy" : "modern", offered, d->features, d->legacy ? (u64)d->io : d->common);
     return 0;
 }
 
