@@ -113,6 +113,7 @@ u16 pci_read16(u32 bdf, u32 reg);
 u8 pci_read8(u32 bdf, u32 reg);
 void pci_write(u32 bdf, u32 reg, u32 v);
 void pci_write16(u32 bdf, u32 reg, u16 v);
+u32 pci_scan(int (*match)(u32 bdf, void *arg), void *arg);
 
 /* work.c */
 struct config {
@@ -147,6 +148,8 @@ void disk_check(void);
 void disk_bad(void);
 int ram_covers(u64 a, u64 len);
 u64 disk_pattern(u64 lba, u64 w);
+void pattern_fill(u8 *buf, u64 lba, u32 n);
+int pattern_check(const char *what, const u8 *buf, u64 lba, u32 n);
 
 /* vblk.c, vnet.c */
 void vblk_run(void);

@@ -105,28 +105,6 @@ static u64 block_of(u64 i)
     return cfg.vblk_rand ? (perm_a * i + perm_c) % nblocks : i;
 }
 
-static void fill(u8 *buf, u64 lba, u32 n)
-{
-    u64 *p = (u64 *)buf;
-    for (u32 s = 0; s < n; s++)
-        for (u64 w = 0; w < 64; w++)
-            p[s * 64 + w] = disk_pattern(lba + s, w);
-}
-
-static int check(const u8 *buf, u64 lba, u32 n)
-{
-    const u64 *p = (const u64 *)buf;
-    for (u32 s = 0; s < n; s++)
-        for (u64 w = 0; w < 64; w++) {
-            u64 want = disk_pattern(lba + s, w), got = p[s * 64 + w];
-            if (got != want) {
-                kprintf("VBLK FAIL lba=%lu word=%lu expected 0x%016lx got 0x%016lx\n", lba + s, w, want, got);
-                return -1;
-            }
-        }
-    return 0;
-}
-
 /* ---- timing: the TSC, calibrated against the LAPIC timer (ticks are 10 ms: too coarse) ---- */
 
 static u64 tsc_per_ms;
@@ -177,7 +155,7 @@ static int run_phase(int write, int verify, u64 ios, struct figures *f)
             slot_lba[s] = lba;
             slot_n[s] = n;
             if (write)
-                fill(slot_buf(s), lba, n);
+                pattern_fill(slot_buf(s), lba, n);
             else if (verify)
                 memset(slot_buf(s), 0xA5, n * 512UL);   /* a read that moves nothing must not pass */
             submit(s, write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN, lba, slot_buf(s), n * 512);
@@ -192,7 +170,7 @@ static int run_phase(int write, int verify, u64 ios, struct figures *f)
                         slot_lba[s], slot_n[s]);
                 return -1;
             }
-            if (!write && verify && check(slot_buf(s), slot_lba[s], slot_n[s]))
+            if (!write && verify && pattern_check("VBLK", slot_buf(s), slot_lba[s], slot_n[s]))
                 return -1;
             f->bytes += slot_n[s] * 512UL;
             free_slots[nfree++] = (u32)s;

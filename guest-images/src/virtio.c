@@ -121,28 +121,23 @@ static int map_caps(struct vdev *d, const char *tag)
     return 0;
 }
 
+struct wanted { u32 type, nth, seen; int transitional; };
+
+static int is_wanted(u32 bdf, void *arg)
+{
+    struct wanted *w = arg;
+    return device_type(bdf, &w->transitional) == w->type && w->seen++ == w->nth;
+}
+
 int vio_find(struct vdev *d, u32 type, u32 nth, const char *tag)
 {
     memset(d, 0, sizeof *d);
-    u32 seen = 0;
-    int transitional = 0;
-    for (u32 dev = 0; dev < 32 && !d->bdf; dev++)
-        for (u32 fn = 0; fn < 8; fn++) {
-            u32 bdf = dev << 11 | fn << 8, id = pci_read(bdf, 0);
-            if ((id & 0xFFFF) == 0xFFFF) {
-                if (fn == 0)
-                    break;
-                continue;
-            }
-            if (device_type(bdf, &transitional) == type && seen++ == nth) {
-                d->bdf = bdf;
-                break;
-            }
-            if (fn == 0 && !(pci_read(bdf, 0x0C) & 0x800000))
-                break;
-        }
-    if (!d->bdf) {
-        kprintf("VIRTIO ERROR %s no-device type=%u dev=%u found=%u\n", tag, type, nth, seen);
+    struct wanted w = { type, nth, 0, 0 };
+    u32 found = pci_scan(is_wanted, &w);
+    int transitional = w.transitional;
+    d->bdf = found & 0x00FFFF00u;
+    if (!found) {
+        kprintf("VIRTIO ERROR %s no-device type=%u dev=%u found=%u\n", tag, type, nth, w.seen);
         return -1;
     }
     d->pci_id = (u16)(pci_read(d->bdf, 0) >> 16);
