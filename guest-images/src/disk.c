@@ -12,7 +12,6 @@
  */
 #include "kernel.h"
 
-static inline u32 inl(u16 port) { u32 v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port)); return v; }
 static inline void insw(u16 port, void *buf, u64 n)
 {
     __asm__ volatile("rep insw" : "+D"(buf), "+c"(n) : "d"(port) : "memory");
@@ -68,43 +67,12 @@ static struct {
 
 static u32 prd[2 * (BUF_BYTES >> 16) + 2] __attribute__((aligned(1024)));  /* never crosses 64 KiB */
 
-/* ---- PCI configuration mechanism #1 ---- */
-
-static u32 pci_read(u32 bdf, u32 reg)
-{
-    outl(0xCF8, 0x80000000u | bdf | (reg & 0xFC));
-    return inl(0xCFC);
-}
-
-static void pci_write(u32 bdf, u32 reg, u32 v)
-{
-    outl(0xCF8, 0x80000000u | bdf | (reg & 0xFC));
-    outl(0xCFC, v);
-}
-
-static void pci_write16(u32 bdf, u32 reg, u16 v)
-{
-    outl(0xCF8, 0x80000000u | bdf | (reg & 0xFC));
-    outw(0xCFC + (reg & 2), v);
-}
+static int is_ide(u32 bdf, void *arg) { return (pci_read(bdf, 8) >> 16) == 0x0101; }
 
 /* The first IDE controller (class 01, subclass 01) on bus 0, or 0. */
 static u32 find_ide(void)
 {
-    for (u32 dev = 0; dev < 32; dev++)
-        for (u32 fn = 0; fn < 8; fn++) {
-            u32 bdf = dev << 11 | fn << 8, id = pci_read(bdf, 0);
-            if ((id & 0xFFFF) == 0xFFFF) {
-                if (fn == 0)
-                    break;
-                continue;
-            }
-            if ((pci_read(bdf, 8) >> 16) == 0x0101)
-                return bdf | 0x80000000u;   /* found (bit 31 marks it; cleared for the address) */
-            if (fn == 0 && !(pci_read(bdf, 0x0C) & 0x800000))
-                break;                      /* single-function device */
-        }
-    return 0;
+    return pci_scan(is_ide, NULL);
 }
 
 /* ---- register access and waiting ---- */
@@ -258,7 +226,7 @@ static void channel_reset(void)
 
 /* ---- set-up: controller, channel, drive ---- */
 
-static int ram_covers(u64 a, u64 len)
+int ram_covers(u64 a, u64 len)
 {
     for (int i = 0; i < e820_n; i++)
         if (e820[i].type == 1 && e820[i].addr <= a && a + len <= e820[i].addr + e820[i].size)
@@ -330,7 +298,8 @@ static int disk_setup(int need_dma)
 
 /* ---- the pattern ---- */
 
-static u64 pattern(u64 lba, u64 w)
+/* Also virtio-blk's (vblk.c): both modes write the same bytes for the same keys. */
+u64 disk_pattern(u64 lba, u64 w)
 {
     if (w == 0)
         return lba;
@@ -364,14 +333,24 @@ static int region(int *ext, u32 *count)
     return 0;
 }
 
-static int check(u64 lba, u32 n)
+/* Also vblk.c's: fills n sectors of buf with the pattern of lba onwards. */
+void pattern_fill(u8 *buf, u64 lba, u32 n)
 {
-    const u64 *p = (const u64 *)ata.rbuf;
+    u64 *p = (u64 *)buf;
+    for (u32 s = 0; s < n; s++)
+        for (u64 w = 0; w < 64; w++)
+            p[s * 64 + w] = disk_pattern(lba + s, w);
+}
+
+/* 0 if buf holds the pattern, else -1 with "<what> FAIL lba=.. word=.. expected .. got .." printed. */
+int pattern_check(const char *what, const u8 *buf, u64 lba, u32 n)
+{
+    const u64 *p = (const u64 *)buf;
     for (u32 s = 0; s < n; s++)
         for (u64 w = 0; w < 64; w++) {
-            u64 want = pattern(lba + s, w), got = p[s * 64 + w];
+            u64 want = disk_pattern(lba + s, w), got = p[s * 64 + w];
             if (got != want) {
-                kprintf("DISK FAIL lba=%lu word=%lu expected 0x%016lx got 0x%016lx\n", lba + s, w, want, got);
+                kprintf("%s FAIL lba=%lu word=%lu expected 0x%016lx got 0x%016lx\n", what, lba + s, w, want, got);
                 return -1;
             }
         }
@@ -387,7 +366,7 @@ static void read_back(int ext, u32 count)
     for (u64 lba = cfg.disk_lba; lba < cfg.disk_lba + cfg.disk_sectors; lba += count) {
         u32 n = cfg.disk_lba + cfg.disk_sectors - lba < count ? (u32)(cfg.disk_lba + cfg.disk_sectors - lba) : count;
         memset(ata.rbuf, 0xA5, n * 512UL);  /* a read that moves nothing must not pass */
-        if (xfer(0, lba, n, ata.rbuf, ext) || check(lba, n))
+        if (xfer(0, lba, n, ata.rbuf, ext) || pattern_check("DISK", ata.rbuf, lba, n))
             return;
     }
     kprintf("DISK OK sectors=%lu dma=%u lba48=%u drive=%u lba=%lu ms=%lu\n", cfg.disk_sectors, (u32)cfg.disk_dma,
@@ -405,10 +384,7 @@ void disk_run(void)
     if (cfg.disk_write) {
         for (u64 lba = cfg.disk_lba; lba < cfg.disk_lba + cfg.disk_sectors; lba += count) {
             u32 n = cfg.disk_lba + cfg.disk_sectors - lba < count ? (u32)(cfg.disk_lba + cfg.disk_sectors - lba) : count;
-            u64 *p = (u64 *)ata.wbuf;
-            for (u32 s = 0; s < n; s++)
-                for (u64 w = 0; w < 64; w++)
-                    p[s * 64 + w] = pattern(lba + s, w);
+            pattern_fill(ata.wbuf, lba, n);
             if (xfer(1, lba, n, ata.wbuf, ext))
                 return;
         }

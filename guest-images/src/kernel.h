@@ -20,6 +20,7 @@ static inline void outw(u16 port, u16 v) { __asm__ volatile("outw %0, %1" ::"a"(
 static inline void outl(u16 port, u32 v) { __asm__ volatile("outl %0, %1" ::"a"(v), "Nd"(port)); }
 static inline u16 inw(u16 port) { u16 v; __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port)); return v; }
 static inline u8 inb(u16 port) { u8 v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+static inline u32 inl(u16 port) { u32 v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port)); return v; }
 static inline void pause(void) { __asm__ volatile("pause" ::: "memory"); }
 static inline void barrier(void) { __asm__ volatile("" ::: "memory"); }
 static inline void idle_wait(void) { __asm__ volatile("ud2" ::: "memory"); } /* CPL 0 sti; hlt (see isr_idle) */
@@ -32,6 +33,13 @@ static inline void cpuid(u32 leaf, u32 sub, u32 *a, u32 *b, u32 *c, u32 *d)
 
 static inline u32 mmio_r32(u64 a) { return *(volatile u32 *)a; }
 static inline void mmio_w32(u64 a, u32 v) { *(volatile u32 *)a = v; }
+static inline u8 mmio_r8(u64 a) { return *(volatile u8 *)a; }
+static inline void mmio_w8(u64 a, u8 v) { *(volatile u8 *)a = v; }
+static inline u16 mmio_r16(u64 a) { return *(volatile u16 *)a; }
+static inline void mmio_w16(u64 a, u16 v) { *(volatile u16 *)a = v; }
+/* Orders the CPU's stores to shared rings against the device (x86: stores are not reordered
+ * with stores, but a later load may pass an earlier store). */
+static inline void mb(void) { __asm__ volatile("mfence" ::: "memory"); }
 
 /* Per-CPU block; GS base points at it (set at CPL 0, never changed; CPL 3 reads it too). */
 struct percpu {
@@ -97,10 +105,19 @@ extern struct e820 e820[MAX_E820];
 extern int e820_n;
 extern int hz;
 void delay_ticks(u64 n);
+int map_mmio(u64 addr, u64 len);            /* identity map, uncached, user; 0 or -1 (no page tables left) */
+
+/* pci.c */
+u32 pci_read(u32 bdf, u32 reg);
+u16 pci_read16(u32 bdf, u32 reg);
+u8 pci_read8(u32 bdf, u32 reg);
+void pci_write(u32 bdf, u32 reg, u32 v);
+void pci_write16(u32 bdf, u32 reg, u16 v);
+u32 pci_scan(int (*match)(u32 bdf, void *arg), void *arg);
 
 /* work.c */
 struct config {
-    enum { MODE_IDLE, MODE_POWEROFF, MODE_DIRTY, MODE_VERIFY, MODE_DISK, MODE_DISK_BAD } mode;
+    enum { MODE_IDLE, MODE_POWEROFF, MODE_DIRTY, MODE_VERIFY, MODE_DISK, MODE_DISK_BAD, MODE_VBLK, MODE_VNET } mode;
     u64 hb_ms;
     u64 mib;
     u64 rate;       /* pages/s per CPU, 0 = max */
@@ -109,6 +126,16 @@ struct config {
     /* mode=disk / disk-bad */
     u64 disk_drive;     /* 0..3: primary master, primary slave, secondary master, secondary slave */
     u64 disk_lba, disk_sectors, disk_count, disk_dma, disk_lba48, disk_seed, disk_write;
+    /* virtio (virtio.c, vblk.c, vnet.c); vblk also uses disk_lba, disk_sectors, disk_count, disk_seed, disk_write */
+    u64 vio_dev;        /* dev=N: the Nth device of the mode's type */
+    int vio_legacy;     /* transport=legacy: the I/O BAR0 interface of a transitional device */
+    u64 vio_nofeat;     /* features=: VIRTIO_F_* / device bits the driver refuses although offered */
+    u64 vblk_depth, vblk_bs, vblk_ios;
+    int vblk_rand;      /* pattern=rand */
+    enum { VBLK_VERIFY, VBLK_READ, VBLK_WRITE } vblk_op;
+    u32 vnet_ip, vnet_mask;
+    int vnet_dhcp;
+    u64 vnet_rxbuf;     /* receive buffer bytes (with MRG_RXBUF a frame may span several) */
 };
 extern struct config cfg;
 void parse_cmdline(const char *s);
@@ -119,5 +146,15 @@ void workload(u32 rank, u32 nworkers) __attribute__((noreturn));
 void disk_run(void);
 void disk_check(void);
 void disk_bad(void);
+int ram_covers(u64 a, u64 len);
+u64 disk_pattern(u64 lba, u64 w);
+void pattern_fill(u8 *buf, u64 lba, u32 n);
+int pattern_check(const char *what, const u8 *buf, u64 lba, u32 n);
+
+/* vblk.c, vnet.c */
+void vblk_run(void);
+void vnet_init(void);
+int vnet_poll(void);        /* CPU 0's loop: receive, answer, DHCP timers; 1 if a frame came */
+void vnet_stats(void);
 
 #endif

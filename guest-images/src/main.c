@@ -92,6 +92,43 @@ static void map_high_ram(void)
             }
 }
 
+/*
+ * Device memory outside the static low 4 GiB map (a 64-bit BAR SeaBIOS put above 4 GiB):
+ * 2 MiB user pages with PCD | PWT, the page-table pages from a small pool.  Only entries
+ * that were not present are written, so no TLB flush is needed and CPL 3 can do it.  Below
+ * 4 GiB the static map already covers the PCI hole (write-back in the PTE, but the accesses
+ * trap to the VMM anyway and SeaBIOS's MTRRs make the hole uncached).
+ */
+#define MMIO_PT_PAGES 8
+static u64 mmio_pt[MMIO_PT_PAGES][512] __attribute__((aligned(4096)));
+static int mmio_pt_used;
+
+static u64 *next_level(u64 *entry)
+{
+    if (!(*entry & 1)) {
+        if (mmio_pt_used == MMIO_PT_PAGES)
+            return NULL;
+        WRITE_ONCE(*entry, (u64)mmio_pt[mmio_pt_used++] | 0x7);
+    }
+    return (u64 *)(*entry & 0x000FFFFFFFFFF000UL);
+}
+
+int map_mmio(u64 addr, u64 len)
+{
+    for (u64 a = addr & ~0x1FFFFFUL; a < addr + len; a += 2UL << 20) {
+        if (a < (4UL << 30))
+            continue;
+        u64 *pdp = next_level(&pml4[(a >> 39) & 511]);
+        u64 *pd = pdp ? next_level(&pdp[(a >> 30) & 511]) : NULL;
+        if (!pd)
+            return -1;
+        u64 *e = &pd[(a >> 21) & 511];
+        if (!(*e & 1))
+            WRITE_ONCE(*e, a | 0x9F);       /* P | RW | US | PWT | PCD | PS */
+    }
+    return 0;
+}
+
 static void lapic_local_init(void)
 {
     lapic_w(0xF0, 0x100 | VEC_SPURIOUS);    /* SVR: enable */

@@ -44,6 +44,46 @@ static int val_is(const char *v, const char *end, const char *lit)
     return (u64)(end - v) == n && !memcmp(v, lit, n);
 }
 
+/* features=min | a comma list of noindirect, noeventidx, nomrg: feature bits the virtio
+ * drivers refuse although the device offers them, so that both paths of each get exercised. */
+static u64 features_refused(const char *v, const char *end)
+{
+    u64 bits = 0;
+    while (v < end) {
+        const char *e = v;
+        while (e < end && *e != ',')
+            e++;
+        if (val_is(v, e, "min"))
+            bits |= 1UL << 28 | 1UL << 29 | 1UL << 15;
+        else if (val_is(v, e, "noindirect"))
+            bits |= 1UL << 28;              /* VIRTIO_F_INDIRECT_DESC */
+        else if (val_is(v, e, "noeventidx"))
+            bits |= 1UL << 29;              /* VIRTIO_F_EVENT_IDX */
+        else if (val_is(v, e, "nomrg"))
+            bits |= 1UL << 15;              /* VIRTIO_NET_F_MRG_RXBUF */
+        v = e + 1;
+    }
+    return bits;
+}
+
+/* ip=a.b.c.d[/prefix] (default prefix 24), kept in network byte order */
+static void parse_ip(const char *v, const char *end)
+{
+    u32 ip = 0, prefix = 24;
+    for (int i = 0; i < 4; i++) {
+        const char *e = v;
+        while (e < end && *e >= '0' && *e <= '9')
+            e++;
+        ip = ip << 8 | ((u32)num(v, e) & 0xFF);
+        v = e < end ? e + 1 : e;
+        if (i == 3 && e < end && *e == '/')
+            prefix = (u32)num(v, end);
+    }
+    u32 mask = prefix >= 32 ? 0xFFFFFFFFu : prefix == 0 ? 0 : ~0u << (32 - prefix);
+    cfg.vnet_ip = __builtin_bswap32(ip);
+    cfg.vnet_mask = __builtin_bswap32(mask);
+}
+
 void parse_cmdline(const char *s)
 {
     cfg.mode = MODE_IDLE;
@@ -56,6 +96,8 @@ void parse_cmdline(const char *s)
     cfg.disk_lba48 = 0;
     cfg.disk_seed = 1;
     cfg.disk_write = 1;
+    cfg.vblk_depth = 1;
+    cfg.vnet_rxbuf = 2048;
     while (*s) {
         while (*s == ' ' || *s == '\t')
             s++;
@@ -71,6 +113,8 @@ void parse_cmdline(const char *s)
             else if (val_is(v, s, "verify")) cfg.mode = MODE_VERIFY;
             else if (val_is(v, s, "disk")) cfg.mode = MODE_DISK;
             else if (val_is(v, s, "disk-bad")) cfg.mode = MODE_DISK_BAD;
+            else if (val_is(v, s, "vblk")) cfg.mode = MODE_VBLK;
+            else if (val_is(v, s, "vnet")) cfg.mode = MODE_VNET;
         } else if (word_is(w, n, "hb", &v)) {
             cfg.hb_ms = num(v, s);
         } else if (word_is(w, n, "mib", &v)) {
@@ -96,6 +140,28 @@ void parse_cmdline(const char *s)
             cfg.disk_seed = num(v, s);
         } else if (word_is(w, n, "write", &v)) {
             cfg.disk_write = num(v, s) != 0;
+        } else if (word_is(w, n, "dev", &v)) {
+            cfg.vio_dev = num(v, s);
+        } else if (word_is(w, n, "transport", &v)) {
+            cfg.vio_legacy = val_is(v, s, "legacy");
+        } else if (word_is(w, n, "features", &v)) {
+            cfg.vio_nofeat = features_refused(v, s);
+        } else if (word_is(w, n, "depth", &v)) {
+            cfg.vblk_depth = num(v, s);
+        } else if (word_is(w, n, "bs", &v)) {
+            cfg.vblk_bs = num(v, s);
+        } else if (word_is(w, n, "ios", &v)) {
+            cfg.vblk_ios = num(v, s);
+        } else if (word_is(w, n, "pattern", &v)) {
+            cfg.vblk_rand = val_is(v, s, "rand");
+        } else if (word_is(w, n, "op", &v)) {
+            cfg.vblk_op = val_is(v, s, "read") ? VBLK_READ : val_is(v, s, "write") ? VBLK_WRITE : VBLK_VERIFY;
+        } else if (word_is(w, n, "ip", &v)) {
+            parse_ip(v, s);
+        } else if (word_is(w, n, "dhcp", &v)) {
+            cfg.vnet_dhcp = num(v, s) != 0;
+        } else if (word_is(w, n, "rxbuf", &v)) {
+            cfg.vnet_rxbuf = num(v, s);
         }
     }
     if ((cfg.mode == MODE_DIRTY || cfg.mode == MODE_VERIFY) && !cfg.mib)
@@ -274,6 +340,8 @@ static void command(u32 self)
         outl(0xf4, (u32)num(c + 5, c + strlen(c)));   /* isa-debug-exit */
     } else if (!memcmp(c, "diskcheck", 10)) {
         disk_check();
+    } else if (!memcmp(c, "netstat", 8)) {
+        vnet_stats();
     } else if (!memcmp(c, "ping", 5)) {
         kprintf("PONG\n");
     } else if (!memcmp(c, "corrupt ", 8)) {
@@ -325,6 +393,10 @@ void workload(u32 r, u32 n)
         disk_run();
     if (r == 0 && cfg.mode == MODE_DISK_BAD)
         disk_bad();
+    if (r == 0 && cfg.mode == MODE_VBLK)
+        vblk_run();
+    if (r == 0 && cfg.mode == MODE_VNET)
+        vnet_init();
 
     u64 t0 = ticks(), last_poll = ~0UL, written = 0, last_dirty_print = 0, hb_seq = 0;
     u64 hb_next;
@@ -340,6 +412,7 @@ void workload(u32 r, u32 n)
             if (hb_next <= now_ms)      /* fell behind (e.g. slow host): no bursts */
                 hb_next = now_ms + cfg.hb_ms;
         }
+        int net_busy = r == 0 && cfg.mode == MODE_VNET && vnet_poll();
         if (r == 0 && t != last_poll) {
             last_poll = t;
             poll_serial(r);
@@ -366,7 +439,7 @@ void workload(u32 r, u32 n)
                 verify_region();
             }
         }
-        int busy = 0;
+        int busy = net_busy;
         if (dirty && len && !pass_done[r]) {
             u64 budget = 64;
             if (cfg.rate) {
