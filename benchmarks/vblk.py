@@ -5,9 +5,10 @@ The issue's cases: 4 KiB random reads at depth 1 and 32, 1 MiB sequential reads 
 scratch disk (the second virtio disk, dev=1, cache=none) next to the boot disk.  Each case boots the
 guest once per run and reads the `VBLK OK ... MBps= iops=` line; prints the median per case.
 
-    benchmarks/vblk.py [--vmm qemu-system-x86_64] [--runs 3] [--mib 512]
+    benchmarks/vblk.py [--vmm ./jhv --vmm qemu-system-x86_64] [--runs 3] [--mib 512]
 
-`--vmm ./jhv` measures jhv the same way (it takes QEMU's options).  The guest's MBps is 10^6 bytes/s.
+By default jhv and QEMU run interleaved (jhv, QEMU, jhv, ...) on the same scratch file and each case prints both
+medians and jhv's ratio to QEMU (above 1: jhv is faster).  The guest's MBps is 10^6 bytes/s.
 """
 import argparse
 import os
@@ -37,7 +38,7 @@ def cases(sectors):
 
 def run(vmm, scratch, keys, timeout=300):
     cmd = [vmm, "-enable-kvm", "-M", "pc", "-m", "256", "-display", "none", "-serial", "stdio", "-monitor", "none",
-           "-net", "none", "-drive", f"file={BOOT},if=virtio,snapshot=on",
+           "-nic", "none", "-drive", f"file={BOOT},if=virtio,snapshot=on",
            "-drive", f"file={scratch},if=virtio,format=raw,cache=none",
            "-fw_cfg", f"name=opt/testos/cmdline,string=mode=vblk dev=1 {keys}"]
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
@@ -61,21 +62,33 @@ def run(vmm, scratch, keys, timeout=300):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--vmm", default="qemu-system-x86_64")
+    ap.add_argument("--vmm", action="append", help="a VMM with QEMU's command line (repeatable)")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--mib", type=int, default=512, help="scratch disk size (the region read and written)")
     a = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    vmms = a.vmm or [os.path.join(ROOT, "jhv"), "qemu-system-x86_64"]
+    # not in /tmp: O_DIRECT (cache=none) needs a file system that has it, which tmpfs is not
+    with tempfile.TemporaryDirectory(dir=os.path.join(ROOT, "benchmarks")) as tmp:
         scratch = os.path.join(tmp, "scratch.img")
         with open(scratch, "wb") as f:
             f.truncate(a.mib << 20)
         # fill it once so that reads hit allocated blocks
-        run(a.vmm, scratch, f"op=write lba=0 sectors={a.mib * 2048} bs=1048576 depth=4")
+        run(vmms[-1], scratch, f"op=write lba=0 sectors={a.mib * 2048} bs=1048576 depth=4")
         for name, keys in cases(a.mib * 2048):
-            figs = [run(a.vmm, scratch, keys) for _ in range(a.runs)]
-            mb = statistics.median(f[0] for f in figs)
-            io = statistics.median(f[1] for f in figs)
-            print(f"{name:18} MBps={mb:.0f} iops={io:.0f}  runs={figs}", flush=True)
+            figs = {v: [] for v in vmms}
+            for _ in range(a.runs):
+                for v in vmms:
+                    figs[v].append(run(v, scratch, keys))
+            line = f"{name:18}"
+            medians = []
+            for v in vmms:
+                mb = statistics.median(f[0] for f in figs[v])
+                io = statistics.median(f[1] for f in figs[v])
+                medians.append(io)
+                line += f"  {os.path.basename(v)}: MBps={mb:.0f} iops={io:.0f}"
+            if len(vmms) == 2 and medians[1]:
+                line += f"  ratio={medians[0] / medians[1]:.2f}"
+            print(line, flush=True)
 
 
 if __name__ == "__main__":

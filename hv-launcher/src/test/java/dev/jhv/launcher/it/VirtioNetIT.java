@@ -24,7 +24,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * virtio-net-pci end to end: SeaBIOS boots disk.qcow2, testos's virtio-net driver (mode=vnet) comes up on jhv's
  * device, and the host reaches it through libslirp (DHCP, a UDP host forward to its echo port, across a
- * savevm/loadvm) and through a real tap device in a network namespace the test makes (ping and UDP echo).
+ * savevm/loadvm), through a real tap device in a network namespace the test makes (ping and UDP echo), and
+ * through passt on a stream netdev (DHCP).
  */
 @Tag("kvm")
 class VirtioNetIT {
@@ -96,6 +97,108 @@ class VirtioNetIT {
                 vm.awaitLine(Pattern.compile("VNET STATS .*icmp=3 udp=1 "), at, FirmwareBootIT.BOOT);
             }
         } finally {
+            run("ip", "netns", "del", ns);
+        }
+    }
+
+    /**
+     * A live migration (tcp) while the host keeps sending datagrams to the guest's echo: the destination's guest
+     * answers through the destination's own host forward afterwards (a NIC restored with its queues mid-traffic).
+     */
+    @Test
+    void aLiveMigrationUnderTrafficKeepsTheNicWorking() throws Exception {
+        int srcPort = freeUdpPort();
+        int dstPort = freeUdpPort();
+        int migrationPort = LiveMigrationIT.freePort();
+        Path srcSock = tmp.resolve("src.sock");
+        Path dstSock = tmp.resolve("dst.sock");
+        String[] common = {"-m", "256", "-snapshot", FirmwareBootIT.DISK.toString(),
+                "-device", "virtio-net-pci,netdev=n0"};
+        try (JhvProcess src = FirmwareBootIT.jhv(FirmwareBootIT.concat(FirmwareBootIT.concat(common, new String[] {
+                        "-netdev", "user,id=n0,hostfwd=udp:127.0.0.1:" + srcPort + "-:7",
+                        "-monitor", "unix:" + srcSock + ",server,nowait"}), FirmwareBootIT.cmdline("mode=vnet dhcp=1")));
+             MonitorClient srcMon = MonitorClient.connect(srcSock, FirmwareBootIT.BOOT);
+             JhvProcess dst = FirmwareBootIT.jhv(FirmwareBootIT.concat(FirmwareBootIT.concat(common, new String[] {
+                        "-netdev", "user,id=n0,hostfwd=udp:127.0.0.1:" + dstPort + "-:7",
+                        "-incoming", "tcp:127.0.0.1:" + migrationPort,
+                        "-monitor", "unix:" + dstSock + ",server,nowait"}), FirmwareBootIT.cmdline("mode=vnet dhcp=1")));
+             MonitorClient dstMon = MonitorClient.connect(dstSock, FirmwareBootIT.BOOT)) {
+            src.awaitLine(Pattern.quote(READY), FirmwareBootIT.BOOT);
+            assertThat(udpEcho(srcPort, "on the source")).isEqualTo("on the source");
+            var sending = new java.util.concurrent.atomic.AtomicBoolean(true);
+            Thread traffic = Thread.ofPlatform().name("udp-traffic").start(() -> {
+                try (var s = new DatagramSocket()) {
+                    byte[] data = new byte[1200];
+                    var to = new InetSocketAddress("127.0.0.1", srcPort);
+                    while (sending.get()) {
+                        s.send(new DatagramPacket(data, data.length, to));
+                        java.util.concurrent.locks.LockSupport.parkNanos(200_000);
+                    }
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            try {
+                assertThat(srcMon.command("migrate -d tcp:127.0.0.1:" + migrationPort)).isBlank();
+                assertThat(LiveMigrationIT.awaitMigration(srcMon, "completed", "failed"))
+                        .contains("Migration status: completed");
+            } finally {
+                sending.set(false);
+                traffic.join();
+            }
+            assertThat(LiveMigrationIT.awaitMigration(dstMon, "completed", "failed"))
+                    .contains("Migration status: completed");
+            assertThat(udpEcho(dstPort, "on the destination")).isEqualTo("on the destination");
+            assertThat(dstMon.command("info status")).contains("VM status: running");
+            srcMon.send("quit");
+            dstMon.send("quit");
+        }
+    }
+
+    /** passt (Debian's) in a namespace with a default route, speaking to the guest through -netdev stream. */
+    @Test
+    void passtGivesTheGuestItsAddressThroughAStreamNetdev() throws Exception {
+        assumeTrue("root".equals(System.getProperty("user.name")), "network namespaces need root");
+        Path passt = Path.of("/usr/bin/passt");
+        assumeTrue(Files.isExecutable(passt), "passt is not installed (scripts/install-deps installs it)");
+        String ns = "jhvpasst" + ProcessHandle.current().pid();
+        run("ip", "netns", "del", ns);
+        check("ip", "netns", "add", ns);
+        Process p = null;
+        try {
+            // passt takes its addresses from the namespace's default route: a veth pair, both ends inside
+            check("ip", "netns", "exec", ns, "ip", "link", "add", "v0", "type", "veth", "peer", "name", "v1");
+            check("ip", "netns", "exec", ns, "ip", "addr", "add", "10.78.0.5/24", "dev", "v0");
+            check("ip", "netns", "exec", ns, "ip", "link", "set", "v0", "up");
+            check("ip", "netns", "exec", ns, "ip", "link", "set", "v1", "up");
+            check("ip", "netns", "exec", ns, "ip", "route", "add", "default", "via", "10.78.0.1");
+            // passt becomes nobody before it binds its socket: a directory nobody may write
+            Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
+            Path run = Files.createDirectory(tmp.resolve("run"));
+            Files.setPosixFilePermissions(run, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+            Path sock = run.resolve("passt.sock");
+            p = new ProcessBuilder("ip", "netns", "exec", ns, passt.toString(), "-f", "-q", "-s", sock.toString())
+                    .redirectErrorStream(true).redirectOutput(tmp.resolve("passt.log").toFile()).start();
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!Files.exists(sock) && System.nanoTime() < end && p.isAlive()) {
+                Thread.onSpinWait();
+            }
+            assertThat(sock).as("passt's socket").exists();
+            try (JhvProcess vm = FirmwareBootIT.jhv(FirmwareBootIT.concat(new String[] {"-m", "256", "-snapshot",
+                            FirmwareBootIT.DISK.toString(), "-netdev",
+                            "stream,id=s0,server=off,addr.type=unix,addr.path=" + sock,
+                            "-device", "virtio-net-pci,netdev=s0"},
+                    FirmwareBootIT.cmdline("mode=vnet dhcp=1")))) {
+                vm.awaitLine("VNET DHCP ip=10\\.78\\.0\\.5 router=10\\.78\\.0\\.1", FirmwareBootIT.BOOT);
+                vm.awaitLine("VNET READY mac=52:54:00:12:34:56 ip=10\\.78\\.0\\.5", FirmwareBootIT.BOOT);
+            }
+        } finally {
+            if (p != null) {
+                p.destroy();
+                if (!p.waitFor(5, TimeUnit.SECONDS)) {
+                    p.destroyForcibly();
+                }
+            }
             run("ip", "netns", "del", ns);
         }
     }

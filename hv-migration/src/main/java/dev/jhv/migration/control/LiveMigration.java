@@ -301,8 +301,10 @@ final class LiveMigration {
         }
         if (!cancelled && stalled == null && channel != null && channel.returnPath != null) {
             try {
-                // the refusal and the broken pipe race: give the return path a moment to deliver its reason
-                String a = answer.get(1, java.util.concurrent.TimeUnit.SECONDS);
+                // the refusal and the broken pipe race: give the return path time to deliver its reason (a closed
+                // return path answers at once, so the bound only matters for a slow destination; 1 s was too short
+                // for a loaded machine in CI)
+                String a = answer.get(5, java.util.concurrent.TimeUnit.SECONDS);
                 if (a.startsWith("the destination refused")) {
                     return a;
                 }
