@@ -136,6 +136,8 @@ struct config {
     u32 vnet_ip, vnet_mask;
     int vnet_dhcp;
     u64 vnet_rxbuf;     /* receive buffer bytes (with MRG_RXBUF a frame may span several) */
+    int vnet_spin;      /* poll=spin: CPU 0 polls the NIC without halting (no interrupts: the tick would
+                           bound it to a window per 10 ms) */
 };
 extern struct config cfg;
 void parse_cmdline(const char *s);

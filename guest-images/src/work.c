@@ -162,6 +162,8 @@ void parse_cmdline(const char *s)
             cfg.vnet_dhcp = num(v, s) != 0;
         } else if (word_is(w, n, "rxbuf", &v)) {
             cfg.vnet_rxbuf = num(v, s);
+        } else if (word_is(w, n, "poll", &v)) {
+            cfg.vnet_spin = val_is(v, s, "spin");
         }
     }
     if ((cfg.mode == MODE_DIRTY || cfg.mode == MODE_VERIFY) && !cfg.mib)
@@ -439,7 +441,7 @@ void workload(u32 r, u32 n)
                 verify_region();
             }
         }
-        int busy = net_busy;
+        int busy = net_busy || (r == 0 && cfg.mode == MODE_VNET && cfg.vnet_spin);
         if (dirty && len && !pass_done[r]) {
             u64 budget = 64;
             if (cfg.rate) {
