@@ -162,6 +162,8 @@ void parse_cmdline(const char *s)
             cfg.vnet_dhcp = num(v, s) != 0;
         } else if (word_is(w, n, "rxbuf", &v)) {
             cfg.vnet_rxbuf = num(v, s);
+        } else if (word_is(w, n, "irq", &v)) {
+            cfg.vio_msix = val_is(v, s, "msix");
         } else if (word_is(w, n, "poll", &v)) {
             cfg.vnet_spin = val_is(v, s, "spin");
         }
