@@ -21,7 +21,8 @@ public final class MigrationCommands {
     /** @param incoming starts loading from a URI on a destination started with -incoming defer */
     public static List<MonitorCommand> commands(Migration migration, Consumer<String> incoming) {
         return List.of(new Cancel(migration), new SetParameter(migration), new SetCapability(migration),
-                new SetSpeed(migration), new SetDowntime(migration), new Incoming(incoming));
+                new SetSpeed(migration), new SetDowntime(migration), new SetCacheSize(migration),
+                new Incoming(incoming));
     }
 
     public static List<MonitorCommand> infoCommands(Migration migration) {
@@ -142,6 +143,26 @@ public final class MigrationCommands {
                 throw new MonitorException("Parameter 'value' expects a number");
             }
             set(migration, "downtime-limit", Long.toString(Math.round(seconds * 1000)));
+        }
+    }
+
+    /** The old spelling of xbzrle-cache-size (bytes, with QEMU's size suffixes). */
+    private record SetCacheSize(Migration migration) implements MonitorCommand {
+        public String name() {
+            return "migrate_set_cache_size";
+        }
+
+        public List<Param> params() {
+            return List.of(Param.word("value"));
+        }
+
+        public String help() {
+            return "set cache size (in bytes) for XBZRLE migrations (old spelling of migrate_set_parameter "
+                    + "xbzrle-cache-size)";
+        }
+
+        public void run(MonitorContext ctx, Args args) {
+            set(migration, "xbzrle-cache-size", args.get("value"));
         }
     }
 
