@@ -146,7 +146,9 @@ final class LiveMigration {
                 }
                 // what the destination has yet to consume is downtime too: it must read it before the rest
                 long backlog = destinationConsumed < 0 ? 0 : out.written() - destinationConsumed;
-                estimate = estimate.next(out.written() - b0, dt, ram.pendingPages() * PAGE, backlog);
+                long pendingBytes = xbzrle != null ? xbzrle.expectedBytes(ram.pendingPages())
+                        : ram.pendingPages() * PAGE;
+                estimate = estimate.next(out.written() - b0, dt, pendingBytes, backlog);
                 status.synced(syncs, dt > 0 ? (long) (dirtied * 1e9 / dt) : 0, estimate.bandwidth(),
                         estimate.expectedMs());
                 report(out, ram, t0);

@@ -31,6 +31,9 @@ public final class XbzrleSender implements RamSectionWriter.PageDelta, AutoClose
     private long bytesPrev;
     private double cacheMissRate;
     private double encodingRate;
+    private long ramBytesPrev;
+    /** Bytes on the wire per page sent in the last sync period (whole, encoded or zero); a page until measured. */
+    private double bytesPerPage = PAGE;
 
     /** Counters as QEMU's xbzrle-cache object shows them (bytes and pages come from the RAM statistics). */
     public record Counters(long cacheSize, long bytes, long pages, long cacheMiss, double cacheMissRate,
@@ -91,11 +94,24 @@ public final class XbzrleSender implements RamSectionWriter.PageDelta, AutoClose
         long xPages = stats.xbzrlePages() - pagesPrev;
         long xBytes = stats.xbzrleBytes() - bytesPrev;
         encodingRate = xPages == 0 || xBytes == 0 ? 0 : (double) xPages * PAGE / xBytes;
+        if (pages > 0 && generation > 1) { // the first pass is mostly first sends, not what later passes cost
+            bytesPerPage = Math.clamp((double) (stats.bytes() - ramBytesPrev) / pages, 1.0, PAGE + 16.0);
+        }
+        ramBytesPrev = stats.bytes();
         offeredPrev = offered;
         missPrev = cacheMiss;
         pagesPrev = stats.xbzrlePages();
         bytesPrev = stats.xbzrleBytes();
         generation = syncCount;
+    }
+
+    /**
+     * What sending {@code pages} pending pages would put on the wire, at what the last period's pages cost: with
+     * XBZRLE a re-sent page costs a fraction of a page, and the switchover estimate must know it, or a guest that
+     * XBZRLE keeps up with would never be stopped.
+     */
+    public synchronized long expectedBytes(long pages) {
+        return (long) Math.ceil(pages * bytesPerPage);
     }
 
     public synchronized Counters counters(RamStats stats) {
