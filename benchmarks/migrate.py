@@ -61,6 +61,7 @@ class Console(threading.Thread):
         self.stamps = []
         self.text = b""
         self.ready = threading.Event()
+        self.rewriting = threading.Event()  # a CPU is past its first pass over the region
         self.start()
 
     def run(self):
@@ -78,6 +79,8 @@ class Console(threading.Thread):
                     self.stamps.append(now)
                 if b"JHV-GUEST-READY" in line or b"DIRTY cpu=1 pass=1" in line:
                     self.ready.set()
+                if re.match(rb"DIRTY cpu=\d+ pass=([2-9]|\d\d+)", line):
+                    self.rewriting.set()
                 self.text += line[:200] + b"\n" if len(self.text) < 100000 else b""
 
 
@@ -92,7 +95,7 @@ def figure(text, pattern):
     return float(m.group(1)) if m else None
 
 
-def one(vmm, case, params, tmp, port, limit_s=120, cancel_after=None, dst_params=()):
+def one(vmm, case, params, tmp, port, limit_s=120, cancel_after=None, dst_params=(), rewriting=False):
     src_sock = os.path.join(tmp, "%s-src.sock" % vmm)
     dst_sock = os.path.join(tmp, "%s-dst.sock" % vmm)
     for s in (src_sock, dst_sock):
@@ -106,6 +109,8 @@ def one(vmm, case, params, tmp, port, limit_s=120, cancel_after=None, dst_params
         sc, dc = Console(src), Console(dst)
         if not sc.ready.wait(120):
             raise RuntimeError("%s source did not get ready" % vmm)
+        if rewriting and not sc.rewriting.wait(300):
+            raise RuntimeError("%s source never finished its first pass" % vmm)
         ms, md = Monitor(src_sock), Monitor(dst_sock)
         for p in params:
             ms.cmd(p)
@@ -197,9 +202,10 @@ def xbzrle_case(tmp, port, limit_s):
     """(c): per VMM, the migration with XBZRLE (until completed or limit_s), then the same without it."""
     for vmm in ("jhv", "qemu"):
         port += 1
-        on = one(vmm, XBZRLE_WORKLOAD, XBZRLE_ON, tmp, port, limit_s=limit_s, dst_params=XBZRLE_ON[:1])
+        on = one(vmm, XBZRLE_WORKLOAD, XBZRLE_ON, tmp, port, limit_s=limit_s, dst_params=XBZRLE_ON[:1],
+                 rewriting=True)
         port += 1
-        off = one(vmm, XBZRLE_WORKLOAD, [], tmp, port, limit_s=limit_s)
+        off = one(vmm, XBZRLE_WORKLOAD, [], tmp, port, limit_s=limit_s, rewriting=True)
         print("xbzrle-1G %s with xbzrle: %s" % (vmm, on), flush=True)
         print("xbzrle-1G %s without:     %s" % (vmm, off), flush=True)
         ratio = on["wire_mib"] / off["wire_mib"] if off["wire_mib"] else float("nan")

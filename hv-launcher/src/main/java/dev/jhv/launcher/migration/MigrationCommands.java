@@ -21,7 +21,11 @@ public final class MigrationCommands {
     /** @param incoming starts loading from a URI on a destination started with -incoming defer */
     public static List<MonitorCommand> commands(Migration migration, Consumer<String> incoming) {
         return List.of(new Cancel(migration), new SetParameter(migration), new SetCapability(migration),
-                new SetSpeed(migration), new SetDowntime(migration), new SetCacheSize(migration),
+                new OldSpelling(migration, "migrate_set_speed", "set maximum speed (in bytes) for migrations (old "
+                        + "spelling of migrate_set_parameter max-bandwidth)", "max-bandwidth"),
+                new SetDowntime(migration),
+                new OldSpelling(migration, "migrate_set_cache_size", "set cache size (in bytes) for XBZRLE "
+                        + "migrations (old spelling of migrate_set_parameter xbzrle-cache-size)", "xbzrle-cache-size"),
                 new Incoming(incoming));
     }
 
@@ -101,23 +105,18 @@ public final class MigrationCommands {
         }
     }
 
-    /** The old spelling of max-bandwidth (a bare number is MiB/s, as it was in QEMU). */
-    private record SetSpeed(Migration migration) implements MonitorCommand {
-        public String name() {
-            return "migrate_set_speed";
-        }
-
+    /**
+     * An old HMP spelling of one parameter, its value read as the parameter's (migrate_set_speed: max-bandwidth, a
+     * bare number MiB/s as it was in QEMU; migrate_set_cache_size: xbzrle-cache-size in bytes).
+     */
+    private record OldSpelling(Migration migration, String name, String help, String parameter)
+            implements MonitorCommand {
         public List<Param> params() {
             return List.of(Param.word("value"));
         }
 
-        public String help() {
-            return "set maximum speed (in bytes) for migrations (old spelling of migrate_set_parameter "
-                    + "max-bandwidth)";
-        }
-
         public void run(MonitorContext ctx, Args args) {
-            set(migration, "max-bandwidth", args.get("value"));
+            set(migration, parameter, args.get("value"));
         }
     }
 
@@ -143,26 +142,6 @@ public final class MigrationCommands {
                 throw new MonitorException("Parameter 'value' expects a number");
             }
             set(migration, "downtime-limit", Long.toString(Math.round(seconds * 1000)));
-        }
-    }
-
-    /** The old spelling of xbzrle-cache-size (bytes, with QEMU's size suffixes). */
-    private record SetCacheSize(Migration migration) implements MonitorCommand {
-        public String name() {
-            return "migrate_set_cache_size";
-        }
-
-        public List<Param> params() {
-            return List.of(Param.word("value"));
-        }
-
-        public String help() {
-            return "set cache size (in bytes) for XBZRLE migrations (old spelling of migrate_set_parameter "
-                    + "xbzrle-cache-size)";
-        }
-
-        public void run(MonitorContext ctx, Args args) {
-            set(migration, "xbzrle-cache-size", args.get("value"));
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.jhv.migration.xbzrle;
 
-import java.lang.foreign.Arena;
+import dev.jhv.core.memory.RamAllocator;
+
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -14,7 +15,6 @@ public final class PageCache implements AutoCloseable {
     /** Generations an entry is kept against other pages (QEMU's CACHED_PAGE_LIFETIME). */
     static final long LIFETIME = 2;
 
-    private final Arena arena = Arena.ofShared();
     private final int slots;
     private final long[] keys;
     private final long[] ages;
@@ -30,7 +30,8 @@ public final class PageCache implements AutoCloseable {
         keys = new long[slots];
         ages = new long[slots];
         java.util.Arrays.fill(keys, -1);
-        data = arena.allocate((long) slots * PAGE_SIZE, PAGE_SIZE);
+        // mapped, not allocated: an arena would zero-fill (and commit) the whole cache before the first page goes
+        data = RamAllocator.map((long) slots * PAGE_SIZE);
     }
 
     /** The pages it holds at most. */
@@ -89,6 +90,6 @@ public final class PageCache implements AutoCloseable {
 
     @Override
     public void close() {
-        arena.close();
+        RamAllocator.unmap(data);
     }
 }
