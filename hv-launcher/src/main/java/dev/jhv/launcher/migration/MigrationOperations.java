@@ -109,16 +109,6 @@ public final class MigrationOperations {
                     migration.setParameters(p);
                     return null;
                 }),
-                // QEMU's old spelling of xbzrle-cache-size, kept as jhv keeps the other old ones
-                Operation.of("migrate-set-cache-size", List.of(Parameter.integer("value")), (m, a) -> {
-                    try {
-                        migration.setParameters(migration.parameters().with("xbzrle-cache-size",
-                                a.raw("value").toString()));
-                    } catch (IllegalArgumentException x) {
-                        throw new CommandException(x.getMessage());
-                    }
-                    return null;
-                }),
                 Operation.of("query-migrate-parameters", (m, a) -> {
                     Map<String, Object> out = new LinkedHashMap<>();
                     for (var def : MigrationParameters.ALL) {
