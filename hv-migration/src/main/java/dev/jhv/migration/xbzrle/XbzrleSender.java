@@ -32,6 +32,9 @@ public final class XbzrleSender implements RamSectionWriter.PageDelta, AutoClose
     private double cacheMissRate;
     private double encodingRate;
     private long ramBytesPrev;
+    private long offeredCost;
+    private long ratesTaken = System.nanoTime();
+    private final long ratePeriodNanos;
     /** Bytes on the wire per page sent in the last sync period (whole, encoded or zero); a page until measured. */
     private double bytesPerPage = PAGE;
 
@@ -40,6 +43,12 @@ public final class XbzrleSender implements RamSectionWriter.PageDelta, AutoClose
                            double encodingRate, long overflow) { }
 
     public XbzrleSender(List<RamBlock> blocks, long cacheBytes) {
+        this(blocks, cacheBytes, 1_000_000_000L);
+    }
+
+    /** @param ratePeriodNanos the least time between two takings of the rates (QEMU: a second) */
+    XbzrleSender(List<RamBlock> blocks, long cacheBytes, long ratePeriodNanos) {
+        this.ratePeriodNanos = ratePeriodNanos;
         this.cacheBytes = cacheBytes;
         this.cache = new PageCache(cacheBytes);
         long at = 0;
@@ -87,22 +96,32 @@ public final class XbzrleSender implements RamSectionWriter.PageDelta, AutoClose
         cache.forget(key(block, offset)); // the destination now holds zeros, not the cached version
     }
 
-    /** A dirty sync: the cache's next generation; the rates of the period that ended. */
+    /**
+     * A dirty sync: the cache's next generation; the rates of the period since they were last taken, as QEMU takes
+     * them: at a sync at least a second after the last (a short final pass would show only itself).
+     */
     public synchronized void synced(long syncCount, RamStats stats) {
+        generation = syncCount;
+        long sent = offered - offeredCost;
+        if (sent > 0 && syncCount > 2) { // the first pass is mostly first sends, not what later passes cost
+            bytesPerPage = Math.clamp((double) (stats.bytes() - ramBytesPrev) / sent, 1.0, PAGE + 16.0);
+        }
+        ramBytesPrev = stats.bytes();
+        offeredCost = offered;
+        long now = System.nanoTime();
+        if (now - ratesTaken < ratePeriodNanos) {
+            return;
+        }
+        ratesTaken = now;
         long pages = offered - offeredPrev;
         cacheMissRate = pages == 0 ? 0 : (double) (cacheMiss - missPrev) / pages;
         long xPages = stats.xbzrlePages() - pagesPrev;
         long xBytes = stats.xbzrleBytes() - bytesPrev;
         encodingRate = xPages == 0 || xBytes == 0 ? 0 : (double) xPages * PAGE / xBytes;
-        if (pages > 0 && generation > 1) { // the first pass is mostly first sends, not what later passes cost
-            bytesPerPage = Math.clamp((double) (stats.bytes() - ramBytesPrev) / pages, 1.0, PAGE + 16.0);
-        }
-        ramBytesPrev = stats.bytes();
         offeredPrev = offered;
         missPrev = cacheMiss;
         pagesPrev = stats.xbzrlePages();
         bytesPrev = stats.xbzrleBytes();
-        generation = syncCount;
     }
 
     /**

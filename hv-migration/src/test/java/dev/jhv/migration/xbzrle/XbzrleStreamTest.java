@@ -27,7 +27,7 @@ class XbzrleStreamTest {
     final MemorySegment dst = Arena.ofAuto().allocate(PAGES * (long) PAGE);
     final RamBlock srcBlock = new RamBlock("pc.ram", src);
     final RamStats stats = new RamStats();
-    final XbzrleSender sender = new XbzrleSender(List.of(srcBlock), 1 << 20);
+    final XbzrleSender sender = new XbzrleSender(List.of(srcBlock), 1 << 20, 0);
     final RamSectionReader reader = new RamSectionReader(List.of(new RamBlock("pc.ram", dst)));
 
     byte[] pass(boolean withList) {
@@ -67,6 +67,9 @@ class XbzrleStreamTest {
         }
         assertThat(stats.xbzrlePages()).isEqualTo(3 * PAGES);
         assertThat(sender.counters(stats).encodingRate()).isGreaterThan(50);
+        // the switchover estimate: pending pages at what a re-sent page cost, not at a page each
+        sender.synced(5, stats);
+        assertThat(sender.expectedBytes(PAGES)).isPositive().isLessThan(PAGES * PAGE / 50);
         assertThat(reader.stats().xbzrlePages()).isEqualTo(3 * PAGES);
         sender.close();
     }
