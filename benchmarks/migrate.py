@@ -8,6 +8,9 @@ Cases (interleaved jhv/QEMU, --runs times, medians printed with the ratio jhv/QE
   rate-10G     the same at max-bandwidth 10G
   flat-1G      1 GiB rewritten flat out, defaults: expected not to converge within --flat-seconds; reports what
                info migrate says, then cancels (once per VMM)
+  xbzrle-1G    (c) 1 GiB rewritten flat out with words=8 (8 words of a page per rewrite), xbzrle on both sides with
+               a 1 GiB cache, then the same without xbzrle (expected not to converge: its bytes after
+               --flat-seconds are a lower bound); once per VMM, with the bytes ratio
 Figures: total time and downtime as each VMM reports them, the largest heartbeat gap seen on the merged serial
 output of source and destination, bytes on the wire (transferred ram) and the source's CPU time.
 QEMU runs the ELF through microvm (PVH), jhv the bzImage; QEMU 7.2 on this host cannot use -cpu host.
@@ -35,6 +38,8 @@ CASES = {
     "rate-10G": ("mode=dirty mib=256 rate=1024 hb=10", ["migrate_set_parameter max-bandwidth 10G"]),
 }
 FLAT = ("mode=dirty mib=1024 hb=10", [])
+XBZRLE_WORKLOAD = "mode=dirty mib=1024 words=8 hb=10"
+XBZRLE_ON = ["migrate_set_capability xbzrle on", "migrate_set_parameter xbzrle-cache-size 1G"]
 
 
 def vmm_cmd(vmm, append, sock, extra):
@@ -56,6 +61,7 @@ class Console(threading.Thread):
         self.stamps = []
         self.text = b""
         self.ready = threading.Event()
+        self.rewriting = threading.Event()  # a CPU is past its first pass over the region
         self.start()
 
     def run(self):
@@ -73,6 +79,8 @@ class Console(threading.Thread):
                     self.stamps.append(now)
                 if b"JHV-GUEST-READY" in line or b"DIRTY cpu=1 pass=1" in line:
                     self.ready.set()
+                if re.match(rb"DIRTY cpu=\d+ pass=([2-9]|\d\d+)", line):
+                    self.rewriting.set()
                 self.text += line[:200] + b"\n" if len(self.text) < 100000 else b""
 
 
@@ -87,7 +95,7 @@ def figure(text, pattern):
     return float(m.group(1)) if m else None
 
 
-def one(vmm, case, params, tmp, port, limit_s=120, cancel_after=None):
+def one(vmm, case, params, tmp, port, limit_s=120, cancel_after=None, dst_params=(), rewriting=False):
     src_sock = os.path.join(tmp, "%s-src.sock" % vmm)
     dst_sock = os.path.join(tmp, "%s-dst.sock" % vmm)
     for s in (src_sock, dst_sock):
@@ -101,9 +109,13 @@ def one(vmm, case, params, tmp, port, limit_s=120, cancel_after=None):
         sc, dc = Console(src), Console(dst)
         if not sc.ready.wait(120):
             raise RuntimeError("%s source did not get ready" % vmm)
+        if rewriting and not sc.rewriting.wait(300):
+            raise RuntimeError("%s source never finished its first pass" % vmm)
         ms, md = Monitor(src_sock), Monitor(dst_sock)
         for p in params:
             ms.cmd(p)
+        for p in dst_params:
+            md.cmd(p)
         time.sleep(0.5)  # a second of steady heartbeats before the move, so the gap measures the migration
         cpu0 = cpu_seconds(src.pid)
         t0 = time.monotonic()
@@ -130,6 +142,8 @@ def one(vmm, case, params, tmp, port, limit_s=120, cancel_after=None):
             "gap_ms": gap,
             "wire_mib": (figure(info, r"transferred ram: (\d+) kbytes") or 0) / 1024,
             "cpu_s": cpu,
+            "xbzrle_pages": figure(info, r"xbzrle pages: (\d+) pages"),
+            "xbzrle_mib": (figure(info, r"xbzrle transferred: (\d+) kbytes") or 0) / 1024,
         }
     finally:
         for p in (src, dst):
@@ -140,7 +154,7 @@ def one(vmm, case, params, tmp, port, limit_s=120, cancel_after=None):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--cases", default=",".join(list(CASES) + ["flat-1G"]))
+    ap.add_argument("--cases", default=",".join(list(CASES) + ["flat-1G", "xbzrle-1G"]))
     ap.add_argument("--flat-seconds", type=float, default=60)
     args = ap.parse_args()
     cases = args.cases.split(",")
@@ -149,7 +163,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for run in range(args.runs):
             for case in cases:
-                if case == "flat-1G":
+                if case not in CASES:  # the once-per-VMM cases below
                     continue
                 for vmm in ("jhv", "qemu"):
                     port += 1
@@ -164,9 +178,12 @@ def main():
                 print("flat-1G %s after %.0f s: status %s, cpu %.1f s\n%s" % (vmm, args.flat_seconds,
                       r["status"], r["cpu"], r["info"]), flush=True)
 
+        if "xbzrle-1G" in cases:
+            xbzrle_case(tmp, port, args.flat_seconds)
+
     print("\nmedians (jhv / qemu = ratio)")
     for case in cases:
-        if case == "flat-1G":
+        if case in ("flat-1G", "xbzrle-1G"):
             continue
         j, q = results.get((case, "jhv"), []), results.get((case, "qemu"), [])
         line = "%-9s" % case
@@ -179,6 +196,24 @@ def main():
             jm, qm = statistics.median(jv), statistics.median(qv)
             line += "  %s %.1f / %.1f = %.2f" % (key, jm, qm, jm / qm if qm else float("nan"))
         print(line)
+
+
+def xbzrle_case(tmp, port, limit_s):
+    """(c): per VMM, the migration with XBZRLE (until completed or limit_s), then the same without it."""
+    for vmm in ("jhv", "qemu"):
+        port += 1
+        on = one(vmm, XBZRLE_WORKLOAD, XBZRLE_ON, tmp, port, limit_s=limit_s, dst_params=XBZRLE_ON[:1],
+                 rewriting=True)
+        port += 1
+        off = one(vmm, XBZRLE_WORKLOAD, [], tmp, port, limit_s=limit_s, rewriting=True)
+        print("xbzrle-1G %s with xbzrle: %s" % (vmm, on), flush=True)
+        print("xbzrle-1G %s without:     %s" % (vmm, off), flush=True)
+        ratio = on["wire_mib"] / off["wire_mib"] if off["wire_mib"] else float("nan")
+        print("xbzrle-1G %s: %s in %s ms (downtime %s ms) with %.0f MiB on the wire; without xbzrle %s after %s ms "
+              "with %.0f MiB%s: bytes ratio %.3f" % (vmm, on["status"], on["total_ms"], on["downtime_ms"],
+                                                     on["wire_mib"], off["status"], off["total_ms"], off["wire_mib"],
+                                                     "" if off["status"] == "completed" else " (a lower bound)",
+                                                     ratio), flush=True)
 
 
 if __name__ == "__main__":

@@ -122,6 +122,7 @@ struct config {
     u64 hb_ms;
     u64 mib;
     u64 rate;       /* pages/s per CPU, 0 = max */
+    u64 words;      /* mode=dirty words=N: a rewrite changes the header and N words (0 = the whole page) */
     u64 exit_code;  /* exit=<n>: written to isa-debug-exit (0xf4) after the ready line */
     int has_exit;
     /* mode=disk / disk-bad */

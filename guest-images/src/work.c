@@ -122,6 +122,8 @@ void parse_cmdline(const char *s)
         } else if (word_is(w, n, "exit", &v)) {
             cfg.has_exit = 1;
             cfg.exit_code = (v + 1 < s && v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) ? hexnum(v + 2, s) : num(v, s);
+        } else if (word_is(w, n, "words", &v)) {
+            cfg.words = num(v, s) < 509 ? num(v, s) : 509;
         } else if (word_is(w, n, "rate", &v)) {
             cfg.rate = val_is(v, s, "max") ? 0 : num(v, s);
         } else if (word_is(w, n, "drive", &v)) {
@@ -221,10 +223,25 @@ static u64 filler(u64 page, u64 pass, u64 w)
     return x ^ (x >> 29);
 }
 
+/* With words=N, a rewrite (pass 2 on) changes only words 3..3+N-1 (and the header): sparse
+ * changes for XBZRLE.  The rest keeps pass 1's filler, so a page is still a pure function of
+ * (i, pass). */
+static u64 expected_word(u64 i, u64 pass, u64 w)
+{
+    if (w == 0)
+        return PAGE_MAGIC;
+    if (w == 1)
+        return i;
+    if (w == 2)
+        return pass;
+    return filler(i, cfg.words && w >= 3 + cfg.words ? 1 : pass, w);
+}
+
 static void write_page(u64 i, u64 pass)
 {
     u64 *p = page_addr(i);
-    for (u64 w = 3; w < 512; w++)
+    u64 end = cfg.words && pass > 1 ? 3 + cfg.words : 512;
+    for (u64 w = 3; w < end; w++)
         p[w] = filler(i, pass, w);
     p[0] = PAGE_MAGIC;
     p[1] = i;
@@ -250,7 +267,7 @@ static int check_page(u64 i, u64 pass, u64 *word, u64 *want, u64 *got)
         return 1;   /* not written yet: anything goes */
     u64 *p = page_addr(i);
     for (u64 w = 0; w < 512; w++) {
-        u64 e = w == 0 ? PAGE_MAGIC : w == 1 ? i : w == 2 ? pass : filler(i, pass, w);
+        u64 e = expected_word(i, pass, w);
         if (p[w] != e) {
             *word = w;
             *want = e;

@@ -90,6 +90,9 @@ public final class InfoMigrateCommand implements MonitorCommand {
         sb.append("precopy ram: ").append(i.precopyBytes() / 1024).append(" kbytes\n");
         if (i.state() == MigrationStatus.State.COMPLETED) {
             sb.append("downtime ram: ").append(i.downtimeBytes() / 1024).append(" kbytes\n");
+        }
+        xbzrle(sb, i.xbzrle());
+        if (i.state() == MigrationStatus.State.COMPLETED) {
             var d = i.downtime();
             if (d != null) {
                 sb.append(String.format("jhv downtime: pause %d ms, final sync %d ms, ram %d ms, device state %d ms,"
@@ -108,5 +111,19 @@ public final class InfoMigrateCommand implements MonitorCommand {
             }
         }
         return sb.toString();
+    }
+
+    /** QEMU 7.2's XBZRLE block, after the RAM figures, with the xbzrle capability on. */
+    private static void xbzrle(StringBuilder sb, MigrationStatus.XbzrleCache x) {
+        if (x == null) {
+            return;
+        }
+        sb.append("cache size: ").append(x.cacheSize()).append(" bytes\n");
+        sb.append("xbzrle transferred: ").append(x.bytes() >> 10).append(" kbytes\n");
+        sb.append("xbzrle pages: ").append(x.pages()).append(" pages\n");
+        sb.append("xbzrle cache miss: ").append(x.cacheMiss()).append(" pages\n");
+        sb.append(String.format(Locale.ROOT, "xbzrle cache miss rate: %.2f%n", x.cacheMissRate()));
+        sb.append(String.format(Locale.ROOT, "xbzrle encoding rate: %.2f%n", x.encodingRate()));
+        sb.append("xbzrle overflow: ").append(x.overflow()).append('\n');
     }
 }

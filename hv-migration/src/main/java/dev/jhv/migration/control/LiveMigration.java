@@ -11,6 +11,7 @@ import dev.jhv.migration.stream.MigrationException;
 import dev.jhv.migration.stream.MigrationStreamWriter;
 import dev.jhv.migration.stream.RamStateEntry;
 import dev.jhv.migration.stream.SaveStateRegistry;
+import dev.jhv.migration.xbzrle.XbzrleSender;
 
 import java.io.IOException;
 import java.util.function.Supplier;
@@ -37,9 +38,13 @@ final class LiveMigration {
     private volatile RateLimitedOutputStream wire;
     /** Set while the source waits for the destination's answer, so that the watchdog times that wait too. */
     private volatile long waitingSince;
+    private final MigrationCapabilities capabilities;
+    /** The XBZRLE side of this migration, with the xbzrle capability. */
+    private XbzrleSender xbzrle;
 
     LiveMigration(Machine machine, MigrationUri uri, Supplier<MigrationParameters> parameters,
-                  MigrationStatus status) {
+                  MigrationStatus status, MigrationCapabilities capabilities) {
+        this.capabilities = capabilities;
         this.machine = machine;
         this.uri = uri;
         this.parameters = parameters;
@@ -88,6 +93,10 @@ final class LiveMigration {
         var config = MachineState.configuration(machine, reg);
         DirtyLog dirty = machine.dirtyLog();
         RunState before = null;
+        if (capabilities.enabled("xbzrle")) {
+            xbzrle = new XbzrleSender(ram.blocks(), parameters.get().xbzrleCacheSize());
+            ram.encodeWith(xbzrle);
+        }
         dev.jhv.core.trace.StartupTrace.mark("migration: registry built");
         try (MigrationChannel.Out ch = MigrationChannel.openOutgoing(uri, connecting)) {
             dev.jhv.core.trace.StartupTrace.mark("migration: connected");
@@ -132,9 +141,14 @@ final class LiveMigration {
                 long dt = System.nanoTime() - t0;
                 long dirtied = syncDirty(dirty, ram);
                 syncs++;
+                if (xbzrle != null) {
+                    xbzrle.synced(syncs, ram.saveStats());
+                }
                 // what the destination has yet to consume is downtime too: it must read it before the rest
                 long backlog = destinationConsumed < 0 ? 0 : out.written() - destinationConsumed;
-                estimate = estimate.next(out.written() - b0, dt, ram.pendingPages() * PAGE, backlog);
+                long pendingBytes = xbzrle != null ? xbzrle.expectedBytes(ram.pendingPages())
+                        : ram.pendingPages() * PAGE;
+                estimate = estimate.next(out.written() - b0, dt, pendingBytes, backlog);
                 status.synced(syncs, dt > 0 ? (long) (dirtied * 1e9 / dt) : 0, estimate.bandwidth(),
                         estimate.expectedMs());
                 report(out, ram, t0);
@@ -154,6 +168,9 @@ final class LiveMigration {
             dev.jhv.core.trace.StartupTrace.mark("migration: guest paused");
             syncDirty(dirty, ram);
             status.dirtySynced(++syncs);
+            if (xbzrle != null) {
+                xbzrle.synced(syncs, ram.saveStats());
+            }
             ram.beforeSending(null); // the guest is stopped: nothing to re-arm, no ioctls in the downtime
             long p2 = System.nanoTime();
             long w0 = out.written();
@@ -176,6 +193,7 @@ final class LiveMigration {
             dirty.stop();
             checkCancel();
             status.progress(out.written(), 0, ram.saveStats().zeroPages(), ram.saveStats().normalPages(), 0);
+            reportXbzrle(ram);
             // the migration ends before the run state shows it, so a command issued on seeing it finds it ended;
             // the run state is postmigrate before "completed" shows, so who waits for that sees the source stopped
             machine.operations().migrationEnding();
@@ -189,6 +207,11 @@ final class LiveMigration {
             throw recordFailure(e);
         } finally {
             dirty.stop();
+            if (xbzrle != null) {
+                reportXbzrle(ram);
+                ram.encodeWith(null);
+                xbzrle.close();
+            }
             if (before != null) {
                 machine.operations().migrationEnding();
                 machine.leaveSaveState(before); // the source goes on as it was
@@ -250,6 +273,15 @@ final class LiveMigration {
         var st = ram.saveStats();
         status.progress(out.written(), ram.pendingPages() * PAGE, st.zeroPages(), st.normalPages(),
                 (long) (st.pages() / Math.max(s, 1e-3)));
+        reportXbzrle(ram);
+    }
+
+    private void reportXbzrle(RamStateEntry ram) {
+        if (xbzrle != null) {
+            var c = xbzrle.counters(ram.saveStats());
+            status.xbzrle(new MigrationStatus.XbzrleCache(c.cacheSize(), c.bytes(), c.pages(), c.cacheMiss(),
+                    c.cacheMissRate(), c.encodingRate(), c.overflow()));
+        }
     }
 
     /** The destination's answer: "" once acknowledged, else its refusal or why none came; incomplete until then. */

@@ -17,9 +17,10 @@ public final class MigrationCapabilities {
 
     /**
      * What works today: events (QMP's MIGRATION events), return-path (socket migrations always wait for the
-     * destination's acknowledgement), zero-blocks (zero runs are never sent as data).
+     * destination's acknowledgement), zero-blocks (zero runs are never sent as data), xbzrle (pages re-sent as
+     * their changes, {@code dev.jhv.migration.xbzrle}).
      */
-    static final Set<String> SUPPORTED = Set.of("events", "return-path", "zero-blocks");
+    static final Set<String> SUPPORTED = Set.of("events", "return-path", "zero-blocks", "xbzrle");
 
     public static final MigrationCapabilities NONE = new MigrationCapabilities(Set.of());
 

@@ -91,6 +91,11 @@ public final class MigrationParameters {
         return number("x-stall-timeout");
     }
 
+    /** The XBZRLE cache's size in bytes (a power of two, at least a page). */
+    public long xbzrleCacheSize() {
+        return number("xbzrle-cache-size");
+    }
+
     /**
      * The set with {@code name} set from HMP text: sizes take QEMU's suffixes (max-bandwidth's bare number is MiB,
      * as QEMU's HMP reads it; xbzrle-cache-size's is bytes), booleans on/off.
@@ -120,6 +125,11 @@ public final class MigrationParameters {
             case BYTES, BYTES_PER_SECOND -> size(name, text, 1);
             default -> integer(name, text);
         };
+        if (name.equals("xbzrle-cache-size") && ((Long) v < p.min() || Long.bitCount((Long) v) != 1)) {
+            // QEMU's words (with its underscore spelling)
+            throw new IllegalArgumentException("Parameter 'xbzrle_cache_size' expects a power of two no less than "
+                    + "the target page size");
+        }
         if (v instanceof Long l && (l < p.min() || l > p.max())) {
             throw new IllegalArgumentException("Parameter '" + name + "' expects a value between " + p.min()
                     + " and " + p.max());

@@ -31,7 +31,18 @@ public final class MigrationStatus {
                                 long totalBytes, long duplicatePages, long normalPages, long normalBytes,
                                 long dirtySyncCount, long pagesPerSecond, long dirtyPagesRate, long precopyBytes,
                                 long downtimeBytes, long bandwidthBytesPerSecond, Downtime downtime,
-                                boolean incoming, String socketAddress) { }
+                                boolean incoming, String socketAddress, XbzrleCache xbzrle) { }
+
+    /** QEMU's xbzrle-cache figures (null when the xbzrle capability is off): bytes, pages, rates per sync period. */
+    public record XbzrleCache(long cacheSize, long bytes, long pages, long cacheMiss, double cacheMissRate,
+                              double encodingRate, long overflow) { }
+
+    private XbzrleCache xbzrle;
+
+    /** The XBZRLE figures now (null: xbzrle off). */
+    public synchronized void xbzrle(XbzrleCache x) {
+        xbzrle = x;
+    }
 
     /** Told of every state a migration enters and every dirty pass it begins (QMP's MIGRATION events). */
     public interface Listener {
@@ -118,6 +129,7 @@ public final class MigrationStatus {
         duplicate = normal = dirtySyncCount = pagesPerSecond = dirtyPagesRate = downtimeBytes = 0;
         bandwidth = 0;
         phases = null;
+        xbzrle = null;
     }
 
     public synchronized void active() {
@@ -194,6 +206,7 @@ public final class MigrationStatus {
         double mbps = transferred * 8 / 1e6 / seconds;
         return new MigrationInfo(state, error, totalMs, setupMs, expectedDowntimeMs, downtimeMs, transferred, mbps,
                 remaining, total, duplicate, normal, normal * 4096, dirtySyncCount, pagesPerSecond, dirtyPagesRate,
-                transferred - downtimeBytes, downtimeBytes, bandwidth, phases, incoming, socketAddress);
+                transferred - downtimeBytes, downtimeBytes, bandwidth, phases, incoming, socketAddress,
+                xbzrle);
     }
 }
