@@ -6,6 +6,10 @@ Cases (interleaved jhv/QEMU, --runs times, medians printed with the ratio jhv/QE
   idle-10G     mode=idle, max-bandwidth 10G
   rate         256 MiB rewritten at about 8 MiB/s, default parameters
   rate-10G     the same at max-bandwidth 10G
+  a-autoconverge  (a) 1 GiB rewritten flat out by both CPUs, default bandwidth, auto-converge on (jhv: its
+               per-vCPU throttle, the default; QEMU: its own)
+  d-one-writer (d) the same with only CPU 0 writing (cpus=0), auto-converge on: also the idle CPU's heartbeat
+               rate, the throttle reached and the writer's passes per second during the migration
   flat-1G      1 GiB rewritten flat out, defaults: expected not to converge within --flat-seconds; reports what
                info migrate says, then cancels (once per VMM)
 Figures: total time and downtime as each VMM reports them, the largest heartbeat gap seen on the merged serial
@@ -33,7 +37,11 @@ CASES = {
     "idle-10G": ("mode=idle hb=10", ["migrate_set_parameter max-bandwidth 10G"]),
     "rate": ("mode=dirty mib=256 rate=1024 hb=10", []),
     "rate-10G": ("mode=dirty mib=256 rate=1024 hb=10", ["migrate_set_parameter max-bandwidth 10G"]),
+    "a-autoconverge": ("mode=dirty mib=1024 hb=10", ["migrate_set_capability auto-converge on"]),
+    "d-one-writer": ("mode=dirty mib=1024 hb=10 cpus=0", ["migrate_set_capability auto-converge on"]),
 }
+# figures only the auto-converge cases report
+THROTTLE_KEYS = ("throttle_max", "hb1_per_s", "passes_per_s")
 FLAT = ("mode=dirty mib=1024 hb=10", [])
 
 
@@ -54,6 +62,8 @@ class Console(threading.Thread):
         super().__init__(daemon=True)
         self.p = p
         self.stamps = []
+        self.hb1 = []      # arrival of CPU 1's heartbeats
+        self.passes = []   # (arrival, pass) of CPU 0's DIRTY lines
         self.text = b""
         self.ready = threading.Event()
         self.start()
@@ -71,6 +81,11 @@ class Console(threading.Thread):
             for line in lines:
                 if line.startswith(b"HB "):
                     self.stamps.append(now)
+                    if line.startswith(b"HB cpu=1 "):
+                        self.hb1.append(now)
+                m = re.match(rb"DIRTY cpu=0 pass=(\d+)", line)
+                if m:
+                    self.passes.append((now, int(m.group(1))))
                 if b"JHV-GUEST-READY" in line or b"DIRTY cpu=1 pass=1" in line:
                     self.ready.set()
                 self.text += line[:200] + b"\n" if len(self.text) < 100000 else b""
@@ -85,6 +100,18 @@ def cpu_seconds(pid):
 def figure(text, pattern):
     m = re.search(pattern, text)
     return float(m.group(1)) if m else None
+
+
+def passes_per_second(passes, t0, t1):
+    """CPU 0's dirtier passes per second between t0 and t1, from the DIRTY lines it printed (at most one a second)."""
+    inside = [(t, p) for t, p in passes if t0 <= t <= t1]
+    if len(inside) < 2:
+        before = [(t, p) for t, p in passes if t < t0]
+        after = [(t, p) for t, p in passes if t > t1]
+        inside = before[-1:] + inside + after[:1]
+    if len(inside) < 2 or inside[-1][0] == inside[0][0]:
+        return float("nan")
+    return (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0])
 
 
 def one(vmm, case, params, tmp, port, limit_s=120, cancel_after=None):
@@ -109,14 +136,17 @@ def one(vmm, case, params, tmp, port, limit_s=120, cancel_after=None):
         t0 = time.monotonic()
         ms.cmd("migrate -d tcp:127.0.0.1:%d" % port)
         info = ""
+        throttle_max = 0
         while time.monotonic() - t0 < limit_s:
             info = ms.cmd("info migrate")[1]  # (seconds, answer)
+            throttle_max = max(throttle_max, int(figure(info, r"cpu throttle percentage: (\d+)") or 0))
             if re.search(r"Migration status: (completed|failed|cancelled)", info):
                 break
             if cancel_after is not None and time.monotonic() - t0 > cancel_after:
                 break
             time.sleep(0.05)
         cpu = cpu_seconds(src.pid) - cpu0
+        t1 = time.monotonic()
         if cancel_after is not None:
             ms.cmd("migrate_cancel")
             return {"status": re.search(r"Migration status: (\S+)", info).group(1), "info": info, "cpu": cpu}
@@ -130,6 +160,10 @@ def one(vmm, case, params, tmp, port, limit_s=120, cancel_after=None):
             "gap_ms": gap,
             "wire_mib": (figure(info, r"transferred ram: (\d+) kbytes") or 0) / 1024,
             "cpu_s": cpu,
+            "throttle_max": throttle_max,
+            # on the source, from the migrate command to the end
+            "hb1_per_s": sum(1 for s in sc.hb1 if t0 <= s <= t1) / max(t1 - t0, 1e-3),
+            "passes_per_s": passes_per_second(sc.passes, t0, t1),
         }
     finally:
         for p in (src, dst):
@@ -170,7 +204,8 @@ def main():
             continue
         j, q = results.get((case, "jhv"), []), results.get((case, "qemu"), [])
         line = "%-9s" % case
-        for key in ("total_ms", "downtime_ms", "gap_ms", "wire_mib", "cpu_s"):
+        keys = ("total_ms", "downtime_ms", "gap_ms", "wire_mib", "cpu_s")
+        for key in keys + (THROTTLE_KEYS if case in ("a-autoconverge", "d-one-writer") else ()):
             jv = [r[key] for r in j if r.get(key) is not None and r["status"] == "completed"]
             qv = [r[key] for r in q if r.get(key) is not None and r["status"] == "completed"]
             if not jv or not qv:

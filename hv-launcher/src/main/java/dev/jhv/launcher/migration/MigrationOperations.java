@@ -189,6 +189,9 @@ public final class MigrationOperations {
             ram.put("mbps", i.throughputMbps());
             out.put("ram", ram);
         }
+        if (i.cpuThrottle() != null) {
+            out.put("cpu-throttle-percentage", (long) i.cpuThrottle().percent());
+        }
         if (i.state() == MigrationStatus.State.FAILED && i.error() != null) {
             out.put("error-desc", i.error());
         }

@@ -19,7 +19,7 @@ public final class MigrationCapabilities {
      * What works today: events (QMP's MIGRATION events), return-path (socket migrations always wait for the
      * destination's acknowledgement), zero-blocks (zero runs are never sent as data).
      */
-    static final Set<String> SUPPORTED = Set.of("events", "return-path", "zero-blocks");
+    static final Set<String> SUPPORTED = Set.of("events", "return-path", "zero-blocks", "auto-converge");
 
     public static final MigrationCapabilities NONE = new MigrationCapabilities(Set.of());
 

@@ -31,7 +31,13 @@ public final class MigrationStatus {
                                 long totalBytes, long duplicatePages, long normalPages, long normalBytes,
                                 long dirtySyncCount, long pagesPerSecond, long dirtyPagesRate, long precopyBytes,
                                 long downtimeBytes, long bandwidthBytesPerSecond, Downtime downtime,
-                                boolean incoming, String socketAddress) { }
+                                boolean incoming, String socketAddress, CpuThrottle cpuThrottle) { }
+
+    /**
+     * auto-converge while it throttles: the highest percentage (QEMU's "cpu throttle percentage"), each vCPU's, and
+     * each vCPU's share of its unthrottled time that it ran in the last period (how jhv tells the dirtying ones).
+     */
+    public record CpuThrottle(int percent, java.util.List<Integer> perVcpu, java.util.List<Integer> runPercent) { }
 
     /** Told of every state a migration enters and every dirty pass it begins (QMP's MIGRATION events). */
     public interface Listener {
@@ -75,6 +81,12 @@ public final class MigrationStatus {
     /** This machine is (or was) a destination: QEMU shows only the state and where it listens. */
     private boolean incoming;
     private String socketAddress;
+    private java.util.function.Supplier<CpuThrottle> cpuThrottle = () -> null;
+
+    /** Where the throttle's figures come from while auto-converge runs; null: none. */
+    public synchronized void cpuThrottle(java.util.function.Supplier<CpuThrottle> source) {
+        cpuThrottle = source != null ? source : () -> null;
+    }
 
     /** A destination listening on {@code address} (null: not a socket), no source yet. */
     public synchronized void incomingListening(String address) {
@@ -194,6 +206,7 @@ public final class MigrationStatus {
         double mbps = transferred * 8 / 1e6 / seconds;
         return new MigrationInfo(state, error, totalMs, setupMs, expectedDowntimeMs, downtimeMs, transferred, mbps,
                 remaining, total, duplicate, normal, normal * 4096, dirtySyncCount, pagesPerSecond, dirtyPagesRate,
-                transferred - downtimeBytes, downtimeBytes, bandwidth, phases, incoming, socketAddress);
+                transferred - downtimeBytes, downtimeBytes, bandwidth, phases, incoming, socketAddress,
+                state.running() ? cpuThrottle.get() : null);
     }
 }
