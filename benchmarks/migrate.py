@@ -58,9 +58,10 @@ def vmm_cmd(vmm, append, sock, extra):
 class Console(threading.Thread):
     """Reads a guest's serial output, stamping each heartbeat line with its arrival time."""
 
-    def __init__(self, p):
+    def __init__(self, p, ready=(b"JHV-GUEST-READY", b"DIRTY cpu=1 pass=1")):
         super().__init__(daemon=True)
         self.p = p
+        self.markers = ready
         self.stamps = []
         self.hb1 = []      # arrival of CPU 1's heartbeats
         self.passes = []   # (arrival, pass) of CPU 0's DIRTY lines
@@ -86,7 +87,7 @@ class Console(threading.Thread):
                 m = re.match(rb"DIRTY cpu=0 pass=(\d+)", line)
                 if m:
                     self.passes.append((now, int(m.group(1))))
-                if b"JHV-GUEST-READY" in line or b"DIRTY cpu=1 pass=1" in line:
+                if any(m in line for m in self.markers):
                     self.ready.set()
                 self.text += line[:200] + b"\n" if len(self.text) < 100000 else b""
 
@@ -125,9 +126,15 @@ def one(vmm, case, params, tmp, port, limit_s=120, cancel_after=None):
     dst = subprocess.Popen(vmm_cmd(vmm, case, dst_sock, ["-incoming", "tcp:127.0.0.1:%d" % port]),
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     try:
-        sc, dc = Console(src), Console(dst)
-        if not sc.ready.wait(120):
+        # a flat-out writer is ready once CPU 0 has written its whole slice twice (touching 1 GiB the first time
+        # takes tens of seconds here): else the migration would start on a guest that has not dirtied its RAM yet
+        flat = "mode=dirty" in case and "rate=" not in case
+        sc, dc = Console(src, (b"DIRTY cpu=0 pass=2",) if flat else Console.__init__.__defaults__[0]), Console(dst)
+        if not sc.ready.wait(300 if flat else 120):
             raise RuntimeError("%s source did not get ready" % vmm)
+        deadline = time.monotonic() + 60  # a loaded host starts the destination late
+        while not os.path.exists(dst_sock) and time.monotonic() < deadline:
+            time.sleep(0.05)
         ms, md = Monitor(src_sock), Monitor(dst_sock)
         for p in params:
             ms.cmd(p)
@@ -176,16 +183,17 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--cases", default=",".join(list(CASES) + ["flat-1G"]))
     ap.add_argument("--flat-seconds", type=float, default=60)
+    ap.add_argument("--vmms", default="jhv,qemu", help="which VMMs to run (a rerun of one side)")
     args = ap.parse_args()
     cases = args.cases.split(",")
-    port = 47000
+    port = 42000 + (os.getpid() % 2000) * 8  # apart from other runs of this script on the same host
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for run in range(args.runs):
             for case in cases:
                 if case == "flat-1G":
                     continue
-                for vmm in ("jhv", "qemu"):
+                for vmm in args.vmms.split(","):
                     port += 1
                     r = one(vmm, CASES[case][0], CASES[case][1], tmp, port)
                     results.setdefault((case, vmm), []).append(r)

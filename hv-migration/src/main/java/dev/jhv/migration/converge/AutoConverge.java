@@ -12,7 +12,9 @@ import java.util.function.Supplier;
  * second high period (counted since the last step) raises one throttle shared by all vCPUs ({@link ThrottleStep#qemu}).
  * <p>
  * jhv's (on): the migration syncs every second within a pass too ({@link #periodDue}), each high period acts, and
- * only the vCPUs that dirty are throttled, hard ({@link ThrottleStep#dirtier}); the others run freely. A vCPU can
+ * only the vCPUs that dirty are throttled, hard ({@link ThrottleStep#dirtier}); the others run freely. As in QEMU
+ * a throttle never goes down before the migration ends: a vCPU throttled to 99% runs 10 ms a second, too little to
+ * tell within a period whether it still dirties (measured: released, it dirtied a whole period at full speed). A vCPU can
  * dirty only while it runs guest code, so the dirtied bytes of a period are put down to the vCPUs in proportion to
  * the share of their unthrottled time they ran ({@link VcpuActivity}); one that halts (idle) gets none.
  * <p>
@@ -64,8 +66,6 @@ public final class AutoConverge {
         if (periodDirty > threshold && ++highCount >= (s.perVcpu() ? 1 : 2)) {
             highCount = 0;
             throttleDown(s, periodDirty, threshold, shares);
-        } else if (s.perVcpu()) {
-            releaseIdle(shares);
         }
         periodStart = nowNanos;
         periodDirty = 0;
@@ -81,16 +81,8 @@ public final class AutoConverge {
         List<Boolean> dirtying = VcpuActivity.dirtiers(shares);
         for (int i = 0; i < vcpus.size(); i++) {
             ThrottledVcpu v = vcpus.get(i);
-            v.set(dirtying.get(i) ? ThrottleStep.dirtier(v.percent(), s, dirty, threshold) : 0);
-        }
-    }
-
-    /** A low period: a vCPU that stopped dirtying (it halts now) gets its time back at once. */
-    private void releaseIdle(List<Double> shares) {
-        List<Boolean> dirtying = VcpuActivity.dirtiers(shares);
-        for (int i = 0; i < vcpus.size(); i++) {
-            if (!dirtying.get(i) && vcpus.get(i).percent() > 0) {
-                vcpus.get(i).set(0);
+            if (dirtying.get(i)) {
+                v.set(ThrottleStep.dirtier(v.percent(), s, dirty, threshold));
             }
         }
     }
