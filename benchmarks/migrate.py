@@ -41,7 +41,7 @@ CASES = {
     "d-one-writer": ("mode=dirty mib=1024 hb=10 cpus=0", ["migrate_set_capability auto-converge on"]),
 }
 # figures only the auto-converge cases report
-THROTTLE_KEYS = ("throttle_max", "hb1_per_s", "passes_per_s")
+THROTTLE_KEYS = ("throttle_max", "hb1_per_s", "hb1_before_per_s", "passes_per_s")
 FLAT = ("mode=dirty mib=1024 hb=10", [])
 
 
@@ -101,6 +101,12 @@ def cpu_seconds(pid):
 def figure(text, pattern):
     m = re.search(pattern, text)
     return float(m.group(1)) if m else None
+
+
+def rate_before(stamps, t0, window):
+    """Events per second in the window before t0 (shortened to the first event seen)."""
+    inside = [s for s in stamps if t0 - window <= s < t0]
+    return len(inside) / (t0 - inside[0]) if inside and t0 > inside[0] else float("nan")
 
 
 def passes_per_second(passes, t0, t1):
@@ -170,6 +176,8 @@ def one(vmm, case, params, tmp, port, limit_s=120, cancel_after=None):
             "throttle_max": throttle_max,
             # on the source, from the migrate command to the end
             "hb1_per_s": sum(1 for s in sc.hb1 if t0 <= s <= t1) / max(t1 - t0, 1e-3),
+            # the same in the (up to) 3 s before the migrate command: the idle CPU's own rate on this host now
+            "hb1_before_per_s": rate_before(sc.hb1, t0, 3.0),
             "passes_per_s": passes_per_second(sc.passes, t0, t1),
         }
     finally:
