@@ -123,6 +123,7 @@ struct config {
     u64 mib;
     u64 rate;       /* pages/s per CPU, 0 = max */
     u64 words;      /* mode=dirty words=N: a rewrite changes the header and N words (0 = the whole page) */
+    u64 dirty_cpus; /* cpus=0,1: bit n set = CPU n runs the dirtier; 0 = all CPUs */
     u64 exit_code;  /* exit=<n>: written to isa-debug-exit (0xf4) after the ready line */
     int has_exit;
     /* mode=disk / disk-bad */

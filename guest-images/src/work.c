@@ -66,6 +66,22 @@ static u64 features_refused(const char *v, const char *end)
     return bits;
 }
 
+/* cpus=0,2,3: a bit per CPU named (those below MAXCPU) */
+static u64 cpu_list(const char *v, const char *end)
+{
+    u64 bits = 0;
+    while (v < end) {
+        const char *e = v;
+        while (e < end && *e != ',')
+            e++;
+        u64 c = num(v, e);
+        if (e > v && c < MAXCPU && c < 64)
+            bits |= 1UL << c;
+        v = e + 1;
+    }
+    return bits;
+}
+
 /* ip=a.b.c.d[/prefix] (default prefix 24), kept in network byte order */
 static void parse_ip(const char *v, const char *end)
 {
@@ -124,6 +140,8 @@ void parse_cmdline(const char *s)
             cfg.exit_code = (v + 1 < s && v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) ? hexnum(v + 2, s) : num(v, s);
         } else if (word_is(w, n, "words", &v)) {
             cfg.words = num(v, s) < 509 ? num(v, s) : 509;
+        } else if (word_is(w, n, "cpus", &v)) {
+            cfg.dirty_cpus = cpu_list(v, s);
         } else if (word_is(w, n, "rate", &v)) {
             cfg.rate = val_is(v, s, "max") ? 0 : num(v, s);
         } else if (word_is(w, n, "drive", &v)) {
@@ -255,10 +273,24 @@ static void write_page(u64 i, u64 pass)
 static volatile u64 dstate[MAXCPU];
 static u32 nwork;
 
+/* Whether CPU r runs the dirtier (cpus= names the writers; absent: every worker). */
+static int writes(u32 r)
+{
+    return r < nwork && (!cfg.dirty_cpus || (cfg.dirty_cpus >> r & 1));
+}
+
+/* The region is cut into one slice per writing CPU, in CPU order. */
 static void slice(u32 r, u64 *start, u64 *len)
 {
-    *start = region_pages * r / nwork;
-    *len = region_pages * (r + 1) / nwork - *start;
+    u32 rank = 0, writers = 0;
+    for (u32 k = 0; k < nwork; k++) {
+        if (writes(k)) {
+            rank += k < r;
+            writers++;
+        }
+    }
+    *start = region_pages * rank / writers;
+    *len = region_pages * (rank + 1) / writers - *start;
 }
 
 static int check_page(u64 i, u64 pass, u64 *word, u64 *want, u64 *got)
@@ -285,6 +317,8 @@ static void verify_region(void)
         return;
     }
     for (u32 r = 0; r < nwork; r++) {
+        if (!writes(r))
+            continue;
         u64 st = dstate[r], pass = st >> 32, cur = st & 0xFFFFFFFF, start, len;
         slice(r, &start, &len);
         for (u64 j = 0; j < len; j++) {
@@ -398,13 +432,15 @@ void workload(u32 r, u32 n)
 {
     nwork = n;
     int worker = r < n;
-    int dirty = worker && (cfg.mode == MODE_DIRTY || cfg.mode == MODE_VERIFY) && region_pages;
+    int dirty = writes(r) && (cfg.mode == MODE_DIRTY || cfg.mode == MODE_VERIFY) && region_pages;
     u64 start = 0, len = 0;
     if (dirty) {
         slice(r, &start, &len);
         dstate[r] = 1UL << 32;
         if (!len)
             pass_done[r] = 1;
+    } else {
+        pass_done[r] = 1;   /* mode=verify: a CPU that does not write has nothing to finish */
     }
     if (r == 0 && cfg.mode == MODE_POWEROFF)
         poweroff();

@@ -100,6 +100,19 @@ public final class InfoMigrateCommand implements MonitorCommand {
                         d.deviceMs(), d.destinationMs()));
             }
         }
+        var throttle = i.cpuThrottle();
+        if (throttle != null) {
+            sb.append("cpu throttle percentage: ").append(throttle.percent()).append('\n');
+            sb.append("jhv cpu throttle:");
+            for (int c = 0; c < throttle.perVcpu().size(); c++) {
+                sb.append(c == 0 ? " " : ", ").append("cpu ").append(c).append(' ').append(throttle.perVcpu().get(c))
+                        .append('%');
+                if (c < throttle.runPercent().size()) {
+                    sb.append(" (ran ").append(throttle.runPercent().get(c)).append("%)");
+                }
+            }
+            sb.append('\n');
+        }
         if (active && i.dirtySyncCount() > 0 && i.bandwidthBytesPerSecond() > 0) {
             long dirtyBytes = i.dirtyPagesRate() * 4096;
             sb.append(String.format(Locale.ROOT, "jhv dirty rate: %.1f MiB/s against a bandwidth of %.1f MiB/s%n",

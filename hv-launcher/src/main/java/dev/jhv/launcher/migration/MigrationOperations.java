@@ -201,6 +201,9 @@ public final class MigrationOperations {
                 out.put("xbzrle-cache", c);
             }
         }
+        if (i.cpuThrottle() != null) {
+            out.put("cpu-throttle-percentage", (long) i.cpuThrottle().percent());
+        }
         if (i.state() == MigrationStatus.State.FAILED && i.error() != null) {
             out.put("error-desc", i.error());
         }

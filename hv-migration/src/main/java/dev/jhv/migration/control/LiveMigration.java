@@ -6,6 +6,9 @@ import dev.jhv.core.memory.DirtyLog;
 import dev.jhv.migration.channel.MigrationChannel;
 import dev.jhv.migration.channel.MigrationUri;
 import dev.jhv.migration.channel.RateLimitedOutputStream;
+import dev.jhv.migration.converge.AutoConverge;
+import dev.jhv.migration.converge.ThrottleSettings;
+import dev.jhv.migration.converge.ThrottledVcpu;
 import dev.jhv.migration.machine.MachineState;
 import dev.jhv.migration.stream.MigrationException;
 import dev.jhv.migration.stream.MigrationStreamWriter;
@@ -30,6 +33,9 @@ final class LiveMigration {
     private final MigrationUri uri;
     private final Supplier<MigrationParameters> parameters;
     private final MigrationStatus status;
+    private final MigrationCapabilities capabilities;
+    /** auto-converge while it runs; null when the capability is off. */
+    private AutoConverge converge;
     private volatile boolean cancelled;
     private volatile String stalled;
     private volatile MigrationChannel.Out channel;
@@ -38,17 +44,16 @@ final class LiveMigration {
     private volatile RateLimitedOutputStream wire;
     /** Set while the source waits for the destination's answer, so that the watchdog times that wait too. */
     private volatile long waitingSince;
-    private final MigrationCapabilities capabilities;
     /** The XBZRLE side of this migration, with the xbzrle capability. */
     private XbzrleSender xbzrle;
 
     LiveMigration(Machine machine, MigrationUri uri, Supplier<MigrationParameters> parameters,
                   MigrationStatus status, MigrationCapabilities capabilities) {
-        this.capabilities = capabilities;
         this.machine = machine;
         this.uri = uri;
         this.parameters = parameters;
         this.status = status;
+        this.capabilities = capabilities;
     }
 
     /** Runs the whole migration on the calling thread; the outcome is in the status. */
@@ -124,6 +129,7 @@ final class LiveMigration {
             writer.writeHeader(config);
             writer.iterativeSetup();
             status.active();
+            startAutoConverge(out.written());
             SwitchoverEstimate estimate = SwitchoverEstimate.NONE;
             while (true) {
                 long t0 = System.nanoTime();
@@ -134,12 +140,19 @@ final class LiveMigration {
                     checkCancel();
                     out.setRate(parameters.get().maxBandwidth());
                     done = writer.iterativePass();
+                    if (converge != null && converge.periodDue(System.nanoTime())) {
+                        converge.synced(syncNewlyDirty(dirty, ram), out.written(), System.nanoTime());
+                    }
                     report(out, ram, t0);
                 } while (!done);
                 writer.flush();
                 dev.jhv.core.trace.StartupTrace.mark("migration: pass sent");
                 long dt = System.nanoTime() - t0;
+                long pendingBefore = ram.pendingPages();
                 long dirtied = syncDirty(dirty, ram);
+                if (converge != null) {
+                    converge.synced((ram.pendingPages() - pendingBefore) * PAGE, out.written(), System.nanoTime());
+                }
                 syncs++;
                 if (xbzrle != null) {
                     xbzrle.synced(syncs, ram.saveStats());
@@ -192,6 +205,7 @@ final class LiveMigration {
             // between "completed" and postmigrate, which a monitor sees one after the other
             dirty.stop();
             checkCancel();
+            endAutoConverge();
             status.progress(out.written(), 0, ram.saveStats().zeroPages(), ram.saveStats().normalPages(), 0);
             reportXbzrle(ram);
             // the migration ends before the run state shows it, so a command issued on seeing it finds it ended;
@@ -212,6 +226,7 @@ final class LiveMigration {
                 ram.encodeWith(null);
                 xbzrle.close();
             }
+            endAutoConverge(); // the throttle ends with the migration, whatever its outcome
             if (before != null) {
                 machine.operations().migrationEnding();
                 machine.leaveSaveState(before); // the source goes on as it was
@@ -222,6 +237,32 @@ final class LiveMigration {
             }
             cancelledOnceResumed();
         }
+    }
+
+    private void startAutoConverge(long sentBytes) {
+        if (!capabilities.enabled("auto-converge")) {
+            return;
+        }
+        converge = new AutoConverge(machine.vcpus().stream().map(ThrottledVcpu::of).toList(),
+                () -> ThrottleSettings.of(parameters.get()), System.nanoTime(), sentBytes);
+        AutoConverge c = converge;
+        // shown while some vCPU is throttled, as QEMU shows its line only while its throttle is active
+        status.cpuThrottle(() -> c.percent() == 0 ? null
+                : new MigrationStatus.CpuThrottle(c.percent(), c.percents(), c.runPercents()));
+    }
+
+    private void endAutoConverge() {
+        if (converge != null) {
+            converge.stop();
+            status.cpuThrottle(null);
+        }
+    }
+
+    /** A sync within a pass (auto-converge's period): the bytes it found dirty that were not pending already. */
+    private static long syncNewlyDirty(DirtyLog dirty, RamStateEntry ram) {
+        long before = ram.pendingPages();
+        syncDirty(dirty, ram);
+        return (ram.pendingPages() - before) * PAGE;
     }
 
     /** As QEMU: a cancelled migration shows "cancelled" once the source runs again, not before. */

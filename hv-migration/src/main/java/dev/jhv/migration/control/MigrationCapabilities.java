@@ -18,9 +18,9 @@ public final class MigrationCapabilities {
     /**
      * What works today: events (QMP's MIGRATION events), return-path (socket migrations always wait for the
      * destination's acknowledgement), zero-blocks (zero runs are never sent as data), xbzrle (pages re-sent as
-     * their changes, {@code dev.jhv.migration.xbzrle}).
+     * their changes, {@code dev.jhv.migration.xbzrle}), auto-converge ({@code dev.jhv.migration.converge}).
      */
-    static final Set<String> SUPPORTED = Set.of("events", "return-path", "zero-blocks", "xbzrle");
+    static final Set<String> SUPPORTED = Set.of("events", "return-path", "zero-blocks", "xbzrle", "auto-converge");
 
     public static final MigrationCapabilities NONE = new MigrationCapabilities(Set.of());
 

@@ -43,7 +43,9 @@ public final class MigrationParameters {
             new Parameter("max-postcopy-bandwidth", Kind.BYTES_PER_SECOND, 0L, 0, Long.MAX_VALUE),
             new Parameter("tls-authz", Kind.TEXT, "", 0, 0),
             // jhv: a link that makes no progress for this long fails the migration (TCP alone waits minutes)
-            new Parameter("x-stall-timeout", Kind.MILLISECONDS, 10_000L, 100, 3_600_000));
+            new Parameter("x-stall-timeout", Kind.MILLISECONDS, 10_000L, 100, 3_600_000),
+            // jhv: auto-converge throttles only the vCPUs that dirty (off: QEMU's one throttle for all)
+            new Parameter("x-per-vcpu-throttle", Kind.BOOL, true, 0, 1));
 
     public static final MigrationParameters DEFAULTS = defaults();
 

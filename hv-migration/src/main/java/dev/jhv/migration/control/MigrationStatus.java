@@ -31,7 +31,8 @@ public final class MigrationStatus {
                                 long totalBytes, long duplicatePages, long normalPages, long normalBytes,
                                 long dirtySyncCount, long pagesPerSecond, long dirtyPagesRate, long precopyBytes,
                                 long downtimeBytes, long bandwidthBytesPerSecond, Downtime downtime,
-                                boolean incoming, String socketAddress, XbzrleCache xbzrle) { }
+                                boolean incoming, String socketAddress, XbzrleCache xbzrle,
+                                CpuThrottle cpuThrottle) { }
 
     /** QEMU's xbzrle-cache figures (null when the xbzrle capability is off): bytes, pages, rates per sync period. */
     public record XbzrleCache(long cacheSize, long bytes, long pages, long cacheMiss, double cacheMissRate,
@@ -43,6 +44,12 @@ public final class MigrationStatus {
     public synchronized void xbzrle(XbzrleCache x) {
         xbzrle = x;
     }
+
+    /**
+     * auto-converge while it throttles: the highest percentage (QEMU's "cpu throttle percentage"), each vCPU's, and
+     * each vCPU's share of its unthrottled time that it ran in the last period (how jhv tells the dirtying ones).
+     */
+    public record CpuThrottle(int percent, java.util.List<Integer> perVcpu, java.util.List<Integer> runPercent) { }
 
     /** Told of every state a migration enters and every dirty pass it begins (QMP's MIGRATION events). */
     public interface Listener {
@@ -86,6 +93,12 @@ public final class MigrationStatus {
     /** This machine is (or was) a destination: QEMU shows only the state and where it listens. */
     private boolean incoming;
     private String socketAddress;
+    private java.util.function.Supplier<CpuThrottle> cpuThrottle = () -> null;
+
+    /** Where the throttle's figures come from while auto-converge runs; null: none. */
+    public synchronized void cpuThrottle(java.util.function.Supplier<CpuThrottle> source) {
+        cpuThrottle = source != null ? source : () -> null;
+    }
 
     /** A destination listening on {@code address} (null: not a socket), no source yet. */
     public synchronized void incomingListening(String address) {
@@ -207,6 +220,6 @@ public final class MigrationStatus {
         return new MigrationInfo(state, error, totalMs, setupMs, expectedDowntimeMs, downtimeMs, transferred, mbps,
                 remaining, total, duplicate, normal, normal * 4096, dirtySyncCount, pagesPerSecond, dirtyPagesRate,
                 transferred - downtimeBytes, downtimeBytes, bandwidth, phases, incoming, socketAddress,
-                xbzrle);
+                xbzrle, state.running() ? cpuThrottle.get() : null);
     }
 }
