@@ -231,11 +231,30 @@ public abstract sealed class MigrationChannel implements AutoCloseable permits M
         }
 
         public In accept() throws IOException {
+            return accept(false);
+        }
+
+        /**
+         * Accepts the source's main connection; with {@code keepListening} (multifd) the listener stays open for the
+         * channels that follow it ({@link #acceptNext}) until it is closed.
+         */
+        public In accept(boolean keepListening) throws IOException {
             if (server == null) {
                 return openIncoming(uri);
             }
             SocketChannel sc = server.accept();
-            server.close(); // one source, as QEMU
+            if (!keepListening) {
+                server.close(); // one source, as QEMU
+            }
+            return new In(Channels.newInputStream(sc), null, Channels.newOutputStream(sc), sc);
+        }
+
+        /** Another connection of the same migration (a multifd channel); only after {@code accept(true)}. */
+        public In acceptNext() throws IOException {
+            if (server == null) {
+                throw new IOException("only a socket accepts more than one connection");
+            }
+            SocketChannel sc = server.accept();
             return new In(Channels.newInputStream(sc), null, Channels.newOutputStream(sc), sc);
         }
 

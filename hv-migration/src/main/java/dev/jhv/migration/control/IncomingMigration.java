@@ -45,11 +45,36 @@ public final class IncomingMigration {
      * @param status    the machine's migration status ({@link Migration#status}), which shows the load
      */
     public IncomingMigration(Machine machine, String uri, boolean autostart, MigrationStatus status) {
+        this(machine, uri, autostart, status, null);
+    }
+
+    /**
+     * @param migration the machine's migration, whose status shows the load and whose capabilities and
+     *                  parameters (multifd, as QEMU's destination has them set before the source comes) it follows
+     */
+    public IncomingMigration(Machine machine, String uri, boolean autostart, Migration migration) {
+        this(machine, uri, autostart, migration.status(), migration);
+    }
+
+    private IncomingMigration(Machine machine, String uri, boolean autostart, MigrationStatus status,
+                              Migration migration) {
         this.machine = machine;
         this.listener = listen(uri);
         this.autostart = autostart;
         this.status = status;
+        this.migration = migration;
         status.incomingListening(listener.socketAddress());
+    }
+
+    /** Where the destination's capabilities and parameters are (null: the defaults). */
+    private final Migration migration;
+
+    private MigrationCapabilities capabilities() {
+        return migration == null ? MigrationCapabilities.NONE : migration.capabilities();
+    }
+
+    private MigrationParameters parameters() {
+        return migration == null ? MigrationParameters.DEFAULTS : migration.parameters();
     }
 
     /** Starts loading; the machine must already be in {@code inmigrate} ({@link Machine#startIncoming}). */
@@ -66,7 +91,7 @@ public final class IncomingMigration {
 
     private void load() {
         try {
-            incoming(machine, listener, status, ch -> {
+            incoming(machine, listener, status, () -> capabilities().enabled("multifd"), this::parameters, ch -> {
                 channel = ch;
                 if (cancelled) {
                     closeQuietly(ch);
@@ -145,6 +170,8 @@ public final class IncomingMigration {
     }
 
     private static void incoming(Machine m, MigrationChannel.Listener listener, MigrationStatus status,
+                                 java.util.function.BooleanSupplier multifdOn,
+                                 java.util.function.Supplier<MigrationParameters> parameters,
                                  java.util.function.Consumer<MigrationChannel.In> opened) {
         if (listener.uri().hasReturnPath()) {
             // while the source has not come yet: the vCPUs are parked in inmigrate, nothing else loads
@@ -154,8 +181,18 @@ public final class IncomingMigration {
                 // only a loss of speed
             }
         }
-        try (MigrationChannel.In ch = listener.accept()) {
+        dev.jhv.migration.multifd.MultifdReceiver channels = null;
+        try (MigrationChannel.In ch = listener.accept(listener.uri().hasReturnPath())) {
+            // as QEMU's destination: the capability as set when the source connects; else one connection only
+            if (!multifdOn.getAsBoolean()) {
+                listener.close();
+            }
             opened.accept(ch);
+            if (multifdOn.getAsBoolean()) {
+                channels = new dev.jhv.migration.multifd.MultifdReceiver(listener::acceptNext,
+                        MachineState.ramBlocks(m), parameters.get().stallTimeoutMs());
+                channels.start();
+            }
             StartupTrace.mark("incoming: channel open");
             status.incomingActive();
             ReturnPath back = ch.returnPath == null ? null : new ReturnPath(ch.returnPath);
@@ -163,7 +200,11 @@ public final class IncomingMigration {
             Thread reporter = back == null ? null : Thread.ofPlatform().name("migration-progress").daemon(true)
                     .start(() -> report(back, counted));
             try {
-                MachineState.load(m, counted);
+                if (channels != null) {
+                    MachineState.load(m, counted, channels);
+                } else {
+                    MachineState.load(m, counted);
+                }
             } catch (MigrationException | UncheckedIOException e) {
                 String why = e instanceof UncheckedIOException u ? Migration.reason(u) : e.getMessage();
                 // a command that failed explains a stream that ended (or never began)
@@ -182,6 +223,9 @@ public final class IncomingMigration {
         } catch (MigrationException e) {
             throw new MigrationException("load of migration failed: " + e.getMessage(), e);
         } finally {
+            if (channels != null) {
+                channels.close();
+            }
             try {
                 listener.close();
             } catch (IOException e) {

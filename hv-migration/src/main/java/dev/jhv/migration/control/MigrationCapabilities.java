@@ -17,9 +17,10 @@ public final class MigrationCapabilities {
 
     /**
      * What works today: events (QMP's MIGRATION events), return-path (socket migrations always wait for the
-     * destination's acknowledgement), zero-blocks (zero runs are never sent as data).
+     * destination's acknowledgement), zero-blocks (zero runs are never sent as data), multifd (RAM over
+     * multifd-channels extra connections).
      */
-    static final Set<String> SUPPORTED = Set.of("events", "return-path", "zero-blocks");
+    static final Set<String> SUPPORTED = Set.of("events", "return-path", "zero-blocks", "multifd");
 
     public static final MigrationCapabilities NONE = new MigrationCapabilities(Set.of());
 

@@ -91,6 +91,11 @@ public final class MigrationParameters {
         return number("x-stall-timeout");
     }
 
+    /** How many multifd channels carry RAM (with the multifd capability). */
+    public int multifdChannels() {
+        return (int) number("multifd-channels");
+    }
+
     /**
      * The set with {@code name} set from HMP text: sizes take QEMU's suffixes (max-bandwidth's bare number is MiB,
      * as QEMU's HMP reads it; xbzrle-cache-size's is bytes), booleans on/off.

@@ -31,7 +31,19 @@ public final class MigrationStatus {
                                 long totalBytes, long duplicatePages, long normalPages, long normalBytes,
                                 long dirtySyncCount, long pagesPerSecond, long dirtyPagesRate, long precopyBytes,
                                 long downtimeBytes, long bandwidthBytesPerSecond, Downtime downtime,
-                                boolean incoming, String socketAddress) { }
+                                boolean incoming, String socketAddress, Multifd multifd) { }
+
+    /** multifd's figures: the bytes its channels carried (part of the transferred bytes, as QEMU counts them). */
+    public record Multifd(long bytes) {
+        public static final Multifd NONE = new Multifd(0);
+    }
+
+    private Multifd multifd = Multifd.NONE;
+
+    /** The bytes the multifd channels have carried so far (included in the transferred bytes given to progress). */
+    public synchronized void multifd(long bytes) {
+        multifd = new Multifd(bytes);
+    }
 
     /** Told of every state a migration enters and every dirty pass it begins (QMP's MIGRATION events). */
     public interface Listener {
@@ -118,6 +130,7 @@ public final class MigrationStatus {
         duplicate = normal = dirtySyncCount = pagesPerSecond = dirtyPagesRate = downtimeBytes = 0;
         bandwidth = 0;
         phases = null;
+        multifd = Multifd.NONE;
     }
 
     public synchronized void active() {
@@ -194,6 +207,6 @@ public final class MigrationStatus {
         double mbps = transferred * 8 / 1e6 / seconds;
         return new MigrationInfo(state, error, totalMs, setupMs, expectedDowntimeMs, downtimeMs, transferred, mbps,
                 remaining, total, duplicate, normal, normal * 4096, dirtySyncCount, pagesPerSecond, dirtyPagesRate,
-                transferred - downtimeBytes, downtimeBytes, bandwidth, phases, incoming, socketAddress);
+                transferred - downtimeBytes, downtimeBytes, bandwidth, phases, incoming, socketAddress, multifd);
     }
 }

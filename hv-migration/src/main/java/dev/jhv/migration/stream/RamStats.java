@@ -1,40 +1,40 @@
 package dev.jhv.migration.stream;
 
-/** Counts of RAM page records written or read. */
+/** Counts of RAM page records written or read (by multifd channels too, hence synchronized). */
 public final class RamStats {
     private long zeroPages;
     private long normalPages;
     private long bytes;
 
     /** All page records (zero and normal). */
-    public long pages() {
+    public synchronized long pages() {
         return zeroPages + normalPages;
     }
 
-    public long zeroPages() {
+    public synchronized long zeroPages() {
         return zeroPages;
     }
 
-    public long normalPages() {
+    public synchronized long normalPages() {
         return normalPages;
     }
 
     /** Bytes of RAM records in the stream (headers included). */
-    public long bytes() {
+    public synchronized long bytes() {
         return bytes;
     }
 
-    void zero(long pages, long recordBytes) {
+    synchronized void zero(long pages, long recordBytes) {
         zeroPages += pages;
         bytes += recordBytes;
     }
 
-    void normal(long recordBytes) {
+    synchronized void normal(long recordBytes) {
         normalPages++;
         bytes += recordBytes;
     }
 
-    void other(long recordBytes) {
+    synchronized void other(long recordBytes) {
         bytes += recordBytes;
     }
 
