@@ -182,14 +182,16 @@ public final class IncomingMigration {
             }
         }
         dev.jhv.migration.multifd.MultifdReceiver channels = null;
-        try (MigrationChannel.In ch = listener.accept(listener.uri().hasReturnPath())) {
+        try (MigrationChannel.In ch = listener.accept(listener.uri().hasReturnPath())
+                .secured(server(parameters.get()))) {
             // as QEMU's destination: the capability as set when the source connects; else one connection only
             if (!multifdOn.getAsBoolean()) {
                 listener.close();
             }
             opened.accept(ch);
             if (multifdOn.getAsBoolean()) {
-                channels = new dev.jhv.migration.multifd.MultifdReceiver(listener::acceptNext,
+                var security = server(parameters.get());
+                channels = new dev.jhv.migration.multifd.MultifdReceiver(() -> listener.acceptNext().secured(security),
                         MachineState.ramBlocks(m), parameters.get().stallTimeoutMs());
                 channels.start();
             }
@@ -231,6 +233,15 @@ public final class IncomingMigration {
             } catch (IOException e) {
                 // the socket file is left; nothing else depends on it
             }
+        }
+    }
+
+    /** What the destination's sockets go through: TLS with tls-creds, as set when the source connects. */
+    private static dev.jhv.migration.channel.SocketSecurity server(MigrationParameters p) throws IOException {
+        try {
+            return dev.jhv.migration.tls.Tls.server(p.tlsCreds());
+        } catch (IllegalArgumentException e) {
+            throw new IOException(e.getMessage(), e);
         }
     }
 

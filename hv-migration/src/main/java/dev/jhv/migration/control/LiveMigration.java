@@ -119,7 +119,7 @@ final class LiveMigration {
         DirtyLog dirty = machine.dirtyLog();
         RunState before = null;
         dev.jhv.core.trace.StartupTrace.mark("migration: registry built");
-        try (MigrationChannel.Out ch = MigrationChannel.openOutgoing(uri, connecting)) {
+        try (MigrationChannel.Out ch = MigrationChannel.openOutgoing(uri, connecting, security())) {
             dev.jhv.core.trace.StartupTrace.mark("migration: connected");
             channel = ch;
             checkCancel();
@@ -136,7 +136,7 @@ final class LiveMigration {
             if (capabilities.enabled("multifd")) {
                 var p = parameters.get();
                 multifd = dev.jhv.migration.multifd.Multifd.open(uri, p.multifdChannels(),
-                        i -> MigrationChannel.openOutgoing(uri, connecting), ram, p.maxBandwidth());
+                        i -> MigrationChannel.openOutgoing(uri, connecting, security()), ram, p.maxBandwidth());
                 ram.sendPagesThrough(multifd);
                 checkCancel();
             }
@@ -254,6 +254,17 @@ final class LiveMigration {
         }
     }
 
+    /** What the sockets go through: TLS with tls-creds (loaded when the migration begins, as QEMU does). */
+    private dev.jhv.migration.channel.SocketSecurity security() throws IOException {
+        if (security == null) {
+            var p = parameters.get();
+            security = dev.jhv.migration.tls.Tls.client(p.tlsCreds(), p.tlsHostname(), uri);
+        }
+        return security;
+    }
+
+    private dev.jhv.migration.channel.SocketSecurity security;
+
     /** As QEMU: a cancelled migration shows "cancelled" once the source runs again, not before. */
     private void cancelledOnceResumed() {
         if (cancelled && status.state() == MigrationStatus.State.CANCELLING) {
@@ -316,11 +327,16 @@ final class LiveMigration {
         } catch (IOException e) {
             String why = e.getMessage() != null ? e.getMessage() : "the return path broke";
             answer.complete(why);
-            if (why.startsWith("the destination refused")) {
+            if (isRefusal(why)) {
                 refusal = why;
                 ch.abort();
             }
         }
+    }
+
+    /** The destination's word on why it will not take the stream (its refusal, or its TLS side's). */
+    private static boolean isRefusal(String why) {
+        return why.startsWith("the destination refused") || why.startsWith("TLS handshake failed");
     }
 
     /** Bytes of the stream the destination has consumed, as it last reported; -1: it does not report. */
@@ -358,7 +374,7 @@ final class LiveMigration {
                 // return path answers at once, so the bound only matters for a slow destination; 1 s was too short
                 // for a loaded machine in CI)
                 String a = answer.get(5, java.util.concurrent.TimeUnit.SECONDS);
-                if (a.startsWith("the destination refused")) {
+                if (isRefusal(a)) {
                     return a;
                 }
             } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException x) {

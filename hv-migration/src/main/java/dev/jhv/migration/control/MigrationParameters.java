@@ -91,6 +91,16 @@ public final class MigrationParameters {
         return number("x-stall-timeout");
     }
 
+    /** The tls-creds object's id; empty: no TLS. */
+    public String tlsCreds() {
+        return (String) values.get("tls-creds");
+    }
+
+    /** The host name the destination's certificate must name; empty: the URI's host. */
+    public String tlsHostname() {
+        return (String) values.get("tls-hostname");
+    }
+
     /** How many multifd channels carry RAM (with the multifd capability). */
     public int multifdChannels() {
         return (int) number("multifd-channels");
