@@ -182,16 +182,17 @@ public final class IncomingMigration {
             }
         }
         dev.jhv.migration.multifd.MultifdReceiver channels = null;
-        try (MigrationChannel.In ch = listener.accept(listener.uri().hasReturnPath())
-                .secured(server(parameters.get()))) {
+        // tls-creds as set when the source connects; the multifd channels go through the same
+        var security = new java.util.concurrent.atomic.AtomicReference<dev.jhv.migration.channel.SocketSecurity>();
+        try (MigrationChannel.In ch = secured(listener.accept(listener.uri().hasReturnPath()), parameters.get(),
+                security)) {
             // as QEMU's destination: the capability as set when the source connects; else one connection only
             if (!multifdOn.getAsBoolean()) {
                 listener.close();
             }
             opened.accept(ch);
             if (multifdOn.getAsBoolean()) {
-                var security = server(parameters.get());
-                channels = new dev.jhv.migration.multifd.MultifdReceiver(() -> listener.acceptNext().secured(security),
+                channels = new dev.jhv.migration.multifd.MultifdReceiver(() -> listener.acceptNext().secured(security.get()),
                         MachineState.ramBlocks(m), parameters.get().stallTimeoutMs());
                 channels.start();
             }
@@ -211,6 +212,9 @@ public final class IncomingMigration {
                 String why = e instanceof UncheckedIOException u ? Migration.reason(u) : e.getMessage();
                 // a command that failed explains a stream that ended (or never began)
                 String failed = ch.commandFailure();
+                if (failed == null && channels != null) {
+                    failed = channels.failure(); // a broken channel made the source give up
+                }
                 MigrationException error = new MigrationException(failed != null ? failed + "; " + why : why, e);
                 stop(reporter);
                 answer(back, error.getMessage());
@@ -236,13 +240,20 @@ public final class IncomingMigration {
         }
     }
 
-    /** What the destination's sockets go through: TLS with tls-creds, as set when the source connects. */
-    private static dev.jhv.migration.channel.SocketSecurity server(MigrationParameters p) throws IOException {
+    /**
+     * The source's connection through TLS when tls-creds is set (the handshake done; {@code security} keeps what
+     * the multifd channels go through too); a failure closes it.
+     */
+    private static MigrationChannel.In secured(MigrationChannel.In raw, MigrationParameters p,
+            java.util.concurrent.atomic.AtomicReference<dev.jhv.migration.channel.SocketSecurity> security)
+            throws IOException {
         try {
-            return dev.jhv.migration.tls.Tls.server(p.tlsCreds());
-        } catch (IllegalArgumentException e) {
+            security.set(dev.jhv.migration.tls.Tls.server(p.tlsCreds()));
+        } catch (IllegalArgumentException | IOException e) {
+            raw.close();
             throw new IOException(e.getMessage(), e);
         }
+        return raw.secured(security.get());
     }
 
     /** Tells the source every 20 ms how far the load has read, so it can count the backlog into the downtime. */

@@ -127,6 +127,11 @@ public final class MultifdReceiver implements MultifdPages.Source, AutoCloseable
         }
     }
 
+    /** Why a channel failed, or null: the cause when the main stream breaks too. */
+    public String failure() {
+        return failure;
+    }
+
     private void checkFailure() {
         String f = failure;
         if (f != null) {

@@ -31,8 +31,11 @@ public final class Tls {
         TlsCredentials creds = check(credsId, uri);
         String host = tlsHostname != null && !tlsHostname.isEmpty() ? tlsHostname
                 : uri instanceof MigrationUri.Tcp t ? (t.host().isEmpty() ? "localhost" : t.host()) : null;
-        SSLContext ctx = creds.context(host);
+        creds.context(host); // the files are checked now, so that bad credentials fail before any connection
         return (in, out) -> {
+            // a context per connection: each makes a full handshake (multifd channels resuming the main channel's
+            // session against a destination were reset)
+            SSLContext ctx = creds.context(host);
             SSLEngine engine = host == null ? ctx.createSSLEngine() : ctx.createSSLEngine(host, -1);
             engine.setUseClientMode(true);
             return handshake(engine, in, out, "destination");
