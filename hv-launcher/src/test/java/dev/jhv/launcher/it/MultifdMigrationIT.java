@@ -37,7 +37,11 @@ class MultifdMigrationIT {
     private int n;
 
     LiveMigrationIT.Vm start(String... more) throws Exception {
-        Path sock = tmp.resolve("mon" + (n++) + ".sock");
+        return boot(tmp.resolve("mon" + (n++) + ".sock"), more);
+    }
+
+    /** The dirtying test guest with 512 MiB and 2 CPUs, its HMP monitor on {@code sock}. */
+    static LiveMigrationIT.Vm boot(Path sock, String... more) throws Exception {
         List<String> args = new ArrayList<>(List.of("-m", "512", "-smp", "2", "-monitor",
                 "unix:" + sock + ",server,nowait"));
         args.addAll(List.of(more));

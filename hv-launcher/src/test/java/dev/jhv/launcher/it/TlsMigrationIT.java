@@ -39,12 +39,7 @@ class TlsMigrationIT {
     private int n;
 
     private LiveMigrationIT.Vm start(String... more) throws Exception {
-        Path sock = tmp.resolve("mon" + (n++) + ".sock");
-        List<String> args = new ArrayList<>(List.of("-m", "512", "-smp", "2", "-monitor",
-                "unix:" + sock + ",server,nowait"));
-        args.addAll(List.of(more));
-        JhvProcess jhv = JhvProcess.boot(LiveMigrationIT.WORKLOAD, args.toArray(String[]::new));
-        return new LiveMigrationIT.Vm(jhv, MonitorClient.connect(sock, BOOT));
+        return MultifdMigrationIT.boot(tmp.resolve("mon" + (n++) + ".sock"), more);
     }
 
     private void openssl(Path dir, String... args) throws Exception {
