@@ -166,7 +166,7 @@ public final class PcMachine implements MachineHandle {
     private IncomingMigration incomingMigration(String uri) {
         try {
             return new IncomingMigration(machine, uri, !machine.config().startPaused(),
-                    migration.status());
+                    migration);
         } catch (RuntimeException e) {
             throw new LauncherException("-incoming " + uri + ": " + e.getMessage(), e);
         }
@@ -182,7 +182,7 @@ public final class PcMachine implements MachineHandle {
         }
         try {
             incoming = new IncomingMigration(machine, uri, !machine.config().startPaused(),
-                    migration.status());
+                    migration);
         } catch (RuntimeException e) {
             throw new IllegalArgumentException(e.getMessage(), e);
         }

@@ -102,7 +102,10 @@ public final class CommandLineParser {
             new Opt("-no-shutdown", null, "stop (paused) instead of exiting when the guest powers off", false),
             new Opt("-incoming", "uri", "wait for an incoming migration: tcp:host:port, unix:path, fd:n, exec:cmd, file:path or defer (then run, or wait "
                     + "for 'cont' with -S)", false),
-            new Opt("-loadvm", "tag", "start from the internal snapshot 'tag' of the qcow2 drives", false));
+            new Opt("-loadvm", "tag", "start from the internal snapshot 'tag' of the qcow2 drives", false),
+            new Opt("-object", "tls-creds-x509,id=id,dir=dir,endpoint=server|client[,verify-peer=on|off]",
+                    "TLS credentials for migration (tls-creds): ca-cert.pem and server-/client-cert.pem, -key.pem "
+                    + "in dir", true));
 
     private CommandLineParser() { }
 
@@ -318,6 +321,7 @@ public final class CommandLineParser {
                 fwCfg.add(checked("-fw_cfg", f, () -> fwCfgItem(f)));
             }
 
+            tlsObjects();
             String incoming = value("-incoming");
             if (incoming != null && !incoming.equals("defer")) {
                 try {
@@ -334,6 +338,19 @@ public final class CommandLineParser {
                     flag("-S"), flag("-no-reboot"), flag("-no-shutdown"), incoming, loadvm);
             var allDevices = drives.withDevices(values("-device"), devices);
             return chardevs(new BoardConfig(machine, drives.list(), allDevices, bios, boot, fwCfg, netdevs), demo);
+        }
+
+        /** -object tls-creds-x509: defined for the process, as QEMU's objects are, for tls-creds to name. */
+        private void tlsObjects() {
+            var ids = new java.util.HashSet<String>();
+            for (String o : values("-object")) {
+                var c = checked("-object", o, () -> dev.jhv.migration.tls.TlsCredentials.parse(o));
+                if (!ids.add(c.id())) {
+                    throw UsageException.forOption("-object", o, "attempt to add duplicate property '" + c.id()
+                            + "' to object (type 'container')");
+                }
+                dev.jhv.migration.tls.TlsCredentials.define(c);
+            }
         }
 
         /** -netdev and -nic: the backends in order; a -nic's NIC joins {@code devices}. Checks ids and peers. */

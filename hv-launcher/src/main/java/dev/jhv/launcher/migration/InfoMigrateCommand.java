@@ -82,7 +82,7 @@ public final class InfoMigrateCommand implements MonitorCommand {
         sb.append("normal bytes: ").append(i.normalBytes() / 1024).append(" kbytes\n");
         sb.append("dirty sync count: ").append(i.dirtySyncCount()).append('\n');
         sb.append("page size: 4 kbytes\n");
-        sb.append("multifd bytes: 0 kbytes\n");
+        sb.append("multifd bytes: ").append(i.multifd().bytes() / 1024).append(" kbytes\n");
         sb.append("pages-per-second: ").append(i.pagesPerSecond()).append('\n');
         if (active && i.dirtySyncCount() > 1) {
             sb.append("dirty pages rate: ").append(i.dirtyPagesRate()).append(" pages\n");

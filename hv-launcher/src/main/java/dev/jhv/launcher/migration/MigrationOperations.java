@@ -179,7 +179,7 @@ public final class MigrationOperations {
             ram.put("dirty-sync-missed-zero-copy", 0L);
             ram.put("postcopy-requests", 0L);
             ram.put("page-size", 4096L);
-            ram.put("multifd-bytes", 0L);
+            ram.put("multifd-bytes", i.multifd().bytes());
             ram.put("pages-per-second", i.pagesPerSecond());
             ram.put("precopy-bytes", i.precopyBytes());
             ram.put("downtime-bytes", i.downtimeBytes());

@@ -70,10 +70,16 @@ public abstract sealed class MigrationChannel implements AutoCloseable permits M
 
     /** Opens the channel; {@code connecting} can end a socket's connect from another thread. */
     public static Out openOutgoing(MigrationUri uri, Connecting connecting) throws IOException {
+        return openOutgoing(uri, connecting, SocketSecurity.NONE);
+    }
+
+    /** Opens the channel; a socket's bytes go through {@code security} (TLS), set up before this returns. */
+    public static Out openOutgoing(MigrationUri uri, Connecting connecting, SocketSecurity security)
+            throws IOException {
         return switch (uri) {
             case MigrationUri.Tcp t -> socketOut(connect(t, t.host().isEmpty() ? "localhost" : t.host(),
-                    connecting));
-            case MigrationUri.Unix u -> socketOut(connect(u, connecting));
+                    connecting), security, connecting);
+            case MigrationUri.Unix u -> socketOut(connect(u, connecting), security, connecting);
             case MigrationUri.Fd(int fd) when isSocket(fd) -> {
                 FdSocket s = new FdSocket(fd);
                 yield new Out(new BufferedOutputStream(s.output(), 1 << 16), null, s.input(), s);
@@ -90,10 +96,22 @@ public abstract sealed class MigrationChannel implements AutoCloseable permits M
         };
     }
 
-    /** The stream of a connected socket, with the destination's answers on the same connection. */
-    private static Out socketOut(SocketChannel sc) {
-        return new Out(new BufferedOutputStream(Channels.newOutputStream(sc), 1 << 16), null,
-                Channels.newInputStream(sc), sc);
+    /**
+     * The stream of a connected socket, with the destination's answers on the same connection; the connect stays
+     * abortable until {@code security} has set up (a TLS handshake the destination never answers).
+     */
+    private static Out socketOut(SocketChannel sc, SocketSecurity security, Connecting connecting)
+            throws IOException {
+        try {
+            connecting.begin(sc);
+            var s = security.over(Channels.newInputStream(sc), Channels.newOutputStream(sc));
+            connecting.done();
+            return new Out(new BufferedOutputStream(s.out(), 1 << 16), null, s.in(), sc);
+        } catch (IOException e) {
+            sc.close();
+            connecting.check(e);
+            throw e;
+        }
     }
 
     private static SocketChannel connect(MigrationUri.Tcp t, String host, Connecting connecting)
@@ -231,11 +249,30 @@ public abstract sealed class MigrationChannel implements AutoCloseable permits M
         }
 
         public In accept() throws IOException {
+            return accept(false);
+        }
+
+        /**
+         * Accepts the source's main connection; with {@code keepListening} (multifd) the listener stays open for the
+         * channels that follow it ({@link #acceptNext}) until it is closed.
+         */
+        public In accept(boolean keepListening) throws IOException {
             if (server == null) {
                 return openIncoming(uri);
             }
             SocketChannel sc = server.accept();
-            server.close(); // one source, as QEMU
+            if (!keepListening) {
+                server.close(); // one source, as QEMU
+            }
+            return new In(Channels.newInputStream(sc), null, Channels.newOutputStream(sc), sc);
+        }
+
+        /** Another connection of the same migration (a multifd channel); only after {@code accept(true)}. */
+        public In acceptNext() throws IOException {
+            if (server == null) {
+                throw new IOException("only a socket accepts more than one connection");
+            }
+            SocketChannel sc = server.accept();
             return new In(Channels.newInputStream(sc), null, Channels.newOutputStream(sc), sc);
         }
 
@@ -373,6 +410,23 @@ public abstract sealed class MigrationChannel implements AutoCloseable permits M
     }
 
     public static final class In extends MigrationChannel {
+        /**
+         * This connection's bytes through {@code security} (TLS, set up now: a failure closes it); an In that is
+         * not a socket is returned as it is.
+         */
+        public In secured(SocketSecurity security) throws IOException {
+            if (connection == null || security == SocketSecurity.NONE) {
+                return this;
+            }
+            try {
+                var s = security.over(stream, returnPath);
+                return new In(s.in(), process, s.out(), connection);
+            } catch (IOException e) {
+                close();
+                throw e;
+            }
+        }
+
         public final InputStream stream;
         /** Where the destination answers the source (sockets), or null. */
         public final OutputStream returnPath;

@@ -45,11 +45,36 @@ public final class IncomingMigration {
      * @param status    the machine's migration status ({@link Migration#status}), which shows the load
      */
     public IncomingMigration(Machine machine, String uri, boolean autostart, MigrationStatus status) {
+        this(machine, uri, autostart, status, null);
+    }
+
+    /**
+     * @param migration the machine's migration, whose status shows the load and whose capabilities and
+     *                  parameters (multifd, as QEMU's destination has them set before the source comes) it follows
+     */
+    public IncomingMigration(Machine machine, String uri, boolean autostart, Migration migration) {
+        this(machine, uri, autostart, migration.status(), migration);
+    }
+
+    private IncomingMigration(Machine machine, String uri, boolean autostart, MigrationStatus status,
+                              Migration migration) {
         this.machine = machine;
         this.listener = listen(uri);
         this.autostart = autostart;
         this.status = status;
+        this.migration = migration;
         status.incomingListening(listener.socketAddress());
+    }
+
+    /** Where the destination's capabilities and parameters are (null: the defaults). */
+    private final Migration migration;
+
+    private MigrationCapabilities capabilities() {
+        return migration == null ? MigrationCapabilities.NONE : migration.capabilities();
+    }
+
+    private MigrationParameters parameters() {
+        return migration == null ? MigrationParameters.DEFAULTS : migration.parameters();
     }
 
     /** Starts loading; the machine must already be in {@code inmigrate} ({@link Machine#startIncoming}). */
@@ -66,7 +91,7 @@ public final class IncomingMigration {
 
     private void load() {
         try {
-            incoming(machine, listener, status, ch -> {
+            incoming(machine, listener, status, () -> capabilities().enabled("multifd"), this::parameters, ch -> {
                 channel = ch;
                 if (cancelled) {
                     closeQuietly(ch);
@@ -145,6 +170,8 @@ public final class IncomingMigration {
     }
 
     private static void incoming(Machine m, MigrationChannel.Listener listener, MigrationStatus status,
+                                 java.util.function.BooleanSupplier multifdOn,
+                                 java.util.function.Supplier<MigrationParameters> parameters,
                                  java.util.function.Consumer<MigrationChannel.In> opened) {
         if (listener.uri().hasReturnPath()) {
             // while the source has not come yet: the vCPUs are parked in inmigrate, nothing else loads
@@ -154,8 +181,21 @@ public final class IncomingMigration {
                 // only a loss of speed
             }
         }
-        try (MigrationChannel.In ch = listener.accept()) {
+        dev.jhv.migration.multifd.MultifdReceiver channels = null;
+        // tls-creds as set when the source connects; the multifd channels go through the same
+        var security = new java.util.concurrent.atomic.AtomicReference<dev.jhv.migration.channel.SocketSecurity>();
+        try (MigrationChannel.In ch = secured(listener.accept(listener.uri().hasReturnPath()), parameters.get(),
+                security)) {
+            // as QEMU's destination: the capability as set when the source connects; else one connection only
+            if (!multifdOn.getAsBoolean()) {
+                listener.close();
+            }
             opened.accept(ch);
+            if (multifdOn.getAsBoolean()) {
+                channels = new dev.jhv.migration.multifd.MultifdReceiver(() -> listener.acceptNext().secured(security.get()),
+                        MachineState.ramBlocks(m), parameters.get().stallTimeoutMs());
+                channels.start();
+            }
             StartupTrace.mark("incoming: channel open");
             status.incomingActive();
             ReturnPath back = ch.returnPath == null ? null : new ReturnPath(ch.returnPath);
@@ -163,11 +203,18 @@ public final class IncomingMigration {
             Thread reporter = back == null ? null : Thread.ofPlatform().name("migration-progress").daemon(true)
                     .start(() -> report(back, counted));
             try {
-                MachineState.load(m, counted);
+                if (channels != null) {
+                    MachineState.load(m, counted, channels);
+                } else {
+                    MachineState.load(m, counted);
+                }
             } catch (MigrationException | UncheckedIOException e) {
                 String why = e instanceof UncheckedIOException u ? Migration.reason(u) : e.getMessage();
                 // a command that failed explains a stream that ended (or never began)
                 String failed = ch.commandFailure();
+                if (failed == null && channels != null) {
+                    failed = channels.failure(); // a broken channel made the source give up
+                }
                 MigrationException error = new MigrationException(failed != null ? failed + "; " + why : why, e);
                 stop(reporter);
                 answer(back, error.getMessage());
@@ -182,12 +229,31 @@ public final class IncomingMigration {
         } catch (MigrationException e) {
             throw new MigrationException("load of migration failed: " + e.getMessage(), e);
         } finally {
+            if (channels != null) {
+                channels.close();
+            }
             try {
                 listener.close();
             } catch (IOException e) {
                 // the socket file is left; nothing else depends on it
             }
         }
+    }
+
+    /**
+     * The source's connection through TLS when tls-creds is set (the handshake done; {@code security} keeps what
+     * the multifd channels go through too); a failure closes it.
+     */
+    private static MigrationChannel.In secured(MigrationChannel.In raw, MigrationParameters p,
+            java.util.concurrent.atomic.AtomicReference<dev.jhv.migration.channel.SocketSecurity> security)
+            throws IOException {
+        try {
+            security.set(dev.jhv.migration.tls.Tls.server(p.tlsCreds()));
+        } catch (IllegalArgumentException | IOException e) {
+            raw.close();
+            throw new IOException(e.getMessage(), e);
+        }
+        return raw.secured(security.get());
     }
 
     /** Tells the source every 20 ms how far the load has read, so it can count the backlog into the downtime. */

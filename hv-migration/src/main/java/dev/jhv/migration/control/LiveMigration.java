@@ -48,12 +48,32 @@ final class LiveMigration {
     private XbzrleSender xbzrle;
 
     LiveMigration(Machine machine, MigrationUri uri, Supplier<MigrationParameters> parameters,
+                  MigrationStatus status) {
+        this(machine, uri, parameters, status, MigrationCapabilities.NONE);
+    }
+
+    /** @param capabilities as they were when the migration began (they cannot change under it) */
+    LiveMigration(Machine machine, MigrationUri uri, Supplier<MigrationParameters> parameters,
                   MigrationStatus status, MigrationCapabilities capabilities) {
         this.machine = machine;
         this.uri = uri;
         this.parameters = parameters;
         this.status = status;
         this.capabilities = capabilities;
+    }
+
+    /** The multifd channels, when the capability is on (see {@link Multifd}). */
+    private volatile dev.jhv.migration.multifd.MultifdSender multifd;
+
+    /** Bytes on every channel: the main stream's and the multifd channels'. */
+    private long wireBytes(RateLimitedOutputStream out) {
+        var m = multifd;
+        if (m == null) {
+            return out.written();
+        }
+        long bytes = m.bytes();
+        status.multifd(bytes);
+        return out.written() + bytes;
     }
 
     /** Runs the whole migration on the calling thread; the outcome is in the status. */
@@ -83,6 +103,14 @@ final class LiveMigration {
         if (ch != null) {
             ch.abort();
         }
+        abortMultifd();
+    }
+
+    private void abortMultifd() {
+        var m = multifd;
+        if (m != null) {
+            m.abort();
+        }
     }
 
     private void checkCancel() {
@@ -103,7 +131,7 @@ final class LiveMigration {
             ram.encodeWith(xbzrle);
         }
         dev.jhv.core.trace.StartupTrace.mark("migration: registry built");
-        try (MigrationChannel.Out ch = MigrationChannel.openOutgoing(uri, connecting)) {
+        try (MigrationChannel.Out ch = MigrationChannel.openOutgoing(uri, connecting, security())) {
             dev.jhv.core.trace.StartupTrace.mark("migration: connected");
             channel = ch;
             checkCancel();
@@ -117,6 +145,13 @@ final class LiveMigration {
             // before the first pass, not beside it: on two cores a warm-up thread beside the pass made both take
             // twice as long (measured: pass 0.39 s alone, 0.7-1.05 s beside it)
             warmUp();
+            if (capabilities.enabled("multifd")) {
+                var p = parameters.get();
+                multifd = dev.jhv.migration.multifd.Multifd.open(uri, p.multifdChannels(),
+                        i -> MigrationChannel.openOutgoing(uri, connecting, security()), ram, p.maxBandwidth());
+                ram.sendPagesThrough(multifd);
+                checkCancel();
+            }
             // before the first pass, which sends all of RAM: what the guest writes meanwhile is sent again. Each
             // chunk of the log is re-armed just before its pages are read (with KVM's manual protection; else the
             // sync re-arms all), and with every page counted dirty from the start, KVM protects nothing up front
@@ -129,19 +164,22 @@ final class LiveMigration {
             writer.writeHeader(config);
             writer.iterativeSetup();
             status.active();
-            startAutoConverge(out.written());
+            startAutoConverge(wireBytes(out));
             SwitchoverEstimate estimate = SwitchoverEstimate.NONE;
             while (true) {
                 long t0 = System.nanoTime();
-                long b0 = out.written();
+                long b0 = wireBytes(out);
                 writer.newPass();
                 boolean done;
                 do {
                     checkCancel();
                     out.setRate(parameters.get().maxBandwidth());
+                    if (multifd != null) {
+                        multifd.setRate(parameters.get().maxBandwidth());
+                    }
                     done = writer.iterativePass();
                     if (converge != null && converge.periodDue(System.nanoTime())) {
-                        converge.synced(syncNewlyDirty(dirty, ram), out.written(), System.nanoTime());
+                        converge.synced(syncNewlyDirty(dirty, ram), wireBytes(out), System.nanoTime());
                     }
                     report(out, ram, t0);
                 } while (!done);
@@ -151,7 +189,7 @@ final class LiveMigration {
                 long pendingBefore = ram.pendingPages();
                 long dirtied = syncDirty(dirty, ram);
                 if (converge != null) {
-                    converge.synced((ram.pendingPages() - pendingBefore) * PAGE, out.written(), System.nanoTime());
+                    converge.synced((ram.pendingPages() - pendingBefore) * PAGE, wireBytes(out), System.nanoTime());
                 }
                 syncs++;
                 if (xbzrle != null) {
@@ -161,7 +199,7 @@ final class LiveMigration {
                 long backlog = destinationConsumed < 0 ? 0 : out.written() - destinationConsumed;
                 long pendingBytes = xbzrle != null ? xbzrle.expectedBytes(ram.pendingPages())
                         : ram.pendingPages() * PAGE;
-                estimate = estimate.next(out.written() - b0, dt, pendingBytes, backlog);
+                estimate = estimate.next(wireBytes(out) - b0, dt, pendingBytes, backlog);
                 status.synced(syncs, dt > 0 ? (long) (dirtied * 1e9 / dt) : 0, estimate.bandwidth(),
                         estimate.expectedMs());
                 report(out, ram, t0);
@@ -186,19 +224,25 @@ final class LiveMigration {
             }
             ram.beforeSending(null); // the guest is stopped: nothing to re-arm, no ioctls in the downtime
             long p2 = System.nanoTime();
-            long w0 = out.written();
+            long w0 = wireBytes(out);
+            if (multifd != null) {
+                multifd.setRate(0);
+            }
             out.setRate(0); // the guest is stopped: the rest goes as fast as the link allows, as QEMU does
             writer.completeIterative();
             long p3 = System.nanoTime();
             writer.completeDevices();
             out.flush();
+            if (multifd != null) {
+                multifd.close(); // after the last sync point: each channel ends
+            }
             long p4 = System.nanoTime();
             dev.jhv.core.trace.StartupTrace.mark("migration: stream flushed");
             if (ch.returnPath != null) {
                 awaitAnswer();
             }
             dev.jhv.core.trace.StartupTrace.mark("migration: acknowledged");
-            long downtimeBytes = out.written() - w0;
+            long downtimeBytes = wireBytes(out) - w0;
             ch.close(); // an exec: command's status is the last word
             long p6 = System.nanoTime();
             // the log is done with before the outcome shows: turning it off (KVM walks the slots) must not lie
@@ -206,18 +250,24 @@ final class LiveMigration {
             dirty.stop();
             checkCancel();
             endAutoConverge();
-            status.progress(out.written(), 0, ram.saveStats().zeroPages(), ram.saveStats().normalPages(), 0);
+            status.progress(wireBytes(out), 0, ram.saveStats().zeroPages(), ram.saveStats().normalPages(), 0);
             reportXbzrle(ram);
             // the migration ends before the run state shows it, so a command issued on seeing it finds it ended;
             // the run state is postmigrate before "completed" shows, so who waits for that sees the source stopped
             machine.operations().migrationEnding();
             machine.leaveSaveState(RunState.POSTMIGRATE);
             before = null;
-            status.completed(out.written(), downtimeBytes, new MigrationStatus.Downtime(ms(p1 - p0), ms(p2 - p1),
+            status.completed(wireBytes(out), downtimeBytes, new MigrationStatus.Downtime(ms(p1 - p0), ms(p2 - p1),
                     ms(p3 - p2), ms(p4 - p3), ms(p6 - p4)));
         } catch (IOException e) {
             throw recordFailure(new java.io.UncheckedIOException(destinationsWord(e), e));
         } catch (RuntimeException e) {
+            var m = multifd;
+            if (m != null && m.failure() != null) {
+                // a channel broken by the destination's refusal: its reason comes on the return path
+                throw recordFailure(new java.io.UncheckedIOException(destinationsWord(new IOException(
+                        m.failure(), e)), new IOException(m.failure(), e)));
+            }
             throw recordFailure(e);
         } finally {
             dirty.stop();
@@ -235,6 +285,7 @@ final class LiveMigration {
             if (ch != null) {
                 ch.abort();
             }
+            abortMultifd();
             cancelledOnceResumed();
         }
     }
@@ -264,6 +315,17 @@ final class LiveMigration {
         syncDirty(dirty, ram);
         return (ram.pendingPages() - before) * PAGE;
     }
+
+    /** What the sockets go through: TLS with tls-creds (loaded when the migration begins, as QEMU does). */
+    private dev.jhv.migration.channel.SocketSecurity security() throws IOException {
+        if (security == null) {
+            var p = parameters.get();
+            security = dev.jhv.migration.tls.Tls.client(p.tlsCreds(), p.tlsHostname(), uri);
+        }
+        return security;
+    }
+
+    private dev.jhv.migration.channel.SocketSecurity security;
 
     /** As QEMU: a cancelled migration shows "cancelled" once the source runs again, not before. */
     private void cancelledOnceResumed() {
@@ -312,7 +374,7 @@ final class LiveMigration {
     private void report(RateLimitedOutputStream out, RamStateEntry ram, long passStart) {
         double s = Math.max(1e-9, (System.nanoTime() - passStart) / 1e9);
         var st = ram.saveStats();
-        status.progress(out.written(), ram.pendingPages() * PAGE, st.zeroPages(), st.normalPages(),
+        status.progress(wireBytes(out), ram.pendingPages() * PAGE, st.zeroPages(), st.normalPages(),
                 (long) (st.pages() / Math.max(s, 1e-3)));
         reportXbzrle(ram);
     }
@@ -336,11 +398,16 @@ final class LiveMigration {
         } catch (IOException e) {
             String why = e.getMessage() != null ? e.getMessage() : "the return path broke";
             answer.complete(why);
-            if (why.startsWith("the destination refused")) {
+            if (isRefusal(why)) {
                 refusal = why;
                 ch.abort();
             }
         }
+    }
+
+    /** The destination's word on why it will not take the stream (its refusal, or its TLS side's). */
+    private static boolean isRefusal(String why) {
+        return why.startsWith("the destination refused") || why.startsWith("TLS handshake failed");
     }
 
     /** Bytes of the stream the destination has consumed, as it last reported; -1: it does not report. */
@@ -378,7 +445,7 @@ final class LiveMigration {
                 // return path answers at once, so the bound only matters for a slow destination; 1 s was too short
                 // for a loaded machine in CI)
                 String a = answer.get(5, java.util.concurrent.TimeUnit.SECONDS);
-                if (a.startsWith("the destination refused")) {
+                if (isRefusal(a)) {
                     return a;
                 }
             } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException x) {
@@ -400,6 +467,10 @@ final class LiveMigration {
                     continue;
                 }
                 long since = Math.max(w.lastProgressNanos(), waitingSince);
+                var m = multifd;
+                if (m != null) {
+                    since = Math.max(since, m.lastProgressNanos());
+                }
                 long limit = parameters.get().stallTimeoutMs();
                 if ((System.nanoTime() - since) / 1_000_000 > limit) {
                     stalled = "the connection stalled: no progress for " + limit / 1000.0 + " s";
@@ -407,6 +478,7 @@ final class LiveMigration {
                     if (ch != null) {
                         ch.abort();
                     }
+                    abortMultifd();
                     return;
                 }
             }

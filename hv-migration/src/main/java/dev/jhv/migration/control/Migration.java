@@ -53,6 +53,7 @@ public final class Migration {
     public void migrate(Machine m, String uriText, boolean detach) {
         m.requireNotIncoming();
         MigrationUri uri = MigrationUri.parse(uriText);
+        dev.jhv.migration.tls.Tls.check(parameters.tlsCreds(), uri); // refused now, as QEMU's migrate does
         Thread t;
         synchronized (this) {
             if (status.state().running() || m.operations().migrationActive()) {

@@ -18,9 +18,11 @@ public final class MigrationCapabilities {
     /**
      * What works today: events (QMP's MIGRATION events), return-path (socket migrations always wait for the
      * destination's acknowledgement), zero-blocks (zero runs are never sent as data), xbzrle (pages re-sent as
-     * their changes, {@code dev.jhv.migration.xbzrle}), auto-converge ({@code dev.jhv.migration.converge}).
+     * their changes, {@code dev.jhv.migration.xbzrle}), auto-converge ({@code dev.jhv.migration.converge}),
+     * multifd (RAM over multifd-channels extra connections).
      */
-    static final Set<String> SUPPORTED = Set.of("events", "return-path", "zero-blocks", "xbzrle", "auto-converge");
+    static final Set<String> SUPPORTED = Set.of("events", "return-path", "zero-blocks", "xbzrle", "auto-converge",
+            "multifd");
 
     public static final MigrationCapabilities NONE = new MigrationCapabilities(Set.of());
 

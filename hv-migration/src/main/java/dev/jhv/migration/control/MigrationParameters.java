@@ -98,6 +98,21 @@ public final class MigrationParameters {
         return number("xbzrle-cache-size");
     }
 
+    /** The tls-creds object's id; empty: no TLS. */
+    public String tlsCreds() {
+        return (String) values.get("tls-creds");
+    }
+
+    /** The host name the destination's certificate must name; empty: the URI's host. */
+    public String tlsHostname() {
+        return (String) values.get("tls-hostname");
+    }
+
+    /** How many multifd channels carry RAM (with the multifd capability). */
+    public int multifdChannels() {
+        return (int) number("multifd-channels");
+    }
+
     /**
      * The set with {@code name} set from HMP text: sizes take QEMU's suffixes (max-bandwidth's bare number is MiB,
      * as QEMU's HMP reads it; xbzrle-cache-size's is bytes), booleans on/off.

@@ -32,7 +32,7 @@ public final class MigrationStatus {
                                 long dirtySyncCount, long pagesPerSecond, long dirtyPagesRate, long precopyBytes,
                                 long downtimeBytes, long bandwidthBytesPerSecond, Downtime downtime,
                                 boolean incoming, String socketAddress, XbzrleCache xbzrle,
-                                CpuThrottle cpuThrottle) { }
+                                CpuThrottle cpuThrottle, Multifd multifd) { }
 
     /** QEMU's xbzrle-cache figures (null when the xbzrle capability is off): bytes, pages, rates per sync period. */
     public record XbzrleCache(long cacheSize, long bytes, long pages, long cacheMiss, double cacheMissRate,
@@ -50,6 +50,18 @@ public final class MigrationStatus {
      * each vCPU's share of its unthrottled time that it ran in the last period (how jhv tells the dirtying ones).
      */
     public record CpuThrottle(int percent, java.util.List<Integer> perVcpu, java.util.List<Integer> runPercent) { }
+
+    /** multifd's figures: the bytes its channels carried (part of the transferred bytes, as QEMU counts them). */
+    public record Multifd(long bytes) {
+        public static final Multifd NONE = new Multifd(0);
+    }
+
+    private Multifd multifd = Multifd.NONE;
+
+    /** The bytes the multifd channels have carried so far (included in the transferred bytes given to progress). */
+    public synchronized void multifd(long bytes) {
+        multifd = new Multifd(bytes);
+    }
 
     /** Told of every state a migration enters and every dirty pass it begins (QMP's MIGRATION events). */
     public interface Listener {
@@ -143,6 +155,7 @@ public final class MigrationStatus {
         bandwidth = 0;
         phases = null;
         xbzrle = null;
+        multifd = Multifd.NONE;
     }
 
     public synchronized void active() {
@@ -220,6 +233,6 @@ public final class MigrationStatus {
         return new MigrationInfo(state, error, totalMs, setupMs, expectedDowntimeMs, downtimeMs, transferred, mbps,
                 remaining, total, duplicate, normal, normal * 4096, dirtySyncCount, pagesPerSecond, dirtyPagesRate,
                 transferred - downtimeBytes, downtimeBytes, bandwidth, phases, incoming, socketAddress,
-                xbzrle, state.running() ? cpuThrottle.get() : null);
+                xbzrle, state.running() ? cpuThrottle.get() : null, multifd);
     }
 }

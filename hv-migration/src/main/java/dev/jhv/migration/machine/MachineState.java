@@ -29,7 +29,7 @@ public final class MachineState {
         return r.gpa() == 0 ? "pc.ram" : String.format("pc.ram@0x%x", r.gpa());
     }
 
-    static List<RamBlock> ramBlocks(Machine m) {
+    public static List<RamBlock> ramBlocks(Machine m) {
         List<RamBlock> blocks = new ArrayList<>();
         for (GuestMemory.Region r : m.memory().regions()) {
             blocks.add(new RamBlock(blockName(r), r.segment()));
@@ -111,6 +111,18 @@ public final class MachineState {
 
     public static MigrationStreamReader.Result load(Machine m, InputStream in) {
         SaveStateRegistry reg = registry(m);
+        return new MigrationStreamReader(in, reg, configuration(m, reg)).load();
+    }
+
+    /** {@link #load}, with the RAM pages coming over multifd channels where the stream says so. */
+    public static MigrationStreamReader.Result load(Machine m, InputStream in,
+                                                    dev.jhv.migration.stream.MultifdPages.Source multifd) {
+        SaveStateRegistry reg = registry(m);
+        for (var e : reg.entries()) {
+            if (e instanceof RamStateEntry ram) {
+                ram.receivePagesFrom(multifd);
+            }
+        }
         return new MigrationStreamReader(in, reg, configuration(m, reg)).load();
     }
 }

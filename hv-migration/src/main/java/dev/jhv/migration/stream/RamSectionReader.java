@@ -17,6 +17,8 @@ import static dev.jhv.migration.stream.RamSectionWriter.FLAG_CONTINUE;
 import static dev.jhv.migration.stream.RamSectionWriter.FLAG_EOS;
 import static dev.jhv.migration.stream.RamSectionWriter.FLAG_MASK;
 import static dev.jhv.migration.stream.RamSectionWriter.FLAG_MEM_SIZE;
+import static dev.jhv.migration.stream.RamSectionWriter.FLAG_MULTIFD_CHANNELS;
+import static dev.jhv.migration.stream.RamSectionWriter.FLAG_MULTIFD_SYNC;
 import static dev.jhv.migration.stream.RamSectionWriter.FLAG_PAGE;
 import static dev.jhv.migration.stream.RamSectionWriter.FLAG_XBZRLE;
 import static dev.jhv.migration.stream.RamSectionWriter.FLAG_ZERO;
@@ -122,6 +124,10 @@ public final class RamSectionReader {
         }
         if (kind == FLAG_MEM_SIZE && (flags & FLAG_CONTINUE) == 0) {
             readBlockList(in, at, addr);
+            return true;
+        }
+        if (flags == FLAG_MULTIFD_CHANNELS || flags == FLAG_MULTIFD_SYNC) {
+            readMultifd(in, at, flags);
             return true;
         }
         if (kind != FLAG_ZERO && kind != FLAG_PAGE && (kind != FLAG_XBZRLE || version < 2)) {
@@ -296,5 +302,43 @@ public final class RamSectionReader {
             }
         }
         return null;
+    }
+
+    /** Where multifd records are obeyed (null: a stream with them is refused, unless this reader only counts). */
+    private MultifdPages.Source multifd;
+
+    /** Has this reader obey the main stream's multifd records (the destination's multifd capability is on). */
+    public void multifd(MultifdPages.Source source) {
+        this.multifd = source;
+    }
+
+    private void readMultifd(VMStateInput in, long at, int flags) {
+        long value = flags == FLAG_MULTIFD_CHANNELS ? in.u32("ram") : in.u64("ram");
+        stats.other(in.offset() - at);
+        if (destination == null) {
+            return; // only counting (the analyzer)
+        }
+        if (multifd == null) {
+            throw error(in, at, "the source sends RAM over multifd channels, but the multifd capability is off on "
+                    + "this destination (migrate_set_capability multifd on)");
+        }
+        if (flags == FLAG_MULTIFD_CHANNELS) {
+            if (value < 1 || value > 255) {
+                throw error(in, at, "a multifd channel count of " + value);
+            }
+            multifd.expect((int) value);
+        } else {
+            multifd.sync(value);
+        }
+    }
+
+    /**
+     * Forgets which pages were never written: another reader (a multifd channel) may have written them since, and
+     * a zero page must then be filled. Called at every sync point, between which no two readers get the same page.
+     */
+    public void forgetResidency() {
+        for (Target t : targets.values()) {
+            t.residency().invalidate();
+        }
     }
 }

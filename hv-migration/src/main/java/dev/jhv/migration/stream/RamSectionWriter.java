@@ -25,6 +25,9 @@ import java.util.zip.CRC32C;
  *     destination applies it to the page it holds. Only sent with the xbzrle capability.</li>
  * <li>{@code CONTINUE}: with ZERO, PAGE or XBZRLE, the page is in the same block as the previous record of this body.</li>
  * <li>{@code EOS}: the end of this section body.</li>
+ * <li>{@code MULTIFD_CHANNELS}: be32 channel count; in START when the pages travel over multifd channels.</li>
+ * <li>{@code MULTIFD_SYNC}: be64 sync point number; every channel has sent what precedes it (see
+ *     {@link MultifdPages}).</li>
  * </ul>
  */
 public final class RamSectionWriter {
@@ -35,6 +38,9 @@ public final class RamSectionWriter {
     public static final int FLAG_EOS = 0x10;
     public static final int FLAG_CONTINUE = 0x20;
     public static final int FLAG_XBZRLE = 0x40;
+    /** QEMU's RAM_SAVE_FLAG_MULTIFD_FLUSH, a pass's sync point over the multifd channels. */
+    public static final int FLAG_MULTIFD_SYNC = 0x200;
+    public static final int FLAG_MULTIFD_CHANNELS = 0x400;
     static final int FLAG_MASK = PAGE_SIZE - 1;
 
 
@@ -223,5 +229,21 @@ public final class RamSectionWriter {
         out.u64(FLAG_EOS);
         stats.other(8);
         lastBlock = null;
+    }
+
+    /** The MULTIFD_CHANNELS record: the pages of this stream come over {@code channels} multifd channels. */
+    public void writeMultifdChannels(int channels) {
+        flushZeroRun();
+        out.u64(FLAG_MULTIFD_CHANNELS);
+        out.u32(channels);
+        stats.other(12);
+    }
+
+    /** The MULTIFD_SYNC record: every channel has sent what precedes sync point {@code n}. */
+    public void writeMultifdSync(long n) {
+        flushZeroRun();
+        out.u64(FLAG_MULTIFD_SYNC);
+        out.u64(n);
+        stats.other(16);
     }
 }

@@ -168,6 +168,9 @@ public final class RamStateEntry implements IterativeStateEntry {
     public synchronized void saveSetup(VMStateOutput out) {
         var w = new RamSectionWriter(out, saveStats);
         w.writeBlockList(blocks);
+        if (multifdSink != null) {
+            w.writeMultifdChannels(multifdSink.channels());
+        }
         w.writeEos();
         blockCursor = 0;
         pageCursor = 0;
@@ -184,6 +187,9 @@ public final class RamStateEntry implements IterativeStateEntry {
         var w = new RamSectionWriter(out, saveStats);
         w.delta(delta);
         boolean done = send(w, chunkPages);
+        if (done) {
+            multifdSync(w);
+        }
         w.writeEos();
         return done;
     }
@@ -197,7 +203,14 @@ public final class RamStateEntry implements IterativeStateEntry {
         pageCursor = 0;
         hookBlock = -1;
         send(w, Long.MAX_VALUE);
+        multifdSync(w); // before the device state, which the destination applies once RAM is whole
         w.writeEos();
+    }
+
+    private void multifdSync(RamSectionWriter w) {
+        if (multifdSink != null) {
+            w.writeMultifdSync(multifdSink.sync());
+        }
     }
 
     private boolean send(RamSectionWriter w, long budget) {
@@ -215,7 +228,11 @@ public final class RamStateEntry implements IterativeStateEntry {
                 hookBlock = blockCursor;
                 hookFrom = page;
             }
-            w.writePage(blocks.get(blockCursor), page * RamSectionWriter.PAGE_SIZE);
+            if (multifdSink != null) {
+                multifdSink.page(blocks.get(blockCursor), page * RamSectionWriter.PAGE_SIZE);
+            } else {
+                w.writePage(blocks.get(blockCursor), page * RamSectionWriter.PAGE_SIZE);
+            }
             p[(int) (page >>> 6)] &= ~(1L << page);
             pendingCount--;
             budget--;
@@ -255,6 +272,7 @@ public final class RamStateEntry implements IterativeStateEntry {
     public void load(VMStateInput in, SectionType type, int streamVersion) {
         if (type == SectionType.START) {
             reader = new RamSectionReader(blocks, writes);
+            reader.multifd(multifdSource);
         } else if (reader == null) {
             throw new MigrationException("RAM " + type + " section before its START");
         }
@@ -278,5 +296,19 @@ public final class RamStateEntry implements IterativeStateEntry {
         }
         m.put("blocks", bl);
         return m;
+    }
+
+    /** The multifd channels pages go over (null: the main stream), and on a destination where they come from. */
+    private MultifdPages.Sink multifdSink;
+    private MultifdPages.Source multifdSource;
+
+    /** Sends pages over multifd channels (null: in the main stream); set before the save begins. */
+    public synchronized void sendPagesThrough(MultifdPages.Sink sink) {
+        multifdSink = sink;
+    }
+
+    /** Accepts a stream whose pages come over multifd channels (the destination's multifd capability). */
+    public synchronized void receivePagesFrom(MultifdPages.Source source) {
+        multifdSource = source;
     }
 }

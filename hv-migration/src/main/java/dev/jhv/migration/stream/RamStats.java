@@ -1,6 +1,6 @@
 package dev.jhv.migration.stream;
 
-/** Counts of RAM page records written or read. */
+/** Counts of RAM page records written or read (by multifd channels too, hence synchronized). */
 public final class RamStats {
     private long zeroPages;
     private long normalPages;
@@ -9,50 +9,50 @@ public final class RamStats {
     private long xbzrleBytes;
 
     /** All page records (zero and normal). */
-    public long pages() {
+    public synchronized long pages() {
         return zeroPages + normalPages;
     }
 
-    public long zeroPages() {
+    public synchronized long zeroPages() {
         return zeroPages;
     }
 
-    public long normalPages() {
+    public synchronized long normalPages() {
         return normalPages;
     }
 
     /** Bytes of RAM records in the stream (headers included). */
-    public long bytes() {
+    public synchronized long bytes() {
         return bytes;
     }
 
-    void zero(long pages, long recordBytes) {
+    synchronized void zero(long pages, long recordBytes) {
         zeroPages += pages;
         bytes += recordBytes;
     }
 
-    void normal(long recordBytes) {
+    synchronized void normal(long recordBytes) {
         normalPages++;
         bytes += recordBytes;
     }
 
     /** Pages sent as an XBZRLE encoding (also counted as normal pages, as QEMU counts them). */
-    public long xbzrlePages() {
+    public synchronized long xbzrlePages() {
         return xbzrlePages;
     }
 
     /** Bytes of XBZRLE records (headers included). */
-    public long xbzrleBytes() {
+    public synchronized long xbzrleBytes() {
         return xbzrleBytes;
     }
 
-    void xbzrle(long recordBytes) {
+    synchronized void xbzrle(long recordBytes) {
         xbzrlePages++;
         xbzrleBytes += recordBytes;
         normal(recordBytes);
     }
 
-    void other(long recordBytes) {
+    synchronized void other(long recordBytes) {
         bytes += recordBytes;
     }
 
