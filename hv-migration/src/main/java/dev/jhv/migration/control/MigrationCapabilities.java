@@ -17,9 +17,11 @@ public final class MigrationCapabilities {
 
     /**
      * What works today: events (QMP's MIGRATION events), return-path (socket migrations always wait for the
-     * destination's acknowledgement), zero-blocks (zero runs are never sent as data).
+     * destination's acknowledgement), zero-blocks (zero runs are never sent as data), postcopy-ram (with
+     * migrate_start_postcopy) and postcopy-blocktime (the destination always measures it).
      */
-    static final Set<String> SUPPORTED = Set.of("events", "return-path", "zero-blocks");
+    static final Set<String> SUPPORTED = Set.of("events", "return-path", "zero-blocks", "postcopy-ram",
+            "postcopy-blocktime");
 
     public static final MigrationCapabilities NONE = new MigrationCapabilities(Set.of());
 

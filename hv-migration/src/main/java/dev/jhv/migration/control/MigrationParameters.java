@@ -43,7 +43,9 @@ public final class MigrationParameters {
             new Parameter("max-postcopy-bandwidth", Kind.BYTES_PER_SECOND, 0L, 0, Long.MAX_VALUE),
             new Parameter("tls-authz", Kind.TEXT, "", 0, 0),
             // jhv: a link that makes no progress for this long fails the migration (TCP alone waits minutes)
-            new Parameter("x-stall-timeout", Kind.MILLISECONDS, 10_000L, 100, 3_600_000));
+            new Parameter("x-stall-timeout", Kind.MILLISECONDS, 10_000L, 100, 3_600_000),
+            // jhv: with postcopy-ram on, switch to postcopy by itself when a precopy cannot converge
+            new Parameter("x-postcopy-auto", Kind.BOOL, false, 0, 1));
 
     public static final MigrationParameters DEFAULTS = defaults();
 
@@ -89,6 +91,16 @@ public final class MigrationParameters {
 
     public long stallTimeoutMs() {
         return number("x-stall-timeout");
+    }
+
+    /** QEMU's max-postcopy-bandwidth: 0 for as fast as the link allows. */
+    public long maxPostcopyBandwidth() {
+        return number("max-postcopy-bandwidth");
+    }
+
+    /** jhv's x-postcopy-auto: switch to postcopy when precopy cannot converge. */
+    public boolean postcopyAuto() {
+        return (Boolean) get("x-postcopy-auto");
     }
 
     /**

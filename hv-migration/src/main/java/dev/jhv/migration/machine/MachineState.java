@@ -29,7 +29,7 @@ public final class MachineState {
         return r.gpa() == 0 ? "pc.ram" : String.format("pc.ram@0x%x", r.gpa());
     }
 
-    static List<RamBlock> ramBlocks(Machine m) {
+    public static List<RamBlock> ramBlocks(Machine m) {
         List<RamBlock> blocks = new ArrayList<>();
         for (GuestMemory.Region r : m.memory().regions()) {
             blocks.add(new RamBlock(blockName(r), r.segment()));
@@ -112,5 +112,11 @@ public final class MachineState {
     public static MigrationStreamReader.Result load(Machine m, InputStream in) {
         SaveStateRegistry reg = registry(m);
         return new MigrationStreamReader(in, reg, configuration(m, reg)).load();
+    }
+
+    /** A reader of a stream into this machine, for a load that needs its hooks (postcopy); see {@link #load}. */
+    public static MigrationStreamReader reader(Machine m, InputStream in) {
+        SaveStateRegistry reg = registry(m);
+        return new MigrationStreamReader(in, reg, configuration(m, reg));
     }
 }
