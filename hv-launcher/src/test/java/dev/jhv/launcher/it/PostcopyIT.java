@@ -71,7 +71,8 @@ class PostcopyIT {
     /** The destination runs on, from the source's heartbeat numbers, with every page as the source had it. */
     static void carriesOn(LiveMigrationIT.Vm src, LiveMigrationIT.Vm dst, long seq) throws Exception {
         String done = awaitMigration(src.mon(), "completed", "failed");
-        assertThat(done).contains("Migration status: completed").containsPattern("postcopy ram: \\d+ kbytes");
+        assertThat(done).as("source stderr %s, destination stderr %s", src.jhv().stderr(), dst.jhv().stderr())
+                .contains("Migration status: completed").containsPattern("postcopy ram: \\d+ kbytes");
         awaitStatus(src.mon(), "paused (postmigrate)");
         awaitMigration(dst.mon(), "completed");
         awaitStatus(dst.mon(), "VM status: running");

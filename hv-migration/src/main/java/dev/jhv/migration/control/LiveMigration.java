@@ -388,6 +388,9 @@ final class LiveMigration {
         try {
             while (true) {
                 Thread.sleep(200); // a periodic check, not a synchronisation
+                if (postcopy.destinationRuns()) {
+                    return; // a lost link now pauses (PostcopySwitch), it does not fail the migration
+                }
                 RateLimitedOutputStream w = wire;
                 if (w == null) {
                     continue;

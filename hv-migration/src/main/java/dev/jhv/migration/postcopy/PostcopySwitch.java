@@ -120,6 +120,7 @@ public final class PostcopySwitch {
                 }
                 base += out.written();
                 ch.abort();
+                System.err.println("jhv: postcopy paused: " + why);
                 Link link = reconnect(s, status);
                 ch = link.channel();
                 out = link.out();
