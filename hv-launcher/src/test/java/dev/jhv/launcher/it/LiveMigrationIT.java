@@ -535,7 +535,7 @@ class LiveMigrationIT {
             assertThat(vm.mon().command("info migrate_capabilities")).contains("xbzrle: off").contains("events: off");
             assertThat(vm.mon().command("migrate_set_capability events on")).isBlank();
             assertThat(vm.mon().command("info migrate_capabilities")).contains("events: on");
-            assertThat(vm.mon().command("migrate_set_capability postcopy-ram on")).contains("not supported");
+            assertThat(vm.mon().command("migrate_set_capability rdma-pin-all on")).contains("not supported");
             assertThat(vm.mon().command("migrate nosuch:thing")).contains("unknown migration protocol");
             assertThat(vm.mon().command("migrate tcp:127.0.0.1:1")).contains("Connection refused");
             assertThat(vm.mon().command("info status")).contains("VM status: running");
