@@ -8,6 +8,9 @@ Cases (interleaved jhv/QEMU, --runs times, medians printed with the ratio jhv/QE
   rate-10G     the same at max-bandwidth 10G
   flat-1G      1 GiB rewritten flat out, defaults: expected not to converge within --flat-seconds; reports what
                info migrate says, then cancels (once per VMM)
+  postcopy     (b) the same 1 GiB flat-out writer, default bandwidth, postcopy-ram on both sides and
+               migrate_start_postcopy once the first pass is done (dirty sync count 2): total time against that
+               first pass (one pass of RAM over the link; goal: total within 1.5 times it), downtime (goal < 50 ms)
 Figures: total time and downtime as each VMM reports them, the largest heartbeat gap seen on the merged serial
 output of source and destination, bytes on the wire (transferred ram) and the source's CPU time.
 QEMU runs the ELF through microvm (PVH), jhv the bzImage; QEMU 7.2 on this host cannot use -cpu host.
@@ -35,6 +38,9 @@ CASES = {
     "rate-10G": ("mode=dirty mib=256 rate=1024 hb=10", ["migrate_set_parameter max-bandwidth 10G"]),
 }
 FLAT = ("mode=dirty mib=1024 hb=10", [])
+# (b): (workload, source commands, destination commands, commands once the first pass is done)
+POSTCOPY = ("mode=dirty mib=1024 hb=10", ["migrate_set_capability postcopy-ram on"],
+            ["migrate_set_capability postcopy-ram on"], ["migrate_start_postcopy"])
 
 
 def vmm_cmd(vmm, append, sock, extra):
@@ -87,7 +93,7 @@ def figure(text, pattern):
     return float(m.group(1)) if m else None
 
 
-def one(vmm, case, params, tmp, port, limit_s=120, cancel_after=None):
+def one(vmm, case, params, tmp, port, limit_s=120, cancel_after=None, dst_params=(), on_first_pass=()):
     src_sock = os.path.join(tmp, "%s-src.sock" % vmm)
     dst_sock = os.path.join(tmp, "%s-dst.sock" % vmm)
     for s in (src_sock, dst_sock):
@@ -104,6 +110,9 @@ def one(vmm, case, params, tmp, port, limit_s=120, cancel_after=None):
         ms, md = Monitor(src_sock), Monitor(dst_sock)
         for p in params:
             ms.cmd(p)
+        for p in dst_params:
+            md.cmd(p)
+        first_pass = None
         time.sleep(0.5)  # a second of steady heartbeats before the move, so the gap measures the migration
         cpu0 = cpu_seconds(src.pid)
         t0 = time.monotonic()
@@ -113,6 +122,10 @@ def one(vmm, case, params, tmp, port, limit_s=120, cancel_after=None):
             info = ms.cmd("info migrate")[1]  # (seconds, answer)
             if re.search(r"Migration status: (completed|failed|cancelled)", info):
                 break
+            if first_pass is None and (figure(info, r"dirty sync count: (\d+)") or 0) >= 2:
+                first_pass = (time.monotonic() - t0) * 1000
+                for p in on_first_pass:
+                    ms.cmd(p)
             if cancel_after is not None and time.monotonic() - t0 > cancel_after:
                 break
             time.sleep(0.05)
@@ -130,6 +143,8 @@ def one(vmm, case, params, tmp, port, limit_s=120, cancel_after=None):
             "gap_ms": gap,
             "wire_mib": (figure(info, r"transferred ram: (\d+) kbytes") or 0) / 1024,
             "cpu_s": cpu,
+            "first_pass_ms": first_pass,
+            "postcopy_requests": figure(info, r"postcopy request count: (\d+)"),
         }
     finally:
         for p in (src, dst):
@@ -149,13 +164,22 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for run in range(args.runs):
             for case in cases:
-                if case == "flat-1G":
+                if case in ("flat-1G", "postcopy"):
                     continue
                 for vmm in ("jhv", "qemu"):
                     port += 1
                     r = one(vmm, CASES[case][0], CASES[case][1], tmp, port)
                     results.setdefault((case, vmm), []).append(r)
                     print("run %d %-9s %-4s %s" % (run, case, vmm, r), flush=True)
+        if "postcopy" in cases:
+            for run in range(args.runs):
+                for vmm in ("jhv", "qemu"):
+                    port += 1
+                    r = one(vmm, POSTCOPY[0], POSTCOPY[1], tmp, port, dst_params=POSTCOPY[2],
+                            on_first_pass=POSTCOPY[3])
+                    results.setdefault(("postcopy", vmm), []).append(r)
+                    ratio = r["total_ms"] / r["first_pass_ms"] if r.get("total_ms") and r["first_pass_ms"] else None
+                    print("run %d postcopy  %-4s %s total/first pass %s" % (run, vmm, r, ratio), flush=True)
         if "flat-1G" in cases:
             for vmm in ("jhv", "qemu"):
                 port += 1
@@ -170,7 +194,8 @@ def main():
             continue
         j, q = results.get((case, "jhv"), []), results.get((case, "qemu"), [])
         line = "%-9s" % case
-        for key in ("total_ms", "downtime_ms", "gap_ms", "wire_mib", "cpu_s"):
+        for key in ("total_ms", "downtime_ms", "gap_ms", "wire_mib", "cpu_s") + (
+                ("first_pass_ms",) if case == "postcopy" else ()):
             jv = [r[key] for r in j if r.get(key) is not None and r["status"] == "completed"]
             qv = [r[key] for r in q if r.get(key) is not None and r["status"] == "completed"]
             if not jv or not qv:
