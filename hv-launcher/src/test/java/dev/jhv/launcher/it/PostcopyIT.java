@@ -126,6 +126,38 @@ class PostcopyIT {
     }
 
     @Test
+    void withXPostcopyAutoAMigrationThatCannotConvergeSwitchesByItself() throws Exception {
+        int port = freePort();
+        try (var src = start(); var dst = start("-incoming", "tcp:0:" + port)) {
+            src.jhv().awaitLine("DIRTY cpu=1 pass=1", BOOT);
+            postcopyOn(src.mon());
+            postcopyOn(dst.mon());
+            assertThat(src.mon().command("migrate_set_parameter x-postcopy-auto on")).isBlank();
+            // a pass takes seconds at 32 MiB/s, in which the writer dirties far more than that
+            assertThat(src.mon().command("migrate_set_parameter max-bandwidth 32M")).isBlank();
+            long seq = SaveRestoreIT.lastHeartbeat(src.jhv().stdout());
+            assertThat(src.mon().command("migrate -d tcp:127.0.0.1:" + port)).isBlank();
+            awaitMigration(dst.mon(), "postcopy-active", "completed");
+            carriesOn(src, dst, seq);
+        }
+    }
+
+    /** A destination without postcopy-ram refuses the switch before it runs anything: the source runs on. */
+    @Test
+    void aDestinationThatRefusesPostcopyLeavesTheSourceRunning() throws Exception {
+        int port = freePort();
+        try (var src = start(); var dst = start("-incoming", "tcp:0:" + port)) {
+            src.jhv().awaitLine("DIRTY cpu=1 pass=1", BOOT);
+            postcopyOn(src.mon());
+            startPostcopy(src, "tcp:127.0.0.1:" + port);
+            String failed = awaitMigration(src.mon(), "failed", "completed");
+            assertThat(failed).contains("postcopy-ram is off on this destination");
+            awaitStatus(src.mon(), "VM status: running");
+            verify(src.jhv());
+        }
+    }
+
+    @Test
     void startingPostcopyNeedsTheCapabilityAndAMigration() throws Exception {
         try (var src = start()) {
             assertThat(src.mon().command("migrate_start_postcopy"))

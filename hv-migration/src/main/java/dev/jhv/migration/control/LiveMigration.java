@@ -274,6 +274,9 @@ final class LiveMigration {
      * cancel is recorded after, by {@link #cancelledOnceResumed}. Returns {@code e}.
      */
     private RuntimeException recordFailure(RuntimeException e) {
+        if (status.state() == MigrationStatus.State.COMPLETED) {
+            return e; // a postcopy that recovered: closing the first, broken connection fails, after the end
+        }
         if (!cancelled) { // a cancel is recorded once the source has resumed
             status.failed(stalled != null ? stalled : refusal != null ? refusal : Migration.reason(e));
         }

@@ -114,7 +114,7 @@ public final class PostcopySwitch {
                 s.answer().await();
                 break;
             } catch (UncheckedIOException | IOException e) {
-                String why = e.getMessage();
+                String why = e.getMessage() != null ? e.getMessage() : e.toString();
                 if (why != null && why.startsWith("the destination refused")) {
                     throw e instanceof IOException io ? io : ((UncheckedIOException) e).getCause();
                 }
@@ -128,7 +128,11 @@ public final class PostcopySwitch {
                 status.postcopyResumed();
             }
         }
-        ch.close();
+        try {
+            ch.close();
+        } catch (IOException e) {
+            // the destination has acknowledged every page: a connection that fails to close changes nothing
+        }
         long transferred = base + out.written();
         status.progress(transferred, 0, s.ram().saveStats().zeroPages(), s.ram().saveStats().normalPages(), 0);
         s.machine().operations().migrationEnding();
