@@ -145,6 +145,7 @@ def one(vmm, case, params, tmp, port, limit_s=120, cancel_after=None, dst_params
             "cpu_s": cpu,
             "first_pass_ms": first_pass,
             "postcopy_requests": figure(info, r"postcopy request count: (\d+)"),
+            "jhv_downtime": (re.search(r"jhv downtime: (.*)", info) or [None, None])[1],
         }
     finally:
         for p in (src, dst):

@@ -81,6 +81,7 @@ public final class PostcopyDestination implements AutoCloseable {
         } catch (RuntimeException e) {
             throw new MigrationException("postcopy: guest RAM cannot be put on a userfaultfd: " + e.getMessage(), e);
         }
+        dev.jhv.core.trace.StartupTrace.mark("postcopy: RAM on the userfaultfd");
         for (int b = 0; b < blocks.size(); b++) {
             MemorySegment seg = blocks.get(b).segment();
             for (long p = PageRuns.next(lacking[b], 0, pages[b]); p >= 0; ) {
@@ -89,6 +90,7 @@ public final class PostcopyDestination implements AutoCloseable {
                 p = PageRuns.next(lacking[b], e, pages[b]);
             }
         }
+        dev.jhv.core.trace.StartupTrace.mark("postcopy: " + missing + " missing pages freed");
         faultThread = Thread.ofPlatform().name("postcopy-faults").daemon(true).start(this::serveFaults);
     }
 

@@ -94,10 +94,12 @@ public final class PostcopySwitch {
         s.writer().postcopyListen(src::writeListen);
         s.writer().completeDevices();
         long p1 = System.nanoTime();
-        awaitRunning(s.answerFuture().get());
-        long p2 = System.nanoTime();
         long downtimeBytes = s.out().written() - w0;
-        status.postcopyActive(() -> new MigrationStatus.Postcopy(src.requests(), src.bytes(), 0, 0, 0, 0, 0));
+        // pages go at once, not after the destination's word: its device state may touch guest RAM while it
+        // loads, and such a fault must not wait for that word to come back first
+        var ranAt = running.thenApply(v -> System.nanoTime());
+        running.thenRun(() -> status.postcopyActive(() -> new MigrationStatus.Postcopy(src.requests(), src.bytes(),
+                0, 0, 0, 0, 0)));
         MigrationChannel.Out ch = s.channel();
         RateLimitedOutputStream out = s.out();
         long base = 0;
@@ -115,7 +117,11 @@ public final class PostcopySwitch {
                 break;
             } catch (UncheckedIOException | IOException e) {
                 String why = e.getMessage() != null ? e.getMessage() : e.toString();
-                if (why != null && why.startsWith("the destination refused")) {
+                if (!running.isDone()) {
+                    // the guest never ran there: the source resumes (a refusal says why)
+                    awaitRunning(s.answerFuture().get());
+                }
+                if (why.startsWith("the destination refused")) {
                     throw e instanceof IOException io ? io : ((UncheckedIOException) e).getCause();
                 }
                 base += out.written();
@@ -138,6 +144,7 @@ public final class PostcopySwitch {
         s.machine().operations().migrationEnding();
         s.machine().leaveSaveState(RunState.POSTMIGRATE);
         // the downtime: from the stop to the destination's word that the guest runs there
+        long p2 = ranAt.getNow(p1);
         status.completed(transferred, downtimeBytes, new MigrationStatus.Downtime(0, 0, 0, (p1 - p0) / 1_000_000,
                 (p2 - p1) / 1_000_000));
     }
