@@ -20,6 +20,7 @@
 
 #define VEC_PIC_BASE    0x20            /* legacy PIC remapped here (and masked) */
 #define VEC_TIMER       0x40            /* LAPIC timer */
+#define VEC_MSI         0x50            /* virtio MSI-X (irq=msix): counted, wakes the idle CPU */
 #define VEC_SPURIOUS    0xFF
 
 #define BOOT_PVH        1
@@ -28,6 +29,7 @@
 
 /* struct percpu field offsets (GS base points at it, CPL 0 and CPL 3 alike). */
 #define PCPU_TICKS      0
+#define PCPU_IRQS       16
 
 #define LAPIC_BASE      0xFEE00000
 

@@ -66,6 +66,7 @@ void fill_idt(void)
     for (int v = VEC_PIC_BASE; v < VEC_PIC_BASE + 16; v++)
         set_gate(v, isr_ignore, 0);
     set_gate(VEC_TIMER, isr_timer, 0);
+    set_gate(VEC_MSI, isr_msi, 0);
     set_gate(6, isr_idle, 0);           /* #UD: ud2 is the idle call */
     set_gate(VEC_SPURIOUS, isr_ignore, 0);
 }

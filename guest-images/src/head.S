@@ -103,7 +103,7 @@ enter_user:
     iretq
 
 /* ---- interrupt entry ---- */
-    .globl isr_timer, isr_idle, isr_ignore
+    .globl isr_timer, isr_idle, isr_ignore, isr_msi
 isr_timer:
     pushq %rax
     movl $(LAPIC_BASE + 0xB0), %eax     /* EOI */
@@ -133,6 +133,15 @@ isr_idle:
     jmp exc_common
 
 isr_ignore:
+    iretq
+
+/* virtio MSI-X: counted; its use is that it ends the idle call's hlt */
+isr_msi:
+    pushq %rax
+    movl $(LAPIC_BASE + 0xB0), %eax     /* EOI */
+    movl $0, (%rax)
+    incq %gs:PCPU_IRQS
+    popq %rax
     iretq
 
 .macro EXC vec, err

@@ -46,6 +46,7 @@ struct percpu {
     u64 ticks;      /* PCPU_TICKS: incremented by the LAPIC timer handler */
     u32 index;      /* arrival index (0 = BSP) */
     u32 rank;       /* CPU number as printed: order of coming up at CPL 3 */
+    u64 irqs;       /* PCPU_IRQS: MSI-X interrupts taken (irq=msix) */
 };
 extern struct percpu percpu[MAXCPU];
 static inline u64 ticks(void) { u64 v; __asm__ volatile("movq %%gs:0, %0" : "=r"(v)); return v; }
@@ -60,7 +61,7 @@ extern u32 boot_kind, next_cpu;
 extern u64 gdt_tss[];
 extern u8 kstacks[], ustacks[];
 extern u8 _start_image[], _bss_start[], _bss_end[], _end[];
-void isr_timer(void), isr_idle(void), isr_ignore(void);
+void isr_timer(void), isr_idle(void), isr_ignore(void), isr_msi(void);
 void enter_user(void (*rip)(void), u64 rsp) __attribute__((noreturn));
 
 /* lib.c */
@@ -121,6 +122,8 @@ struct config {
     u64 hb_ms;
     u64 mib;
     u64 rate;       /* pages/s per CPU, 0 = max */
+    u64 words;      /* mode=dirty words=N: a rewrite changes the header and N words (0 = the whole page) */
+    u64 dirty_cpus; /* cpus=0,1: bit n set = CPU n runs the dirtier; 0 = all CPUs */
     u64 exit_code;  /* exit=<n>: written to isa-debug-exit (0xf4) after the ready line */
     int has_exit;
     /* mode=disk / disk-bad */
@@ -136,6 +139,9 @@ struct config {
     u32 vnet_ip, vnet_mask;
     int vnet_dhcp;
     u64 vnet_rxbuf;     /* receive buffer bytes (with MRG_RXBUF a frame may span several) */
+    int vio_msix;       /* irq=msix: virtio queues interrupt through MSI-X vector 0 (modern transport) */
+    int vnet_spin;      /* poll=spin: CPU 0 polls the NIC without halting (no interrupts: the tick would
+                           bound it to a window per 10 ms) */
 };
 extern struct config cfg;
 void parse_cmdline(const char *s);

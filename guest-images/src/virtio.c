@@ -84,6 +84,25 @@ static u64 bar_address(u32 bdf, u32 bar)
     return a;
 }
 
+/* MSI-X entry 0 to the BSP's LAPIC at VEC_MSI, then MSI-X on (PCI 3.0 §6.8.2). 0, or -1 printed. */
+static int msix_setup(struct vdev *d, u32 cap, const char *tag)
+{
+    u32 table = pci_read(d->bdf, cap + 4);
+    u64 base = bar_address(d->bdf, table & 7);
+    if (!base || map_mmio(base + (table & ~7u), 16)) {
+        kprintf("VIRTIO ERROR %s msix-table bar=%u unmapped\n", tag, table & 7);
+        return -1;
+    }
+    u64 e = base + (table & ~7u);
+    mmio_w32(e, LAPIC_BASE);                /* destination APIC ID 0, physical */
+    mmio_w32(e + 4, 0);
+    mmio_w32(e + 8, VEC_MSI);               /* fixed, edge */
+    mmio_w32(e + 12, 0);                    /* unmasked */
+    pci_write16(d->bdf, cap + 2, (pci_read16(d->bdf, cap + 2) & ~0x4000) | 0x8000);
+    d->msix = 1;
+    return 0;
+}
+
 static int map_caps(struct vdev *d, const char *tag)
 {
     if (!(pci_read16(d->bdf, 6) & 0x10)) {
@@ -92,6 +111,8 @@ static int map_caps(struct vdev *d, const char *tag)
     }
     u32 p = pci_read8(d->bdf, 0x34) & 0xFC;
     for (int guard = 0; p && guard < 48; guard++, p = pci_read8(d->bdf, p + 1) & 0xFC) {
+        if (pci_read8(d->bdf, p) == 0x11 && cfg.vio_msix && !d->msix && msix_setup(d, p, tag))
+            return -1;
         if (pci_read8(d->bdf, p) != 0x09)     /* vendor-specific */
             continue;
         u8 type = pci_read8(d->bdf, p + 3), bar = pci_read8(d->bdf, p + 4);
@@ -112,6 +133,10 @@ static int map_caps(struct vdev *d, const char *tag)
         *slot = base + off;
         if (type == CAP_NOTIFY)
             d->notify_mult = pci_read(d->bdf, p + 16);
+    }
+    if (cfg.vio_msix && !d->msix) {
+        kprintf("VIRTIO ERROR %s no-msix-capability\n", tag);
+        return -1;
     }
     if (!d->common || !d->notify || !d->isr) {
         kprintf("VIRTIO ERROR %s missing-capability common=%u notify=%u isr=%u\n", tag,
@@ -320,7 +345,7 @@ int vio_queue(struct vdev *d, struct vq *q, u16 index, u16 max, const char *tag)
     q->desc = (struct vring_desc *)mem;
     q->avail = (volatile u16 *)(mem + 16UL * size);
     q->used = mem + used_off;
-    if (!vio_has(d, VIRTIO_F_EVENT_IDX))
+    if (!vio_has(d, VIRTIO_F_EVENT_IDX) && !d->msix)
         q->avail[0] = 1;                    /* VIRTQ_AVAIL_F_NO_INTERRUPT: we poll */
     if (d->legacy) {
         outl(d->io + LG_QPFN, (u32)((u64)mem >> 12));
@@ -328,7 +353,11 @@ int vio_queue(struct vdev *d, struct vq *q, u16 index, u16 max, const char *tag)
         return 0;
     }
     mmio_w16(d->common + CC_QSIZE, size);
-    mmio_w16(d->common + CC_QMSIX, VIRTIO_NO_VECTOR);
+    mmio_w16(d->common + CC_QMSIX, d->msix ? 0 : VIRTIO_NO_VECTOR);
+    if (d->msix && mmio_r16(d->common + CC_QMSIX) != 0) {   /* §4.1.5.1.2: NO_VECTOR = refused */
+        kprintf("VIRTIO ERROR %s queue=%u msix-vector-refused\n", tag, (u32)index);
+        return -1;
+    }
     u64 desc = (u64)q->desc, drv = (u64)q->avail, dev = (u64)q->used;
     mmio_w32(d->common + CC_QDESC, (u32)desc);
     mmio_w32(d->common + CC_QDESC + 4, (u32)(desc >> 32));

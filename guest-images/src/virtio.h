@@ -43,6 +43,7 @@ struct vdev {
     u32 notify_mult;
     u16 io;                         /* legacy: BAR0 port base */
     u64 features;                   /* negotiated */
+    int msix;                       /* queues signal MSI-X vector 0 (irq=msix, modern only) */
 };
 
 static inline int vio_has(const struct vdev *d, int bit) { return (d->features >> bit) & 1; }

@@ -507,6 +507,9 @@ int vnet_poll(void)
 
 void vnet_stats(void)
 {
-    kprintf("VNET STATS rx=%lu tx=%lu arp=%lu icmp=%lu udp=%lu dhcp=%lu drop=%lu merged=%lu\n", st.rx, st.tx,
-            st.arp, st.icmp, st.udp, st.dhcp, st.drop, st.merged);
+    u64 irqs = 0;
+    for (int i = 0; i < MAXCPU; i++)
+        irqs += percpu[i].irqs;
+    kprintf("VNET STATS rx=%lu tx=%lu arp=%lu icmp=%lu udp=%lu dhcp=%lu drop=%lu merged=%lu irqs=%lu\n", st.rx,
+            st.tx, st.arp, st.icmp, st.udp, st.dhcp, st.drop, st.merged, irqs);
 }

@@ -66,6 +66,22 @@ static u64 features_refused(const char *v, const char *end)
     return bits;
 }
 
+/* cpus=0,2,3: a bit per CPU named (those below MAXCPU) */
+static u64 cpu_list(const char *v, const char *end)
+{
+    u64 bits = 0;
+    while (v < end) {
+        const char *e = v;
+        while (e < end && *e != ',')
+            e++;
+        u64 c = num(v, e);
+        if (e > v && c < MAXCPU && c < 64)
+            bits |= 1UL << c;
+        v = e + 1;
+    }
+    return bits;
+}
+
 /* ip=a.b.c.d[/prefix] (default prefix 24), kept in network byte order */
 static void parse_ip(const char *v, const char *end)
 {
@@ -122,6 +138,10 @@ void parse_cmdline(const char *s)
         } else if (word_is(w, n, "exit", &v)) {
             cfg.has_exit = 1;
             cfg.exit_code = (v + 1 < s && v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) ? hexnum(v + 2, s) : num(v, s);
+        } else if (word_is(w, n, "words", &v)) {
+            cfg.words = num(v, s) < 509 ? num(v, s) : 509;
+        } else if (word_is(w, n, "cpus", &v)) {
+            cfg.dirty_cpus = cpu_list(v, s);
         } else if (word_is(w, n, "rate", &v)) {
             cfg.rate = val_is(v, s, "max") ? 0 : num(v, s);
         } else if (word_is(w, n, "drive", &v)) {
@@ -162,6 +182,10 @@ void parse_cmdline(const char *s)
             cfg.vnet_dhcp = num(v, s) != 0;
         } else if (word_is(w, n, "rxbuf", &v)) {
             cfg.vnet_rxbuf = num(v, s);
+        } else if (word_is(w, n, "irq", &v)) {
+            cfg.vio_msix = val_is(v, s, "msix");
+        } else if (word_is(w, n, "poll", &v)) {
+            cfg.vnet_spin = val_is(v, s, "spin");
         }
     }
     if ((cfg.mode == MODE_DIRTY || cfg.mode == MODE_VERIFY) && !cfg.mib)
@@ -217,10 +241,25 @@ static u64 filler(u64 page, u64 pass, u64 w)
     return x ^ (x >> 29);
 }
 
+/* With words=N, a rewrite (pass 2 on) changes only words 3..3+N-1 (and the header): sparse
+ * changes for XBZRLE.  The rest keeps pass 1's filler, so a page is still a pure function of
+ * (i, pass). */
+static u64 expected_word(u64 i, u64 pass, u64 w)
+{
+    if (w == 0)
+        return PAGE_MAGIC;
+    if (w == 1)
+        return i;
+    if (w == 2)
+        return pass;
+    return filler(i, cfg.words && w >= 3 + cfg.words ? 1 : pass, w);
+}
+
 static void write_page(u64 i, u64 pass)
 {
     u64 *p = page_addr(i);
-    for (u64 w = 3; w < 512; w++)
+    u64 end = cfg.words && pass > 1 ? 3 + cfg.words : 512;
+    for (u64 w = 3; w < end; w++)
         p[w] = filler(i, pass, w);
     p[0] = PAGE_MAGIC;
     p[1] = i;
@@ -234,10 +273,24 @@ static void write_page(u64 i, u64 pass)
 static volatile u64 dstate[MAXCPU];
 static u32 nwork;
 
+/* Whether CPU r runs the dirtier (cpus= names the writers; absent: every worker). */
+static int writes(u32 r)
+{
+    return r < nwork && (!cfg.dirty_cpus || (cfg.dirty_cpus >> r & 1));
+}
+
+/* The region is cut into one slice per writing CPU, in CPU order. */
 static void slice(u32 r, u64 *start, u64 *len)
 {
-    *start = region_pages * r / nwork;
-    *len = region_pages * (r + 1) / nwork - *start;
+    u32 rank = 0, writers = 0;
+    for (u32 k = 0; k < nwork; k++) {
+        if (writes(k)) {
+            rank += k < r;
+            writers++;
+        }
+    }
+    *start = region_pages * rank / writers;
+    *len = region_pages * (rank + 1) / writers - *start;
 }
 
 static int check_page(u64 i, u64 pass, u64 *word, u64 *want, u64 *got)
@@ -246,7 +299,7 @@ static int check_page(u64 i, u64 pass, u64 *word, u64 *want, u64 *got)
         return 1;   /* not written yet: anything goes */
     u64 *p = page_addr(i);
     for (u64 w = 0; w < 512; w++) {
-        u64 e = w == 0 ? PAGE_MAGIC : w == 1 ? i : w == 2 ? pass : filler(i, pass, w);
+        u64 e = expected_word(i, pass, w);
         if (p[w] != e) {
             *word = w;
             *want = e;
@@ -264,6 +317,8 @@ static void verify_region(void)
         return;
     }
     for (u32 r = 0; r < nwork; r++) {
+        if (!writes(r))
+            continue;
         u64 st = dstate[r], pass = st >> 32, cur = st & 0xFFFFFFFF, start, len;
         slice(r, &start, &len);
         for (u64 j = 0; j < len; j++) {
@@ -377,13 +432,15 @@ void workload(u32 r, u32 n)
 {
     nwork = n;
     int worker = r < n;
-    int dirty = worker && (cfg.mode == MODE_DIRTY || cfg.mode == MODE_VERIFY) && region_pages;
+    int dirty = writes(r) && (cfg.mode == MODE_DIRTY || cfg.mode == MODE_VERIFY) && region_pages;
     u64 start = 0, len = 0;
     if (dirty) {
         slice(r, &start, &len);
         dstate[r] = 1UL << 32;
         if (!len)
             pass_done[r] = 1;
+    } else {
+        pass_done[r] = 1;   /* mode=verify: a CPU that does not write has nothing to finish */
     }
     if (r == 0 && cfg.mode == MODE_POWEROFF)
         poweroff();
@@ -439,7 +496,7 @@ void workload(u32 r, u32 n)
                 verify_region();
             }
         }
-        int busy = net_busy;
+        int busy = net_busy || (r == 0 && cfg.mode == MODE_VNET && cfg.vnet_spin);
         if (dirty && len && !pass_done[r]) {
             u64 budget = 64;
             if (cfg.rate) {

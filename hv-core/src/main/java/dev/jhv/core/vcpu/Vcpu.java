@@ -30,11 +30,12 @@ public final class Vcpu {
     private int tid;
     private boolean started;
     private boolean exited;
-    private boolean pauseRequested = true; // a new vCPU waits for its first resume()
+    private volatile boolean pauseRequested = true; // a new vCPU waits for its first resume()
     private boolean parked;
-    private boolean stopRequested;
+    private volatile boolean stopRequested;
     private volatile boolean failed;
     private long exits;
+    private final CpuThrottle throttle;
 
     /** @param index the vCPU's number ("CPU #n"); its KVM id is its APIC id */
     public Vcpu(int index, KvmVcpu kvm, IoBus io, MmioBus mmio, VcpuExitHandler handler) {
@@ -43,6 +44,18 @@ public final class Vcpu {
         this.io = io;
         this.mmio = mmio;
         this.handler = handler;
+        this.throttle = new CpuThrottle(Integer.toString(index), this::kickForThrottle);
+    }
+
+    /** The share of time taken from this vCPU (auto-converge); 0 unless a migration throttles it. */
+    public CpuThrottle throttle() {
+        return throttle;
+    }
+
+    private void kickForThrottle() {
+        synchronized (lock) {
+            kickLocked();
+        }
     }
 
     public int index() {
@@ -95,6 +108,7 @@ public final class Vcpu {
                 return;
             }
             kickLocked();
+            throttle.wake();
             while (!parked && !exited) {
                 await();
             }
@@ -125,6 +139,7 @@ public final class Vcpu {
                 return;
             }
             kickLocked();
+            throttle.wake();
             lock.notifyAll();
         }
         try {
@@ -168,6 +183,7 @@ public final class Vcpu {
                 synchronized (lock) {
                     exited = true;
                     parked = true;
+                    throttle.set(0);
                     Kick.drain(kickSet, zero); // no kick can come after exited is set
                     lock.notifyAll();
                 }
@@ -181,6 +197,7 @@ public final class Vcpu {
     private void runLoop(MemorySegment kickSet, MemorySegment zero) {
         MemorySegment run = kvm.runPage();
         while (true) {
+            throttle.takeOwedSleep(() -> pauseRequested || stopRequested);
             synchronized (lock) {
                 if (stopRequested) {
                     return;

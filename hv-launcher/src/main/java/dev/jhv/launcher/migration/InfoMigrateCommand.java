@@ -104,12 +104,28 @@ public final class InfoMigrateCommand implements MonitorCommand {
             if (i.postcopy() != null && i.postcopy().bytes() > 0) {
                 sb.append("postcopy ram: ").append(i.postcopy().bytes() / 1024).append(" kbytes\n");
             }
+        }
+        xbzrle(sb, i.xbzrle());
+        if (i.state() == MigrationStatus.State.COMPLETED) {
             var d = i.downtime();
             if (d != null) {
                 sb.append(String.format("jhv downtime: pause %d ms, final sync %d ms, ram %d ms, device state %d ms,"
                         + " destination load and resume %d ms%n", d.pauseMs(), d.finalSyncMs(), d.ramMs(),
                         d.deviceMs(), d.destinationMs()));
             }
+        }
+        var throttle = i.cpuThrottle();
+        if (throttle != null) {
+            sb.append("cpu throttle percentage: ").append(throttle.percent()).append('\n');
+            sb.append("jhv cpu throttle:");
+            for (int c = 0; c < throttle.perVcpu().size(); c++) {
+                sb.append(c == 0 ? " " : ", ").append("cpu ").append(c).append(' ').append(throttle.perVcpu().get(c))
+                        .append('%');
+                if (c < throttle.runPercent().size()) {
+                    sb.append(" (ran ").append(throttle.runPercent().get(c)).append("%)");
+                }
+            }
+            sb.append('\n');
         }
         if (active && i.dirtySyncCount() > 0 && i.bandwidthBytesPerSecond() > 0) {
             long dirtyBytes = i.dirtyPagesRate() * 4096;
@@ -122,5 +138,19 @@ public final class InfoMigrateCommand implements MonitorCommand {
             }
         }
         return sb.toString();
+    }
+
+    /** QEMU 7.2's XBZRLE block, after the RAM figures, with the xbzrle capability on. */
+    private static void xbzrle(StringBuilder sb, MigrationStatus.XbzrleCache x) {
+        if (x == null) {
+            return;
+        }
+        sb.append("cache size: ").append(x.cacheSize()).append(" bytes\n");
+        sb.append("xbzrle transferred: ").append(x.bytes() >> 10).append(" kbytes\n");
+        sb.append("xbzrle pages: ").append(x.pages()).append(" pages\n");
+        sb.append("xbzrle cache miss: ").append(x.cacheMiss()).append(" pages\n");
+        sb.append(String.format(Locale.ROOT, "xbzrle cache miss rate: %.2f%n", x.cacheMissRate()));
+        sb.append(String.format(Locale.ROOT, "xbzrle encoding rate: %.2f%n", x.encodingRate()));
+        sb.append("xbzrle overflow: ").append(x.overflow()).append('\n');
     }
 }

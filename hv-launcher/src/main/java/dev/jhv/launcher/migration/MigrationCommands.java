@@ -21,7 +21,12 @@ public final class MigrationCommands {
     /** @param incoming starts loading from a URI on a destination started with -incoming defer */
     public static List<MonitorCommand> commands(Migration migration, Consumer<String> incoming) {
         return List.of(new Cancel(migration), new SetParameter(migration), new SetCapability(migration),
-                new SetSpeed(migration), new SetDowntime(migration), new Incoming(incoming));
+                new OldSpelling(migration, "migrate_set_speed", "set maximum speed (in bytes) for migrations (old "
+                        + "spelling of migrate_set_parameter max-bandwidth)", "max-bandwidth"),
+                new SetDowntime(migration),
+                new OldSpelling(migration, "migrate_set_cache_size", "set cache size (in bytes) for XBZRLE "
+                        + "migrations (old spelling of migrate_set_parameter xbzrle-cache-size)", "xbzrle-cache-size"),
+                new Incoming(incoming));
     }
 
     public static List<MonitorCommand> infoCommands(Migration migration) {
@@ -100,23 +105,18 @@ public final class MigrationCommands {
         }
     }
 
-    /** The old spelling of max-bandwidth (a bare number is MiB/s, as it was in QEMU). */
-    private record SetSpeed(Migration migration) implements MonitorCommand {
-        public String name() {
-            return "migrate_set_speed";
-        }
-
+    /**
+     * An old HMP spelling of one parameter, its value read as the parameter's (migrate_set_speed: max-bandwidth, a
+     * bare number MiB/s as it was in QEMU; migrate_set_cache_size: xbzrle-cache-size in bytes).
+     */
+    private record OldSpelling(Migration migration, String name, String help, String parameter)
+            implements MonitorCommand {
         public List<Param> params() {
             return List.of(Param.word("value"));
         }
 
-        public String help() {
-            return "set maximum speed (in bytes) for migrations (old spelling of migrate_set_parameter "
-                    + "max-bandwidth)";
-        }
-
         public void run(MonitorContext ctx, Args args) {
-            set(migration, "max-bandwidth", args.get("value"));
+            set(migration, parameter, args.get("value"));
         }
     }
 

@@ -193,6 +193,21 @@ public final class MigrationOperations {
             ram.put("dirty-pages-rate", running && i.dirtySyncCount() > 1 ? i.dirtyPagesRate() : 0L);
             ram.put("mbps", i.throughputMbps());
             out.put("ram", ram);
+            if (i.xbzrle() != null) {
+                var x = i.xbzrle();
+                Map<String, Object> c = new LinkedHashMap<>();
+                c.put("cache-size", x.cacheSize());
+                c.put("bytes", x.bytes());
+                c.put("pages", x.pages());
+                c.put("cache-miss", x.cacheMiss());
+                c.put("cache-miss-rate", x.cacheMissRate());
+                c.put("encoding-rate", x.encodingRate());
+                c.put("overflow", x.overflow());
+                out.put("xbzrle-cache", c);
+            }
+        }
+        if (i.cpuThrottle() != null) {
+            out.put("cpu-throttle-percentage", (long) i.cpuThrottle().percent());
         }
         if (i.state() == MigrationStatus.State.FAILED && i.error() != null) {
             out.put("error-desc", i.error());

@@ -38,12 +38,15 @@ class QmpShapeIT {
      * have (its multifd-compression can only be "none"); they are left out rather than shown as settable.</li>
      * <li>x-stall-timeout: jhv's own parameter (a link that makes no progress for this long fails the migration),
      * x- prefixed as QEMU's experimental ones are.</li>
+     * <li>x-per-vcpu-throttle: jhv's own parameter (auto-converge throttles only the vCPUs that dirty; off gives
+     * QEMU's one throttle for all).</li>
      * </ul>
      */
     static final List<String> DOCUMENTED = List.of(
             "query-migrate-parameters: /return/multifd-zlib-level only in QEMU",
             "query-migrate-parameters: /return/multifd-zstd-level only in QEMU",
-            "query-migrate-parameters: /return/x-stall-timeout only in jhv");
+            "query-migrate-parameters: /return/x-stall-timeout only in jhv",
+            "query-migrate-parameters: /return/x-per-vcpu-throttle only in jhv");
 
     @TempDir
     Path tmp;

@@ -39,6 +39,7 @@ class VirtioNetIT {
         FirmwareBootIT.needKvmFirmwareAndMedia();
     }
 
+    /** With irq=msix: interrupts reach the guest through the MSI-X table, also after a loadvm. */
     @Test
     void userModeGivesDhcpAndAHostForwardThatSurvivesSavevmAndLoadvm() throws Exception {
         Path disk = tmp.resolve("disk.qcow2");
@@ -49,7 +50,7 @@ class VirtioNetIT {
                         "-netdev", "user,id=n0,hostfwd=udp:127.0.0.1:" + port + "-:7",
                         "-device", "virtio-net-pci,netdev=n0",
                         "-monitor", "unix:" + sock + ",server,nowait"},
-                FirmwareBootIT.cmdline("mode=vnet dhcp=1")));
+                FirmwareBootIT.cmdline("mode=vnet dhcp=1 irq=msix")));
              MonitorClient mon = MonitorClient.connect(sock, FirmwareBootIT.BOOT)) {
             vm.awaitLine("VNET DHCP ip=10\\.0\\.2\\.15 router=10\\.0\\.2\\.2 dns=10\\.0\\.2\\.3", FirmwareBootIT.BOOT);
             vm.awaitLine(Pattern.quote(READY), FirmwareBootIT.BOOT);
@@ -61,6 +62,11 @@ class VirtioNetIT {
             assertThat(udpEcho(port, "between")).isEqualTo("between");
             assertThat(mon.command("loadvm net")).isBlank();
             assertThat(udpEcho(port, "after the load")).isEqualTo("after the load");
+            // the guest took its used buffers as MSI-X interrupts (irq=msix), through the table loadvm restored
+            int at = vm.lineCount();
+            vm.send("netstat\r");
+            var stats = vm.awaitLine(Pattern.compile("VNET STATS .* irqs=(\\d+)"), at, FirmwareBootIT.BOOT);
+            assertThat(Long.parseLong(stats.group(1))).as(stats.group()).isPositive();
             mon.send("quit");
             assertThat(vm.awaitExit(FirmwareBootIT.BOOT)).isZero();
         }

@@ -367,7 +367,9 @@ public final class IncomingMigration {
         }
         Thread closer = Thread.ofPlatform().name("migration-drain").daemon(true).start(() -> {
             try {
-                Thread.sleep(5000); // the bound of the drain, not a synchronisation
+                // the bound of the drain, not a synchronisation: a source that heard the refusal hangs up at once,
+                // and one starved by a loaded machine must still read the refusal before a reset can drop it
+                Thread.sleep(30_000);
                 ch.close();
             } catch (InterruptedException | IOException e) {
                 // drained in time, or closed already

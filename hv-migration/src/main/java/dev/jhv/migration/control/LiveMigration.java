@@ -6,6 +6,9 @@ import dev.jhv.core.memory.DirtyLog;
 import dev.jhv.migration.channel.MigrationChannel;
 import dev.jhv.migration.channel.MigrationUri;
 import dev.jhv.migration.channel.RateLimitedOutputStream;
+import dev.jhv.migration.converge.AutoConverge;
+import dev.jhv.migration.converge.ThrottleSettings;
+import dev.jhv.migration.converge.ThrottledVcpu;
 import dev.jhv.migration.machine.MachineState;
 import dev.jhv.migration.postcopy.PostcopyPolicy;
 import dev.jhv.migration.postcopy.PostcopySwitch;
@@ -13,6 +16,7 @@ import dev.jhv.migration.stream.MigrationException;
 import dev.jhv.migration.stream.MigrationStreamWriter;
 import dev.jhv.migration.stream.RamStateEntry;
 import dev.jhv.migration.stream.SaveStateRegistry;
+import dev.jhv.migration.xbzrle.XbzrleSender;
 
 import java.io.IOException;
 import java.util.function.Supplier;
@@ -31,6 +35,9 @@ final class LiveMigration {
     private final MigrationUri uri;
     private final Supplier<MigrationParameters> parameters;
     private final MigrationStatus status;
+    private final MigrationCapabilities capabilities;
+    /** auto-converge while it runs; null when the capability is off. */
+    private AutoConverge converge;
     private volatile boolean cancelled;
     private volatile String stalled;
     private volatile MigrationChannel.Out channel;
@@ -41,13 +48,16 @@ final class LiveMigration {
     private volatile long waitingSince;
     /** Postcopy: asked for (migrate_start_postcopy or jhv's policy), and its source once switched. */
     private final PostcopySwitch postcopy = new PostcopySwitch();
+    /** The XBZRLE side of this migration, with the xbzrle capability. */
+    private XbzrleSender xbzrle;
 
     LiveMigration(Machine machine, MigrationUri uri, Supplier<MigrationParameters> parameters,
-                  MigrationStatus status) {
+                  MigrationStatus status, MigrationCapabilities capabilities) {
         this.machine = machine;
         this.uri = uri;
         this.parameters = parameters;
         this.status = status;
+        this.capabilities = capabilities;
     }
 
     /** Runs the whole migration on the calling thread; the outcome is in the status. */
@@ -105,6 +115,10 @@ final class LiveMigration {
         var config = MachineState.configuration(machine, reg);
         DirtyLog dirty = machine.dirtyLog();
         RunState before = null;
+        if (capabilities.enabled("xbzrle")) {
+            xbzrle = new XbzrleSender(ram.blocks(), parameters.get().xbzrleCacheSize());
+            ram.encodeWith(xbzrle);
+        }
         dev.jhv.core.trace.StartupTrace.mark("migration: registry built");
         try (MigrationChannel.Out ch = MigrationChannel.openOutgoing(uri, connecting)) {
             dev.jhv.core.trace.StartupTrace.mark("migration: connected");
@@ -132,6 +146,7 @@ final class LiveMigration {
             writer.writeHeader(config);
             writer.iterativeSetup();
             status.active();
+            startAutoConverge(out.written());
             SwitchoverEstimate estimate = SwitchoverEstimate.NONE;
             while (true) {
                 long t0 = System.nanoTime();
@@ -142,16 +157,28 @@ final class LiveMigration {
                     checkCancel();
                     out.setRate(parameters.get().maxBandwidth());
                     done = writer.iterativePass();
+                    if (converge != null && converge.periodDue(System.nanoTime())) {
+                        converge.synced(syncNewlyDirty(dirty, ram), out.written(), System.nanoTime());
+                    }
                     report(out, ram, t0);
                 } while (!done && !postcopy.requested());
                 writer.flush();
                 dev.jhv.core.trace.StartupTrace.mark("migration: pass sent");
                 long dt = System.nanoTime() - t0;
+                long pendingBefore = ram.pendingPages();
                 long dirtied = syncDirty(dirty, ram);
+                if (converge != null) {
+                    converge.synced((ram.pendingPages() - pendingBefore) * PAGE, out.written(), System.nanoTime());
+                }
                 syncs++;
+                if (xbzrle != null) {
+                    xbzrle.synced(syncs, ram.saveStats());
+                }
                 // what the destination has yet to consume is downtime too: it must read it before the rest
                 long backlog = destinationConsumed < 0 ? 0 : out.written() - destinationConsumed;
-                estimate = estimate.next(out.written() - b0, dt, ram.pendingPages() * PAGE, backlog);
+                long pendingBytes = xbzrle != null ? xbzrle.expectedBytes(ram.pendingPages())
+                        : ram.pendingPages() * PAGE;
+                estimate = estimate.next(out.written() - b0, dt, pendingBytes, backlog);
                 status.synced(syncs, dt > 0 ? (long) (dirtied * 1e9 / dt) : 0, estimate.bandwidth(),
                         estimate.expectedMs());
                 report(out, ram, t0);
@@ -186,6 +213,9 @@ final class LiveMigration {
             dev.jhv.core.trace.StartupTrace.mark("migration: guest paused");
             syncDirty(dirty, ram);
             status.dirtySynced(++syncs);
+            if (xbzrle != null) {
+                xbzrle.synced(syncs, ram.saveStats());
+            }
             ram.beforeSending(null); // the guest is stopped: nothing to re-arm, no ioctls in the downtime
             long p2 = System.nanoTime();
             long w0 = out.written();
@@ -207,7 +237,9 @@ final class LiveMigration {
             // between "completed" and postmigrate, which a monitor sees one after the other
             dirty.stop();
             checkCancel();
+            endAutoConverge();
             status.progress(out.written(), 0, ram.saveStats().zeroPages(), ram.saveStats().normalPages(), 0);
+            reportXbzrle(ram);
             // the migration ends before the run state shows it, so a command issued on seeing it finds it ended;
             // the run state is postmigrate before "completed" shows, so who waits for that sees the source stopped
             machine.operations().migrationEnding();
@@ -221,6 +253,12 @@ final class LiveMigration {
             throw recordFailure(e);
         } finally {
             dirty.stop();
+            if (xbzrle != null) {
+                reportXbzrle(ram);
+                ram.encodeWith(null);
+                xbzrle.close();
+            }
+            endAutoConverge(); // the throttle ends with the migration, whatever its outcome
             if (before != null && !postcopy.destinationRuns()) {
                 machine.operations().migrationEnding();
                 machine.leaveSaveState(before); // the source goes on as it was
@@ -238,6 +276,32 @@ final class LiveMigration {
 
     void postcopyCapable(boolean on) {
         postcopyCapable = on;
+    }
+
+    private void startAutoConverge(long sentBytes) {
+        if (!capabilities.enabled("auto-converge")) {
+            return;
+        }
+        converge = new AutoConverge(machine.vcpus().stream().map(ThrottledVcpu::of).toList(),
+                () -> ThrottleSettings.of(parameters.get()), System.nanoTime(), sentBytes);
+        AutoConverge c = converge;
+        // shown while some vCPU is throttled, as QEMU shows its line only while its throttle is active
+        status.cpuThrottle(() -> c.percent() == 0 ? null
+                : new MigrationStatus.CpuThrottle(c.percent(), c.percents(), c.runPercents()));
+    }
+
+    private void endAutoConverge() {
+        if (converge != null) {
+            converge.stop();
+            status.cpuThrottle(null);
+        }
+    }
+
+    /** A sync within a pass (auto-converge's period): the bytes it found dirty that were not pending already. */
+    private static long syncNewlyDirty(DirtyLog dirty, RamStateEntry ram) {
+        long before = ram.pendingPages();
+        syncDirty(dirty, ram);
+        return (ram.pendingPages() - before) * PAGE;
     }
 
     /** As QEMU: a cancelled migration shows "cancelled" once the source runs again, not before. */
@@ -292,6 +356,15 @@ final class LiveMigration {
         var st = ram.saveStats();
         status.progress(out.written(), ram.pendingPages() * PAGE, st.zeroPages(), st.normalPages(),
                 (long) (st.pages() / Math.max(s, 1e-3)));
+        reportXbzrle(ram);
+    }
+
+    private void reportXbzrle(RamStateEntry ram) {
+        if (xbzrle != null) {
+            var c = xbzrle.counters(ram.saveStats());
+            status.xbzrle(new MigrationStatus.XbzrleCache(c.cacheSize(), c.bytes(), c.pages(), c.cacheMiss(),
+                    c.cacheMissRate(), c.encodingRate(), c.overflow()));
+        }
     }
 
     /** The destination's answer: "" once acknowledged, else its refusal or why none came; incomplete until then. */

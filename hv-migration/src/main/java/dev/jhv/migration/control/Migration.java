@@ -61,7 +61,7 @@ public final class Migration {
             if (m.operations().ending()) {
                 throw new MachineOperations.MachineEndedException();
             }
-            LiveMigration live = new LiveMigration(m, uri, this::parameters, status);
+            LiveMigration live = new LiveMigration(m, uri, this::parameters, status, capabilities);
             live.postcopyCapable(capabilities.enabled("postcopy-ram"));
             status.setListener(new MigrationStatus.Listener() {
                 @Override

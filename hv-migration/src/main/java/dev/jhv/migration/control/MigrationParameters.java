@@ -44,6 +44,8 @@ public final class MigrationParameters {
             new Parameter("tls-authz", Kind.TEXT, "", 0, 0),
             // jhv: a link that makes no progress for this long fails the migration (TCP alone waits minutes)
             new Parameter("x-stall-timeout", Kind.MILLISECONDS, 10_000L, 100, 3_600_000),
+            // jhv: auto-converge throttles only the vCPUs that dirty (off: QEMU's one throttle for all)
+            new Parameter("x-per-vcpu-throttle", Kind.BOOL, true, 0, 1),
             // jhv: with postcopy-ram on, switch to postcopy by itself when a precopy cannot converge
             new Parameter("x-postcopy-auto", Kind.BOOL, false, 0, 1));
 
@@ -103,6 +105,11 @@ public final class MigrationParameters {
         return (Boolean) get("x-postcopy-auto");
     }
 
+    /** The XBZRLE cache's size in bytes (a power of two, at least a page). */
+    public long xbzrleCacheSize() {
+        return number("xbzrle-cache-size");
+    }
+
     /**
      * The set with {@code name} set from HMP text: sizes take QEMU's suffixes (max-bandwidth's bare number is MiB,
      * as QEMU's HMP reads it; xbzrle-cache-size's is bytes), booleans on/off.
@@ -132,6 +139,11 @@ public final class MigrationParameters {
             case BYTES, BYTES_PER_SECOND -> size(name, text, 1);
             default -> integer(name, text);
         };
+        if (name.equals("xbzrle-cache-size") && ((Long) v < p.min() || Long.bitCount((Long) v) != 1)) {
+            // QEMU's words (with its underscore spelling)
+            throw new IllegalArgumentException("Parameter 'xbzrle_cache_size' expects a power of two no less than "
+                    + "the target page size");
+        }
         if (v instanceof Long l && (l < p.min() || l > p.max())) {
             throw new IllegalArgumentException("Parameter '" + name + "' expects a value between " + p.min()
                     + " and " + p.max());

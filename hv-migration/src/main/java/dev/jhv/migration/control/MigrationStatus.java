@@ -37,7 +37,25 @@ public final class MigrationStatus {
                                 long totalBytes, long duplicatePages, long normalPages, long normalBytes,
                                 long dirtySyncCount, long pagesPerSecond, long dirtyPagesRate, long precopyBytes,
                                 long downtimeBytes, long bandwidthBytesPerSecond, Downtime downtime,
-                                boolean incoming, String socketAddress, Postcopy postcopy) { }
+                                boolean incoming, String socketAddress, XbzrleCache xbzrle,
+                                CpuThrottle cpuThrottle, Postcopy postcopy) { }
+
+    /** QEMU's xbzrle-cache figures (null when the xbzrle capability is off): bytes, pages, rates per sync period. */
+    public record XbzrleCache(long cacheSize, long bytes, long pages, long cacheMiss, double cacheMissRate,
+                              double encodingRate, long overflow) { }
+
+    private XbzrleCache xbzrle;
+
+    /** The XBZRLE figures now (null: xbzrle off). */
+    public synchronized void xbzrle(XbzrleCache x) {
+        xbzrle = x;
+    }
+
+    /**
+     * auto-converge while it throttles: the highest percentage (QEMU's "cpu throttle percentage"), each vCPU's, and
+     * each vCPU's share of its unthrottled time that it ran in the last period (how jhv tells the dirtying ones).
+     */
+    public record CpuThrottle(int percent, java.util.List<Integer> perVcpu, java.util.List<Integer> runPercent) { }
 
     /**
      * Postcopy's figures (null before a switch to postcopy). Source: the destination's page requests and the bytes
@@ -89,6 +107,13 @@ public final class MigrationStatus {
     /** This machine is (or was) a destination: QEMU shows only the state and where it listens. */
     private boolean incoming;
     private String socketAddress;
+    private java.util.function.Supplier<CpuThrottle> cpuThrottle = () -> null;
+
+    /** Where the throttle's figures come from while auto-converge runs; null: none. */
+    public synchronized void cpuThrottle(java.util.function.Supplier<CpuThrottle> source) {
+        cpuThrottle = source != null ? source : () -> null;
+    }
+
     private java.util.function.Supplier<Postcopy> postcopy;
 
     /** From the switch to postcopy: its figures, read when shown; the state becomes postcopy-active. */
@@ -154,6 +179,7 @@ public final class MigrationStatus {
         duplicate = normal = dirtySyncCount = pagesPerSecond = dirtyPagesRate = downtimeBytes = 0;
         bandwidth = 0;
         phases = null;
+        xbzrle = null;
         postcopy = null;
     }
 
@@ -232,6 +258,7 @@ public final class MigrationStatus {
         return new MigrationInfo(state, error, totalMs, setupMs, expectedDowntimeMs, downtimeMs, transferred, mbps,
                 remaining, total, duplicate, normal, normal * 4096, dirtySyncCount, pagesPerSecond, dirtyPagesRate,
                 transferred - downtimeBytes, downtimeBytes, bandwidth, phases, incoming, socketAddress,
+                xbzrle, state.running() ? cpuThrottle.get() : null,
                 postcopy == null ? null : postcopy.get());
     }
 }

@@ -20,7 +20,10 @@ import java.util.zip.CRC32C;
  *     (at least 1). Version 1 had one record per zero page, with a u8 fill byte (0) instead of the count.</li>
  * <li>{@code PAGE}: a page sent whole: [name unless CONTINUE], 4096 bytes, be32 CRC32C of those bytes, so that a
  *     damaged page is named by its block and address. Version 1 had no CRC.</li>
- * <li>{@code CONTINUE}: with ZERO or PAGE, the page is in the same block as the previous record of this body.</li>
+ * <li>{@code XBZRLE}: a page as its change from the version sent before (see {@code dev.jhv.migration.xbzrle}):
+ *     [name unless CONTINUE], be16 encoded length (1..4096), the encoding, be32 CRC32C of the decoded page. The
+ *     destination applies it to the page it holds. Only sent with the xbzrle capability.</li>
+ * <li>{@code CONTINUE}: with ZERO, PAGE or XBZRLE, the page is in the same block as the previous record of this body.</li>
  * <li>{@code EOS}: the end of this section body.</li>
  * </ul>
  */
@@ -31,6 +34,7 @@ public final class RamSectionWriter {
     public static final int FLAG_PAGE = 0x08;
     public static final int FLAG_EOS = 0x10;
     public static final int FLAG_CONTINUE = 0x20;
+    public static final int FLAG_XBZRLE = 0x40;
     static final int FLAG_MASK = PAGE_SIZE - 1;
 
 
@@ -57,6 +61,30 @@ public final class RamSectionWriter {
 
     public RamStats stats() {
         return stats;
+    }
+
+    /** Sends a page as its change from what the destination already holds, where it can (XBZRLE). */
+    public interface PageDelta {
+        /**
+         * @param page the page's bytes as they are sent (a copy the guest no longer writes)
+         * @return the encoding's length in {@code out} (1..PAGE_SIZE), 0 when the page is unchanged since it was
+         *     last sent (nothing to send), or -1 to send it whole
+         */
+        int encode(RamBlock block, long offset, MemorySegment page, byte[] out);
+
+        /** The page is sent as a zero page. */
+        void zero(RamBlock block, long offset);
+    }
+
+    private PageDelta delta;
+    private byte[] encoded;
+
+    /** Has pages sent through {@code d} first (null: every page whole). */
+    public void delta(PageDelta d) {
+        delta = d;
+        if (d != null && encoded == null) {
+            encoded = new byte[PAGE_SIZE];
+        }
     }
 
     /** The MEM_SIZE record: every block's name and size. */
@@ -118,6 +146,9 @@ public final class RamSectionWriter {
         boolean zero = residency.computeIfAbsent(block, b -> new PageResidency(b.segment())).knownZero(offset)
                 || isZeroPage(block.segment(), offset);
         if (zero) {
+            if (delta != null) {
+                delta.zero(block, offset);
+            }
             if (block == runBlock && offset == runStart + runPages * PAGE_SIZE && runPages < MAX_RUN_PAGES) {
                 runPages++;
                 return;
@@ -128,17 +159,31 @@ public final class RamSectionWriter {
             runPages = 1;
             return;
         }
-        flushZeroRun();
-        long start = out.offset();
-        header(block, offset, FLAG_PAGE);
         // one copy first: a running guest may write the page meanwhile (a live migration sends it again later),
         // and the bytes sent and their CRC must be the same bytes
         MemorySegment.copy(block.segment(), offset, copy, 0, PAGE_SIZE);
-        out.bytes(copyBytes, 0, PAGE_SIZE);
+        int n = delta == null ? -1 : delta.encode(block, offset, copy, encoded);
+        if (n == 0) {
+            return; // the destination has these very bytes
+        }
+        flushZeroRun();
+        long start = out.offset();
+        if (n > 0) {
+            header(block, offset, FLAG_XBZRLE);
+            out.u16(n);
+            out.bytes(encoded, 0, n);
+        } else {
+            header(block, offset, FLAG_PAGE);
+            out.bytes(copyBytes, 0, PAGE_SIZE);
+        }
         crc.reset();
         crc.update(copyBytes, 0, PAGE_SIZE);
         out.u32(crc.getValue());
-        stats.normal(out.offset() - start);
+        if (n > 0) {
+            stats.xbzrle(out.offset() - start);
+        } else {
+            stats.normal(out.offset() - start);
+        }
     }
 
     /** The longest zero run one record holds (its count is a be32). */

@@ -33,6 +33,8 @@ public final class RamStateEntry implements IterativeStateEntry {
     private int blockCursor;
     private long pageCursor;
     private BeforeSend beforeSend;
+    /** Sends pages as their changes where it can (XBZRLE), null: whole. */
+    private RamSectionWriter.PageDelta delta;
 
     /**
      * Told which page a save is about to read, just before it reads it. It answers how far what it did holds (the
@@ -123,6 +125,11 @@ public final class RamStateEntry implements IterativeStateEntry {
         hookBlock = -1;
     }
 
+    /** Has every page saved from now on go through {@code d} (XBZRLE; null: whole). */
+    public synchronized void encodeWith(RamSectionWriter.PageDelta d) {
+        delta = d;
+    }
+
     /** Pages still to send. */
     public synchronized long pendingPages() {
         return pendingCount;
@@ -175,6 +182,7 @@ public final class RamStateEntry implements IterativeStateEntry {
             hookBlock = -1; // the pages the hook covered may be dirty again: it is told anew
         }
         var w = new RamSectionWriter(out, saveStats);
+        w.delta(delta);
         boolean done = send(w, chunkPages);
         w.writeEos();
         return done;
@@ -184,6 +192,7 @@ public final class RamStateEntry implements IterativeStateEntry {
     @Override
     public synchronized void saveComplete(VMStateOutput out) {
         var w = new RamSectionWriter(out, saveStats);
+        w.delta(delta);
         blockCursor = 0;
         pageCursor = 0;
         hookBlock = -1;

@@ -5,6 +5,8 @@ public final class RamStats {
     private long zeroPages;
     private long normalPages;
     private long bytes;
+    private long xbzrlePages;
+    private long xbzrleBytes;
 
     /** All page records (zero and normal). */
     public long pages() {
@@ -32,6 +34,22 @@ public final class RamStats {
     void normal(long recordBytes) {
         normalPages++;
         bytes += recordBytes;
+    }
+
+    /** Pages sent as an XBZRLE encoding (also counted as normal pages, as QEMU counts them). */
+    public long xbzrlePages() {
+        return xbzrlePages;
+    }
+
+    /** Bytes of XBZRLE records (headers included). */
+    public long xbzrleBytes() {
+        return xbzrleBytes;
+    }
+
+    void xbzrle(long recordBytes) {
+        xbzrlePages++;
+        xbzrleBytes += recordBytes;
+        normal(recordBytes);
     }
 
     void other(long recordBytes) {

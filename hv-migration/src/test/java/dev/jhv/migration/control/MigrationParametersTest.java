@@ -40,4 +40,16 @@ class MigrationParametersTest {
         assertThatThrownBy(() -> c.with("nosuch", true)).hasMessage("Invalid parameter 'nosuch'");
         assertThat(c.describe()).startsWith("xbzrle: off\nrdma-pin-all: off\n").endsWith("postcopy-preempt: off\n");
     }
+
+    @Test
+    void theXbzrleCacheSizeIsAPowerOfTwoOfAtLeastAPageAsQemuChecksIt() {
+        var p = MigrationParameters.DEFAULTS;
+        assertThat(p.xbzrleCacheSize()).isEqualTo(64L << 20);
+        assertThat(p.with("xbzrle-cache-size", "1G").xbzrleCacheSize()).isEqualTo(1L << 30);
+        assertThat(MigrationCapabilities.NONE.with("xbzrle", true).enabled("xbzrle")).isTrue();
+        for (String bad : new String[] {"5000", "1000", "0"}) {
+            assertThatThrownBy(() -> p.with("xbzrle-cache-size", bad)).hasMessage("Parameter 'xbzrle_cache_size' "
+                    + "expects a power of two no less than the target page size");
+        }
+    }
 }

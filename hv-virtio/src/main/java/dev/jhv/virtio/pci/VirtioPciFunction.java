@@ -433,7 +433,8 @@ public final class VirtioPciFunction<S extends Record> extends PciFunction imple
         active = false;
         onIoThread(device::reset);
         resetRegisters();
-        msix.resetTable();
+        // not the MSI-X table: it belongs to the PCI function, which a virtio reset leaves alone (a driver programs
+        // its vectors once, and resets the device after that, as Linux's probe and testos's irq=msix do)
         setIntx(false);
     }
 
