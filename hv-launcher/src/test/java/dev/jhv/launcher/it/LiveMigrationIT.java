@@ -46,6 +46,15 @@ class LiveMigrationIT {
         }
     }
 
+    /** A jhv running testos with {@code workload}, its HMP monitor on {@code sock}; {@code args} before it. */
+    static Vm boot(Path sock, String workload, List<String> args, String... more) throws Exception {
+        List<String> all = new ArrayList<>(args);
+        all.addAll(List.of("-monitor", "unix:" + sock + ",server,nowait"));
+        all.addAll(List.of(more));
+        JhvProcess jhv = JhvProcess.boot(workload, all.toArray(String[]::new));
+        return new Vm(jhv, MonitorClient.connect(sock, BOOT));
+    }
+
     private int n;
 
     Vm start(String... more) throws Exception {

@@ -8,7 +8,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -42,12 +41,8 @@ class PostcopyIT {
     private int n;
 
     LiveMigrationIT.Vm start(String... more) throws Exception {
-        Path sock = tmp.resolve("mon" + (n++) + ".sock");
-        List<String> args = new ArrayList<>(List.of("-m", "256", "-smp", "2", "-monitor",
-                "unix:" + sock + ",server,nowait"));
-        args.addAll(List.of(more));
-        JhvProcess jhv = JhvProcess.boot(WORKLOAD, args.toArray(String[]::new));
-        return new LiveMigrationIT.Vm(jhv, MonitorClient.connect(sock, BOOT));
+        return LiveMigrationIT.boot(tmp.resolve("mon" + (n++) + ".sock"), WORKLOAD, List.of("-m", "256", "-smp", "2"),
+                more);
     }
 
     static void postcopyOn(MonitorClient mon) throws Exception {
