@@ -15,6 +15,9 @@ Cases (interleaved jhv/QEMU, --runs times, medians printed with the ratio jhv/QE
   xbzrle-1G    (c) 1 GiB rewritten flat out with words=8 (8 words of a page per rewrite), xbzrle on both sides with
                a 1 GiB cache, then the same without xbzrle (expected not to converge: its bytes after
                --flat-seconds are a lower bound); once per VMM, with the bytes ratio
+  postcopy     (b) the same 1 GiB flat-out writer, default bandwidth, postcopy-ram on both sides and
+               migrate_start_postcopy once the first pass is done (dirty sync count 2): total time against that
+               first pass (one pass of RAM over the link; goal: total within 1.5 times it), downtime (goal < 50 ms)
 Figures: total time and downtime as each VMM reports them, the largest heartbeat gap seen on the merged serial
 output of source and destination, bytes on the wire (transferred ram) and the source's CPU time.
 QEMU runs the ELF through microvm (PVH), jhv the bzImage; QEMU 7.2 on this host cannot use -cpu host.
@@ -48,6 +51,9 @@ THROTTLE_KEYS = ("throttle_max", "hb1_per_s", "hb1_before_per_s", "passes_per_s"
 FLAT = ("mode=dirty mib=1024 hb=10", [])
 XBZRLE_WORKLOAD = "mode=dirty mib=1024 words=8 hb=10"
 XBZRLE_ON = ["migrate_set_capability xbzrle on", "migrate_set_parameter xbzrle-cache-size 1G"]
+# (b): (workload, source commands, destination commands, commands once the first pass is done)
+POSTCOPY = ("mode=dirty mib=1024 hb=10", ["migrate_set_capability postcopy-ram on"],
+            ["migrate_set_capability postcopy-ram on"], ["migrate_start_postcopy"])
 
 
 def vmm_cmd(vmm, append, sock, extra):
@@ -129,7 +135,7 @@ def passes_per_second(passes, t0, t1):
     return (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0])
 
 
-def one(vmm, case, params, tmp, port, limit_s=120, cancel_after=None, dst_params=(), rewriting=False):
+def one(vmm, case, params, tmp, port, limit_s=120, cancel_after=None, dst_params=(), rewriting=False, on_first_pass=()):
     src_sock = os.path.join(tmp, "%s-src.sock" % vmm)
     dst_sock = os.path.join(tmp, "%s-dst.sock" % vmm)
     for s in (src_sock, dst_sock):
@@ -156,6 +162,7 @@ def one(vmm, case, params, tmp, port, limit_s=120, cancel_after=None, dst_params
             ms.cmd(p)
         for p in dst_params:
             md.cmd(p)
+        first_pass = None
         time.sleep(0.5)  # a second of steady heartbeats before the move, so the gap measures the migration
         cpu0 = cpu_seconds(src.pid)
         t0 = time.monotonic()
@@ -167,6 +174,10 @@ def one(vmm, case, params, tmp, port, limit_s=120, cancel_after=None, dst_params
             throttle_max = max(throttle_max, int(figure(info, r"cpu throttle percentage: (\d+)") or 0))
             if re.search(r"Migration status: (completed|failed|cancelled)", info):
                 break
+            if first_pass is None and (figure(info, r"dirty sync count: (\d+)") or 0) >= 2:
+                first_pass = (time.monotonic() - t0) * 1000
+                for p in on_first_pass:
+                    ms.cmd(p)
             if cancel_after is not None and time.monotonic() - t0 > cancel_after:
                 break
             time.sleep(0.05)
@@ -185,6 +196,9 @@ def one(vmm, case, params, tmp, port, limit_s=120, cancel_after=None, dst_params
             "gap_ms": gap,
             "wire_mib": (figure(info, r"transferred ram: (\d+) kbytes") or 0) / 1024,
             "cpu_s": cpu,
+            "first_pass_ms": first_pass,
+            "postcopy_requests": figure(info, r"postcopy request count: (\d+)"),
+            "jhv_downtime": (re.search(r"jhv downtime: (.*)", info) or [None, None])[1],
             "xbzrle_pages": figure(info, r"xbzrle pages: (\d+) pages"),
             "xbzrle_mib": (figure(info, r"xbzrle transferred: (\d+) kbytes") or 0) / 1024,
             "throttle_max": throttle_max,
@@ -220,6 +234,15 @@ def main():
                     r = one(vmm, CASES[case][0], CASES[case][1], tmp, port)
                     results.setdefault((case, vmm), []).append(r)
                     print("run %d %-9s %-4s %s" % (run, case, vmm, r), flush=True)
+        if "postcopy" in cases:
+            for run in range(args.runs):
+                for vmm in args.vmms.split(","):
+                    port += 1
+                    r = one(vmm, POSTCOPY[0], POSTCOPY[1], tmp, port, dst_params=POSTCOPY[2],
+                            on_first_pass=POSTCOPY[3])
+                    results.setdefault(("postcopy", vmm), []).append(r)
+                    ratio = r["total_ms"] / r["first_pass_ms"] if r.get("total_ms") and r["first_pass_ms"] else None
+                    print("run %d postcopy  %-4s %s total/first pass %s" % (run, vmm, r, ratio), flush=True)
         if "flat-1G" in cases:
             for vmm in ("jhv", "qemu"):
                 port += 1
@@ -237,7 +260,7 @@ def main():
             continue
         j, q = results.get((case, "jhv"), []), results.get((case, "qemu"), [])
         line = "%-9s" % case
-        keys = ("total_ms", "downtime_ms", "gap_ms", "wire_mib", "cpu_s")
+        keys = ("total_ms", "downtime_ms", "gap_ms", "wire_mib", "cpu_s") + (("first_pass_ms",) if case == "postcopy" else ())
         for key in keys + (THROTTLE_KEYS if case in ("a-autoconverge", "d-one-writer") else ()):
             jv = [r[key] for r in j if r.get(key) is not None and r["status"] == "completed"]
             qv = [r[key] for r in q if r.get(key) is not None and r["status"] == "completed"]

@@ -40,6 +40,8 @@ public final class Libc {
     public static final int MAP_NORESERVE = 0x4000;
     public static final int MADV_DONTNEED = 4;
     public static final int MADV_HUGEPAGE = 14;
+    /** Frees a range of shared memory (shmem): the next access finds the page missing (userfaultfd reports it). */
+    public static final int MADV_REMOVE = 9;
     public static final int EFD_CLOEXEC = 0x80000;
     public static final int EFD_NONBLOCK = 0x800;
     public static final int SIG_BLOCK = 0;
@@ -113,6 +115,7 @@ public final class Libc {
     private static final long SYS_EPOLL_WAIT = 232;
     private static final long SYS_EPOLL_CTL = 233;
     private static final long SYS_EPOLL_CREATE1 = 291;
+    private static final long SYS_USERFAULTFD = 323;
     private static final long SYS_IO_URING_SETUP = 425;
     private static final long SYS_IO_URING_ENTER = 426;
     private static final long AT_FDCWD = -100;
@@ -210,6 +213,11 @@ public final class Libc {
             }
             return (int) fd;
         }
+    }
+
+    /** userfaultfd(2): a new userfaultfd, or {@code -errno} (EPERM without CAP_SYS_PTRACE and the sysctl at 0). */
+    public static int tryUserfaultfd(int flags) {
+        return (int) sys(SYS_USERFAULTFD, flags, 0, 0, 0);
     }
 
     /** io_uring_setup(2): the ring's fd, or {@code -errno} (ENOSYS, EPERM where io_uring is disabled). */

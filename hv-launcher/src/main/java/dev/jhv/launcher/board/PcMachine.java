@@ -95,6 +95,12 @@ public final class PcMachine implements MachineHandle {
         for (var op : MigrationOperations.operations(this::machine, migration, this::incomingFrom)) {
             commands.register(op);
         }
+        for (var c : dev.jhv.launcher.migration.PostcopyCommands.commands(migration, this::recover)) {
+            commands.register(c);
+        }
+        for (var op : dev.jhv.launcher.migration.PostcopyCommands.operations(migration, this::recover)) {
+            commands.register(op);
+        }
         for (var c : SnapshotCommands.commands(this::snapshots)) {
             commands.register(c);
         }
@@ -163,10 +169,24 @@ public final class PcMachine implements MachineHandle {
         }
     }
 
+    /** migrate_recover URI: a destination's paused postcopy listens there. */
+    private synchronized void recover(String uri) {
+        if (incoming == null) {
+            throw new IllegalStateException("Migrate recover can only be run when postcopy is paused.");
+        }
+        incoming.recover(uri);
+    }
+
+    /** An incoming migration that takes a switch to postcopy when this machine's postcopy-ram is on. */
+    private IncomingMigration postcopyAware(IncomingMigration in) {
+        in.allowPostcopy(() -> migration.capabilities().enabled("postcopy-ram"));
+        return in;
+    }
+
     private IncomingMigration incomingMigration(String uri) {
         try {
-            return new IncomingMigration(machine, uri, !machine.config().startPaused(),
-                    migration);
+            return postcopyAware(new IncomingMigration(machine, uri, !machine.config().startPaused(),
+                    migration));
         } catch (RuntimeException e) {
             throw new LauncherException("-incoming " + uri + ": " + e.getMessage(), e);
         }
@@ -181,8 +201,8 @@ public final class PcMachine implements MachineHandle {
             throw new IllegalStateException("The incoming migration has already been started");
         }
         try {
-            incoming = new IncomingMigration(machine, uri, !machine.config().startPaused(),
-                    migration);
+            incoming = postcopyAware(new IncomingMigration(machine, uri, !machine.config().startPaused(),
+                    migration));
         } catch (RuntimeException e) {
             throw new IllegalArgumentException(e.getMessage(), e);
         }

@@ -46,6 +46,14 @@ public final class InfoMigrateCommand implements MonitorCommand {
                 sb.append("Migration status: ").append(i.state().qemuName()).append('\n');
                 sb.append("total time: 0 ms\n");
             }
+            var pc = i.postcopy();
+            if (pc != null) {
+                // QEMU's line (the destination's summed fault wait, ms), then jhv's per-fault figures
+                sb.append("postcopy blocktime: ").append(pc.blocktimeMs()).append('\n');
+                sb.append(String.format("jhv postcopy faults: %d pages requested, %d placed, latency avg %d us, "
+                        + "max %d us%n", pc.faults(), pc.pagesPlaced(), pc.latencyAvgMicros(),
+                        pc.latencyMaxMicros()));
+            }
             if (i.socketAddress() != null) {
                 sb.append("socket address: [\n\t").append(i.socketAddress()).append("\n]\n");
             }
@@ -87,9 +95,15 @@ public final class InfoMigrateCommand implements MonitorCommand {
         if (active && i.dirtySyncCount() > 1) {
             sb.append("dirty pages rate: ").append(i.dirtyPagesRate()).append(" pages\n");
         }
+        if (i.postcopy() != null && i.postcopy().requests() > 0) {
+            sb.append("postcopy request count: ").append(i.postcopy().requests()).append('\n');
+        }
         sb.append("precopy ram: ").append(i.precopyBytes() / 1024).append(" kbytes\n");
         if (i.state() == MigrationStatus.State.COMPLETED) {
             sb.append("downtime ram: ").append(i.downtimeBytes() / 1024).append(" kbytes\n");
+            if (i.postcopy() != null && i.postcopy().bytes() > 0) {
+                sb.append("postcopy ram: ").append(i.postcopy().bytes() / 1024).append(" kbytes\n");
+            }
         }
         xbzrle(sb, i.xbzrle());
         if (i.state() == MigrationStatus.State.COMPLETED) {

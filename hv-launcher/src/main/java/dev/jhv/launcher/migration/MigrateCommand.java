@@ -28,23 +28,25 @@ public final class MigrateCommand implements MonitorCommand {
 
     @Override
     public List<Param> params() {
-        return List.of(Param.restOfLine("[-d] uri"));
+        return List.of(Param.restOfLine("[-d] [-r] uri"));
     }
 
     @Override
     public String help() {
-        return "migrate to URI (using -d to not wait for completion)";
+        return "migrate to URI (using -d to not wait for completion)\n\t\t\t -r to resume a paused postcopy migration";
     }
 
     @Override
     public void run(MonitorContext ctx, Args args) {
-        String line = args.get("[-d] uri").strip();
+        String line = args.get("[-d] [-r] uri").strip();
         boolean detach = false;
+        boolean resume = false;
         while (line.startsWith("-")) {
             int sp = line.indexOf(' ');
             String flag = sp < 0 ? line : line.substring(0, sp);
             switch (flag) {
                 case "-d" -> detach = true;
+                case "-r" -> resume = true;
                 case "-b", "-i" -> throw new MonitorException("migrate: " + flag
                         + ": block migration is not supported yet");
                 default -> throw new MonitorException("migrate: unknown option '" + flag + "'");
@@ -55,6 +57,10 @@ public final class MigrateCommand implements MonitorCommand {
             throw new MonitorException("migrate: missing URI");
         }
         try {
+            if (resume) {
+                migration.resume(line); // postcopy recovery: returns at once, as QEMU's migrate -r
+                return;
+            }
             migration.migrate(machine.get(), line, detach);
         } catch (IllegalArgumentException | IllegalStateException e) {
             throw new MonitorException(e.getMessage());

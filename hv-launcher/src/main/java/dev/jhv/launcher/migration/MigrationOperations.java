@@ -41,10 +41,11 @@ public final class MigrationOperations {
                     if (a.bool("blk", false) || a.bool("inc", false)) {
                         throw new CommandException("block migration is not supported yet");
                     }
-                    if (a.bool("resume", false)) {
-                        throw new CommandException("migration resume (postcopy recovery) is not supported yet");
-                    }
                     try {
+                        if (a.bool("resume", false)) {
+                            migration.resume(a.string("uri")); // postcopy recovery
+                            return null;
+                        }
                         migration.migrate(machine.get(), a.string("uri"), true); // QMP's migrate returns at once
                     } catch (IllegalArgumentException x) {
                         throw new CommandException(x.getMessage());
@@ -149,6 +150,9 @@ public final class MigrationOperations {
             if (i.socketAddress() != null) {
                 out.put("socket-address", List.of(socketAddress(i.socketAddress())));
             }
+            if (i.postcopy() != null) {
+                out.put("postcopy-blocktime", i.postcopy().blocktimeMs());
+            }
             return out;
         }
         if (i.state() == MigrationStatus.State.NONE) {
@@ -165,7 +169,8 @@ public final class MigrationOperations {
         if (i.state() == MigrationStatus.State.COMPLETED) {
             out.put("downtime", i.downtimeMs());
         }
-        if (i.state() == MigrationStatus.State.ACTIVE || i.state() == MigrationStatus.State.COMPLETED) {
+        if (i.state() == MigrationStatus.State.ACTIVE || i.state() == MigrationStatus.State.COMPLETED
+                || i.state().postcopy()) {
             out.put("setup-time", i.setupTimeMs());
             Map<String, Object> ram = new LinkedHashMap<>();
             ram.put("transferred", i.transferredBytes());
@@ -177,13 +182,13 @@ public final class MigrationOperations {
             ram.put("normal-bytes", i.normalBytes());
             ram.put("dirty-sync-count", i.dirtySyncCount());
             ram.put("dirty-sync-missed-zero-copy", 0L);
-            ram.put("postcopy-requests", 0L);
+            ram.put("postcopy-requests", i.postcopy() == null ? 0L : i.postcopy().requests());
             ram.put("page-size", 4096L);
             ram.put("multifd-bytes", i.multifd().bytes());
             ram.put("pages-per-second", i.pagesPerSecond());
             ram.put("precopy-bytes", i.precopyBytes());
             ram.put("downtime-bytes", i.downtimeBytes());
-            ram.put("postcopy-bytes", 0L);
+            ram.put("postcopy-bytes", i.postcopy() == null ? 0L : i.postcopy().bytes());
             // always there in QEMU 7.2 (0 until a second sync measured it, and once completed)
             ram.put("dirty-pages-rate", running && i.dirtySyncCount() > 1 ? i.dirtyPagesRate() : 0L);
             ram.put("mbps", i.throughputMbps());

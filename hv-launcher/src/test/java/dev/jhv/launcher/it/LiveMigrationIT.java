@@ -46,6 +46,15 @@ class LiveMigrationIT {
         }
     }
 
+    /** A jhv running testos with {@code workload}, its HMP monitor on {@code sock}; {@code args} before it. */
+    static Vm boot(Path sock, String workload, List<String> args, String... more) throws Exception {
+        List<String> all = new ArrayList<>(args);
+        all.addAll(List.of("-monitor", "unix:" + sock + ",server,nowait"));
+        all.addAll(List.of(more));
+        JhvProcess jhv = JhvProcess.boot(workload, all.toArray(String[]::new));
+        return new Vm(jhv, MonitorClient.connect(sock, BOOT));
+    }
+
     private int n;
 
     Vm start(String... more) throws Exception {
@@ -535,7 +544,7 @@ class LiveMigrationIT {
             assertThat(vm.mon().command("info migrate_capabilities")).contains("xbzrle: off").contains("events: off");
             assertThat(vm.mon().command("migrate_set_capability events on")).isBlank();
             assertThat(vm.mon().command("info migrate_capabilities")).contains("events: on");
-            assertThat(vm.mon().command("migrate_set_capability postcopy-ram on")).contains("not supported");
+            assertThat(vm.mon().command("migrate_set_capability rdma-pin-all on")).contains("not supported");
             assertThat(vm.mon().command("migrate nosuch:thing")).contains("unknown migration protocol");
             assertThat(vm.mon().command("migrate tcp:127.0.0.1:1")).contains("Connection refused");
             assertThat(vm.mon().command("info status")).contains("VM status: running");

@@ -56,6 +56,21 @@ final class StreamRelay implements AutoCloseable {
         return new StreamRelay(dstPort, -1, false, bytes);
     }
 
+    /** Forwards everything until {@link #breakLink}. */
+    static StreamRelay forwarding(int dstPort) throws IOException {
+        return new StreamRelay(dstPort, -1, false, -1);
+    }
+
+    /** Breaks the link now: both connections close, so each end sees its peer gone. */
+    void breakLink() throws IOException {
+        cut = true;
+        for (Socket s : new Socket[] {from, to}) {
+            if (s != null) {
+                s.close();
+            }
+        }
+    }
+
     /** Forwards RAM, then holds the device state. */
     static StreamRelay holdingDeviceState(int dstPort) throws IOException {
         return new StreamRelay(dstPort, -1, true, -1);

@@ -5,6 +5,7 @@ import dev.jhv.core.trace.StartupTrace;
 import dev.jhv.migration.channel.MigrationChannel;
 import dev.jhv.migration.channel.MigrationUri;
 import dev.jhv.migration.machine.MachineState;
+import dev.jhv.migration.postcopy.PostcopyIncoming;
 import dev.jhv.migration.stream.MigrationException;
 
 import java.io.IOException;
@@ -34,6 +35,12 @@ public final class IncomingMigration {
     /** The stream being loaded, once the source has come: a cancel closes it (an fd: socket ignores interrupts). */
     private volatile MigrationChannel.In channel;
     private Thread loader;
+    /** Whether postcopy-ram is on here (QEMU needs it on both sides); read when the source switches. */
+    private volatile java.util.function.BooleanSupplier postcopyAllowed = () -> false;
+    /** The postcopy under way, once the source switched (migrate_recover goes to it). */
+    private volatile PostcopyIncoming postcopy;
+    /** Set once postcopy has started the guest: the loader does not start it again. */
+    private volatile boolean guestStarted;
 
     /** @param autostart run the guest once loaded (false with -S) */
     public IncomingMigration(Machine machine, String uri, boolean autostart) {
@@ -84,6 +91,24 @@ public final class IncomingMigration {
         }
     }
 
+    /** Whether this destination takes a switch to postcopy (its postcopy-ram capability, asked when it comes). */
+    public void allowPostcopy(java.util.function.BooleanSupplier allowed) {
+        postcopyAllowed = allowed;
+    }
+
+    /**
+     * migrate_recover URI: a postcopy paused by a lost link listens there for the source's migrate -r.
+     *
+     * @throws IllegalStateException unless postcopy is paused
+     */
+    public void recover(String uri) {
+        PostcopyIncoming p = postcopy;
+        if (p == null) {
+            throw new IllegalStateException("Migrate recover can only be run when postcopy is paused.");
+        }
+        p.recover(uri);
+    }
+
     /** Lets the guest go on once loaded (the launcher has everything open); {@link #begin} comes first. */
     public void release() {
         released.countDown();
@@ -91,14 +116,14 @@ public final class IncomingMigration {
 
     private void load() {
         try {
-            incoming(machine, listener, status, () -> capabilities().enabled("multifd"), this::parameters, ch -> {
+            incoming(ch -> {
                 channel = ch;
                 if (cancelled) {
                     closeQuietly(ch);
                 }
             });
             released.await();
-            if (!cancelled) {
+            if (!cancelled && !guestStarted) {
                 machine.finishIncoming(autostart);
                 // as QEMU: completed once the guest is handed on
                 status.incomingCompleted();
@@ -169,10 +194,11 @@ public final class IncomingMigration {
         }
     }
 
-    private static void incoming(Machine m, MigrationChannel.Listener listener, MigrationStatus status,
-                                 java.util.function.BooleanSupplier multifdOn,
-                                 java.util.function.Supplier<MigrationParameters> parameters,
-                                 java.util.function.Consumer<MigrationChannel.In> opened) {
+    private void incoming(java.util.function.Consumer<MigrationChannel.In> opened) {
+        Machine m = machine;
+        MigrationChannel.Listener listener = this.listener;
+        java.util.function.BooleanSupplier multifdOn = () -> capabilities().enabled("multifd");
+        java.util.function.Supplier<MigrationParameters> parameters = this::parameters;
         if (listener.uri().hasReturnPath()) {
             // while the source has not come yet: the vCPUs are parked in inmigrate, nothing else loads
             try {
@@ -202,13 +228,24 @@ public final class IncomingMigration {
             var counted = new CountingInputStream(ch.stream);
             Thread reporter = back == null ? null : Thread.ofPlatform().name("migration-progress").daemon(true)
                     .start(() -> report(back, counted));
+            PostcopyIncoming post = back != null && postcopyAllowed.getAsBoolean()
+                    ? new PostcopyIncoming(MachineState.ramBlocks(m), status) : null;
             try {
-                if (channels != null) {
-                    MachineState.load(m, counted, channels);
-                } else {
-                    MachineState.load(m, counted);
+                var reader = MachineState.reader(m, counted, channels);
+                if (post != null) {
+                    reader.onPostcopyListen(in -> post.listen(in, back::pageRequest));
+                }
+                reader.load();
+                if (post != null && post.listening()) {
+                    stop(reporter);
+                    postcopy = post;
+                    post.run(link(ch, back, reader.input()), this::startGuest, IncomingMigration::bindRecovery);
+                    return;
                 }
             } catch (MigrationException | UncheckedIOException e) {
+                if (post != null) {
+                    post.abandon();
+                }
                 String why = e instanceof UncheckedIOException u ? Migration.reason(u) : e.getMessage();
                 // a command that failed explains a stream that ended (or never began)
                 String failed = ch.commandFailure();
@@ -254,6 +291,74 @@ public final class IncomingMigration {
             throw new IOException(e.getMessage(), e);
         }
         return raw.secured(security.get());
+    }
+
+    /** Postcopy runs the guest before the rest of RAM has come: released by the launcher, then as -S says. */
+    private void startGuest() {
+        try {
+            released.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        }
+        if (!cancelled) {
+            guestStarted = true;
+            machine.finishIncoming(autostart);
+        }
+    }
+
+    /** A postcopy link over a channel and its return path. */
+    private static PostcopyIncoming.Link link(MigrationChannel.In ch, ReturnPath back,
+                                              dev.jhv.core.vmstate.VMStateInput in) {
+        return new PostcopyIncoming.Link() {
+            @Override
+            public dev.jhv.core.vmstate.VMStateInput stream() {
+                return in;
+            }
+
+            @Override
+            public void request(int block, long offset, long length) throws IOException {
+                back.pageRequest(block, offset, length);
+            }
+
+            @Override
+            public void running() throws IOException {
+                back.running();
+            }
+
+            @Override
+            public void received(long[][] bitmaps) throws IOException {
+                back.received(bitmaps);
+            }
+
+            @Override
+            public void acknowledge() throws IOException {
+                back.answer(null);
+            }
+
+            @Override
+            public void close() {
+                closeQuietly(ch);
+            }
+        };
+    }
+
+    /** migrate_recover's URI, bound at once; the source's migrate -r connects there. */
+    private static PostcopyIncoming.Bound bindRecovery(String uri) throws IOException {
+        MigrationChannel.Listener l = MigrationChannel.listen(MigrationUri.parse(uri));
+        return () -> {
+            try {
+                MigrationChannel.In ch = l.accept();
+                if (ch.returnPath == null) {
+                    closeQuietly(ch);
+                    throw new IOException("a recovery needs a socket with a return path");
+                }
+                return link(ch, new ReturnPath(ch.returnPath),
+                        new dev.jhv.core.vmstate.VMStateInput(ch.stream));
+            } finally {
+                l.close();
+            }
+        };
     }
 
     /** Tells the source every 20 ms how far the load has read, so it can count the backlog into the downtime. */

@@ -10,6 +10,8 @@ import dev.jhv.migration.converge.AutoConverge;
 import dev.jhv.migration.converge.ThrottleSettings;
 import dev.jhv.migration.converge.ThrottledVcpu;
 import dev.jhv.migration.machine.MachineState;
+import dev.jhv.migration.postcopy.PostcopyPolicy;
+import dev.jhv.migration.postcopy.PostcopySwitch;
 import dev.jhv.migration.stream.MigrationException;
 import dev.jhv.migration.stream.MigrationStreamWriter;
 import dev.jhv.migration.stream.RamStateEntry;
@@ -44,6 +46,8 @@ final class LiveMigration {
     private volatile RateLimitedOutputStream wire;
     /** Set while the source waits for the destination's answer, so that the watchdog times that wait too. */
     private volatile long waitingSince;
+    /** Postcopy: asked for (migrate_start_postcopy or jhv's policy), and its source once switched. */
+    private final PostcopySwitch postcopy = new PostcopySwitch();
     /** The XBZRLE side of this migration, with the xbzrle capability. */
     private XbzrleSender xbzrle;
 
@@ -94,8 +98,21 @@ final class LiveMigration {
         }
     }
 
+    /** migrate_start_postcopy: the next chunk boundary of precopy switches to postcopy. */
+    void startPostcopy() {
+        postcopy.request();
+    }
+
+    /** migrate -r URI: a postcopy paused by a lost link goes on over a new connection. */
+    void resume(MigrationUri to) {
+        postcopy.resume(to);
+    }
+
     /** migrate_cancel (and quit): the source resumes once the migration thread has let go. */
     void cancel() {
+        if (postcopy.destinationRuns()) {
+            return; // the destination owns the guest: nothing to go back to (QEMU: recover, not cancel)
+        }
         cancelled = true;
         status.cancelling();
         connecting.abort();
@@ -182,7 +199,7 @@ final class LiveMigration {
                         converge.synced(syncNewlyDirty(dirty, ram), wireBytes(out), System.nanoTime());
                     }
                     report(out, ram, t0);
-                } while (!done);
+                } while (!done && !postcopy.requested());
                 writer.flush();
                 dev.jhv.core.trace.StartupTrace.mark("migration: pass sent");
                 long dt = System.nanoTime() - t0;
@@ -204,13 +221,28 @@ final class LiveMigration {
                         estimate.expectedMs());
                 report(out, ram, t0);
                 dev.jhv.core.trace.StartupTrace.mark("migration: synced, expected " + estimate.expectedMs() + " ms");
-                if (estimate.fits(parameters.get().downtimeLimitMs())) {
+                if (estimate.fits(parameters.get().downtimeLimitMs()) || postcopy.requested()) {
+                    break;
+                }
+                if (PostcopyPolicy.switchNow(parameters.get(), postcopyCapable, syncs, dirtied, dt,
+                        estimate.bandwidth())) {
+                    postcopy.request();
                     break;
                 }
                 if (ram.pendingPages() == 0) {
                     // only the destination's backlog keeps the guest from stopping: let it read (a pacing pause)
                     java.util.concurrent.locks.LockSupport.parkNanos(2_000_000);
                 }
+            }
+            if (postcopy.requested()) {
+                before = machine.enterSaveState(RunState.FINISH_MIGRATE);
+                syncDirty(dirty, ram);
+                status.dirtySynced(++syncs);
+                ram.beforeSending(null);
+                postcopy.run(new PostcopySwitch.Source(machine, status, parameters, ch, out, writer, ram, dirty,
+                        this::checkCancel, this::listenAgain, this::awaitAnswer, () -> answer));
+                before = null; // the destination ran the guest, and completed
+                return;
             }
             // stage 3: the guest stops; from here the downtime runs
             long p0 = System.nanoTime();
@@ -277,7 +309,7 @@ final class LiveMigration {
                 xbzrle.close();
             }
             endAutoConverge(); // the throttle ends with the migration, whatever its outcome
-            if (before != null) {
+            if (before != null && !postcopy.destinationRuns()) {
                 machine.operations().migrationEnding();
                 machine.leaveSaveState(before); // the source goes on as it was
             }
@@ -288,6 +320,13 @@ final class LiveMigration {
             abortMultifd();
             cancelledOnceResumed();
         }
+    }
+
+    /** Whether postcopy-ram was on when this migration began (capabilities cannot change under it). */
+    private volatile boolean postcopyCapable;
+
+    void postcopyCapable(boolean on) {
+        postcopyCapable = on;
     }
 
     private void startAutoConverge(long sentBytes) {
@@ -361,6 +400,9 @@ final class LiveMigration {
      * cancel is recorded after, by {@link #cancelledOnceResumed}. Returns {@code e}.
      */
     private RuntimeException recordFailure(RuntimeException e) {
+        if (status.state() == MigrationStatus.State.COMPLETED) {
+            return e; // a postcopy that recovered: closing the first, broken connection fails, after the end
+        }
         if (!cancelled) { // a cancel is recorded once the source has resumed
             status.failed(stalled != null ? stalled : refusal != null ? refusal : Migration.reason(e));
         }
@@ -388,12 +430,33 @@ final class LiveMigration {
     }
 
     /** The destination's answer: "" once acknowledged, else its refusal or why none came; incomplete until then. */
-    private final java.util.concurrent.CompletableFuture<String> answer = new java.util.concurrent.CompletableFuture<>();
+    private volatile java.util.concurrent.CompletableFuture<String> answer = new java.util.concurrent.CompletableFuture<>();
 
     /** Reads the return path: one answer, acknowledgement or refusal; a refusal stops the migration at once. */
     private void listen(MigrationChannel.Out ch) {
+        var answer = this.answer; // a recovered link has a new one, set before its listener starts
         try {
-            ReturnPath.read(ch.returnPath, consumed -> destinationConsumed = consumed);
+            ReturnPath.read(ch.returnPath, new ReturnPath.Listener() {
+                @Override
+                public void progress(long consumed) {
+                    destinationConsumed = consumed;
+                }
+
+                @Override
+                public void pageRequest(int block, long offset, long length) {
+                    postcopy.pageRequest(block, offset, length);
+                }
+
+                @Override
+                public void running() {
+                    postcopy.destinationRunning();
+                }
+
+                @Override
+                public void received(long[][] bitmaps) {
+                    postcopy.destinationHas(bitmaps);
+                }
+            });
             answer.complete("");
         } catch (IOException e) {
             String why = e.getMessage() != null ? e.getMessage() : "the return path broke";
@@ -408,6 +471,12 @@ final class LiveMigration {
     /** The destination's word on why it will not take the stream (its refusal, or its TLS side's). */
     private static boolean isRefusal(String why) {
         return why.startsWith("the destination refused") || why.startsWith("TLS handshake failed");
+    }
+
+    /** A recovered link: a fresh answer, heard on a new return-path thread. */
+    private void listenAgain(MigrationChannel.Out ch) {
+        answer = new java.util.concurrent.CompletableFuture<>();
+        Thread.ofPlatform().name("migration-return-path").daemon(true).start(() -> listen(ch));
     }
 
     /** Bytes of the stream the destination has consumed, as it last reported; -1: it does not report. */
@@ -462,6 +531,9 @@ final class LiveMigration {
         try {
             while (true) {
                 Thread.sleep(200); // a periodic check, not a synchronisation
+                if (postcopy.destinationRuns()) {
+                    return; // a lost link now pauses (PostcopySwitch), it does not fail the migration
+                }
                 RateLimitedOutputStream w = wire;
                 if (w == null) {
                     continue;

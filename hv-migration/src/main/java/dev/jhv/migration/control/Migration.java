@@ -63,6 +63,7 @@ public final class Migration {
                 throw new MachineOperations.MachineEndedException();
             }
             LiveMigration live = new LiveMigration(m, uri, this::parameters, status, capabilities);
+            live.postcopyCapable(capabilities.enabled("postcopy-ram"));
             status.setListener(new MigrationStatus.Listener() {
                 @Override
                 public void state(MigrationStatus.State s) {
@@ -101,6 +102,38 @@ public final class Migration {
         if (capabilities.enabled("events")) {
             m.publish(e);
         }
+    }
+
+    /**
+     * migrate_start_postcopy: a precopy under way switches to postcopy at its next chunk (QEMU's errors otherwise).
+     */
+    public void startPostcopy() {
+        if (!capabilities.enabled("postcopy-ram")) {
+            throw new IllegalStateException("Enable postcopy with migrate_set_capability before the start of "
+                    + "migration");
+        }
+        LiveMigration live;
+        synchronized (this) {
+            var s = status.state();
+            live = s == MigrationStatus.State.SETUP || s == MigrationStatus.State.ACTIVE ? running : null;
+        }
+        if (live == null) {
+            throw new IllegalStateException("Postcopy must be started after migration has been started");
+        }
+        live.startPostcopy();
+    }
+
+    /** migrate -r URI (QMP migrate with resume): a postcopy paused by a lost link goes on over {@code uriText}. */
+    public void resume(String uriText) {
+        MigrationUri uri = MigrationUri.parse(uriText);
+        LiveMigration live;
+        synchronized (this) {
+            live = status.state() == MigrationStatus.State.POSTCOPY_PAUSED ? running : null;
+        }
+        if (live == null) {
+            throw new IllegalStateException("Cannot resume if there is no paused migration");
+        }
+        live.resume(uri);
     }
 
     /** migrate_cancel: a running migration stops and the source resumes; nothing running is not an error. */

@@ -45,7 +45,9 @@ public final class MigrationParameters {
             // jhv: a link that makes no progress for this long fails the migration (TCP alone waits minutes)
             new Parameter("x-stall-timeout", Kind.MILLISECONDS, 10_000L, 100, 3_600_000),
             // jhv: auto-converge throttles only the vCPUs that dirty (off: QEMU's one throttle for all)
-            new Parameter("x-per-vcpu-throttle", Kind.BOOL, true, 0, 1));
+            new Parameter("x-per-vcpu-throttle", Kind.BOOL, true, 0, 1),
+            // jhv: with postcopy-ram on, switch to postcopy by itself when a precopy cannot converge
+            new Parameter("x-postcopy-auto", Kind.BOOL, false, 0, 1));
 
     public static final MigrationParameters DEFAULTS = defaults();
 
@@ -91,6 +93,16 @@ public final class MigrationParameters {
 
     public long stallTimeoutMs() {
         return number("x-stall-timeout");
+    }
+
+    /** QEMU's max-postcopy-bandwidth: 0 for as fast as the link allows. */
+    public long maxPostcopyBandwidth() {
+        return number("max-postcopy-bandwidth");
+    }
+
+    /** jhv's x-postcopy-auto: switch to postcopy when precopy cannot converge. */
+    public boolean postcopyAuto() {
+        return (Boolean) get("x-postcopy-auto");
     }
 
     /** The XBZRLE cache's size in bytes (a power of two, at least a page). */

@@ -7,15 +7,21 @@ package dev.jhv.migration.control;
 public final class MigrationStatus {
     /** QEMU's migration states (the ones jhv passes through). */
     public enum State {
-        NONE, SETUP, ACTIVE, CANCELLING, CANCELLED, FAILED, COMPLETED;
+        NONE, SETUP, ACTIVE, CANCELLING, CANCELLED, FAILED, COMPLETED, POSTCOPY_ACTIVE, POSTCOPY_PAUSED,
+        POSTCOPY_RECOVER;
 
-        /** QEMU's spelling ("active", "cancelling", ...). */
+        /** QEMU's spelling ("active", "cancelling", "postcopy-active", ...). */
         public String qemuName() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
         }
 
         public boolean running() {
-            return this == SETUP || this == ACTIVE || this == CANCELLING;
+            return this == SETUP || this == ACTIVE || this == CANCELLING || postcopy();
+        }
+
+        /** After the switch to postcopy: the destination runs the guest. */
+        public boolean postcopy() {
+            return this == POSTCOPY_ACTIVE || this == POSTCOPY_PAUSED || this == POSTCOPY_RECOVER;
         }
     }
 
@@ -32,7 +38,7 @@ public final class MigrationStatus {
                                 long dirtySyncCount, long pagesPerSecond, long dirtyPagesRate, long precopyBytes,
                                 long downtimeBytes, long bandwidthBytesPerSecond, Downtime downtime,
                                 boolean incoming, String socketAddress, XbzrleCache xbzrle,
-                                CpuThrottle cpuThrottle, Multifd multifd) { }
+                                CpuThrottle cpuThrottle, Multifd multifd, Postcopy postcopy) { }
 
     /** QEMU's xbzrle-cache figures (null when the xbzrle capability is off): bytes, pages, rates per sync period. */
     public record XbzrleCache(long cacheSize, long bytes, long pages, long cacheMiss, double cacheMissRate,
@@ -62,6 +68,14 @@ public final class MigrationStatus {
     public synchronized void multifd(long bytes) {
         multifd = new Multifd(bytes);
     }
+
+    /**
+     * Postcopy's figures (null before a switch to postcopy). Source: the destination's page requests and the bytes
+     * sent after the switch. Destination: the pages its guest faulted on and asked for, how long a fault waited for
+     * its page (average and worst), the sum of those waits (QEMU's postcopy blocktime, in ms) and the pages placed.
+     */
+    public record Postcopy(long requests, long bytes, long faults, long latencyAvgMicros, long latencyMaxMicros,
+                           long blocktimeMs, long pagesPlaced) { }
 
     /** Told of every state a migration enters and every dirty pass it begins (QMP's MIGRATION events). */
     public interface Listener {
@@ -112,6 +126,29 @@ public final class MigrationStatus {
         cpuThrottle = source != null ? source : () -> null;
     }
 
+    private java.util.function.Supplier<Postcopy> postcopy;
+
+    /** From the switch to postcopy: its figures, read when shown; the state becomes postcopy-active. */
+    public synchronized void postcopyActive(java.util.function.Supplier<Postcopy> figures) {
+        postcopy = figures;
+        enter(State.POSTCOPY_ACTIVE);
+    }
+
+    /** The link broke in postcopy: both sides wait for a recovery (the destination's guest runs on). */
+    public synchronized void postcopyPaused() {
+        enter(State.POSTCOPY_PAUSED);
+    }
+
+    /** A recovery is under way (migrate -r on the source, migrate_recover on the destination). */
+    public synchronized void postcopyRecover() {
+        enter(State.POSTCOPY_RECOVER);
+    }
+
+    /** A recovery that has the link again: back to postcopy-active. */
+    public synchronized void postcopyResumed() {
+        enter(State.POSTCOPY_ACTIVE);
+    }
+
     /** A destination listening on {@code address} (null: not a socket), no source yet. */
     public synchronized void incomingListening(String address) {
         incoming = true;
@@ -156,6 +193,7 @@ public final class MigrationStatus {
         phases = null;
         xbzrle = null;
         multifd = Multifd.NONE;
+        postcopy = null;
     }
 
     public synchronized void active() {
@@ -233,6 +271,7 @@ public final class MigrationStatus {
         return new MigrationInfo(state, error, totalMs, setupMs, expectedDowntimeMs, downtimeMs, transferred, mbps,
                 remaining, total, duplicate, normal, normal * 4096, dirtySyncCount, pagesPerSecond, dirtyPagesRate,
                 transferred - downtimeBytes, downtimeBytes, bandwidth, phases, incoming, socketAddress,
-                xbzrle, state.running() ? cpuThrottle.get() : null, multifd);
+                xbzrle, state.running() ? cpuThrottle.get() : null, multifd,
+                postcopy == null ? null : postcopy.get());
     }
 }

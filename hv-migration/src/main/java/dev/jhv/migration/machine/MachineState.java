@@ -117,12 +117,25 @@ public final class MachineState {
     /** {@link #load}, with the RAM pages coming over multifd channels where the stream says so. */
     public static MigrationStreamReader.Result load(Machine m, InputStream in,
                                                     dev.jhv.migration.stream.MultifdPages.Source multifd) {
+        return reader(m, in, multifd).load();
+    }
+
+    /** A reader of a stream into this machine, for a load that needs its hooks (postcopy); see {@link #load}. */
+    public static MigrationStreamReader reader(Machine m, InputStream in) {
+        return reader(m, in, null);
+    }
+
+    /** {@link #reader}, with the RAM pages coming over multifd channels where the stream says so (null: none). */
+    public static MigrationStreamReader reader(Machine m, InputStream in,
+                                               dev.jhv.migration.stream.MultifdPages.Source multifd) {
         SaveStateRegistry reg = registry(m);
-        for (var e : reg.entries()) {
-            if (e instanceof RamStateEntry ram) {
-                ram.receivePagesFrom(multifd);
+        if (multifd != null) {
+            for (var e : reg.entries()) {
+                if (e instanceof RamStateEntry ram) {
+                    ram.receivePagesFrom(multifd);
+                }
             }
         }
-        return new MigrationStreamReader(in, reg, configuration(m, reg)).load();
+        return new MigrationStreamReader(in, reg, configuration(m, reg));
     }
 }

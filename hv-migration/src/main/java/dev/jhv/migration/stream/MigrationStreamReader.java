@@ -43,6 +43,25 @@ public final class MigrationStreamReader {
         this.destination = destination;
     }
 
+    /** Takes postcopy's listen command (null: this destination refuses postcopy). */
+    private java.util.function.Consumer<VMStateInput> postcopyListen;
+    private boolean postcopyListening;
+
+    /** Lets a stream switch to postcopy: {@code listen} reads the listen command's body. */
+    public void onPostcopyListen(java.util.function.Consumer<VMStateInput> listen) {
+        postcopyListen = listen;
+    }
+
+    /** Whether the stream switched to postcopy: RAM pages follow the trailer, read through {@link #input}. */
+    public boolean postcopyListening() {
+        return postcopyListening;
+    }
+
+    /** The stream as this reader has buffered it (postcopy reads on after the trailer). */
+    public VMStateInput input() {
+        return in;
+    }
+
     /** The first device section whose checksum failed, while the rest of the stream is read (or null). */
     private Damage damage;
     /** Per device section id, the field checksums the stream's description recorded. */
@@ -129,6 +148,10 @@ public final class MigrationStreamReader {
                 break;
             }
             int sectionId = in.s32("section header");
+            if (type == StreamFormat.SECTION_COMMAND) {
+                command(at, sectionId);
+                continue;
+            }
             switch (type) {
                 case StreamFormat.SECTION_START, StreamFormat.SECTION_FULL -> {
                     String idstr = in.string8("section header");
@@ -191,7 +214,7 @@ public final class MigrationStreamReader {
             in.context(null, -1);
         }
         for (var e : started.entrySet()) {
-            if (!ended.contains(e.getKey())) {
+            if (!ended.contains(e.getKey()) && !postcopyListening) {
                 throw error(in.offset(), "section '" + e.getValue().entry().idstr() + "' has no END section");
             }
         }
@@ -226,6 +249,20 @@ public final class MigrationStreamReader {
         }
         dev.jhv.core.trace.StartupTrace.mark("stream: device state applied");
         return new Result(source, in.offset(), staged.size(), iterativeSections);
+    }
+
+    private void command(long at, int command) {
+        if (command != StreamFormat.COMMAND_POSTCOPY_LISTEN) {
+            throw error(at, "unknown command " + command);
+        }
+        if (postcopyListen == null) {
+            throw error(at, "the source switched to postcopy, but postcopy-ram is off on this destination");
+        }
+        if (postcopyListening) {
+            throw error(at, "a second postcopy listen command");
+        }
+        postcopyListening = true;
+        postcopyListen.accept(in);
     }
 
     private void footer(int sectionId, String idstr, int instance, long sectionStart) {

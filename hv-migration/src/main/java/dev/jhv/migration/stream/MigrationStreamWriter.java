@@ -178,6 +178,16 @@ public final class MigrationStreamWriter {
         out.flush();
     }
 
+    /**
+     * Postcopy's listen command (see {@link StreamFormat#SECTION_COMMAND}) with {@code body} written by the
+     * postcopy source; the device sections follow, not the RAM END.
+     */
+    public void postcopyListen(java.util.function.Consumer<VMStateOutput> body) {
+        out.u8(StreamFormat.SECTION_COMMAND);
+        out.u32(StreamFormat.COMMAND_POSTCOPY_LISTEN);
+        body.accept(out);
+    }
+
     /** The static save of a stopped machine: header, START, END and FULL sections, EOF, description. */
     public void saveAll(MachineConfiguration config) {
         writeHeader(config);

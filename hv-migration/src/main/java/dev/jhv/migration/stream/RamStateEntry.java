@@ -311,4 +311,13 @@ public final class RamStateEntry implements IterativeStateEntry {
     public synchronized void receivePagesFrom(MultifdPages.Source source) {
         multifdSource = source;
     }
+
+    /** A copy of every block's pending pages (bit i of word i/64 = page i): what postcopy still has to send. */
+    public synchronized long[][] pendingBitmaps() {
+        long[][] copy = new long[pending.length][];
+        for (int i = 0; i < pending.length; i++) {
+            copy[i] = pending[i].clone();
+        }
+        return copy;
+    }
 }

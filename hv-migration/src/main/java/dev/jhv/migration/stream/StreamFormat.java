@@ -38,6 +38,13 @@ public final class StreamFormat {
     public static final int VMDESCRIPTION = 0x06;
     public static final int CONFIGURATION = 0x07;
     public static final int SECTION_FOOTER = 0x7e;
+    /**
+     * A command to the destination (QEMU's QEMU_VM_COMMAND): u8 SECTION_COMMAND, be32 command, its body. Postcopy's
+     * listen command says which pages the destination lacks (see dev.jhv.migration.postcopy): after it the RAM
+     * section has no END, its remaining pages follow the stream's trailer.
+     */
+    public static final int SECTION_COMMAND = 0x08;
+    public static final int COMMAND_POSTCOPY_LISTEN = 1;
 
     /** Bounds on the JSON parts, so garbage cannot make the loader allocate much. */
     public static final int MAX_CONFIGURATION = 1 << 20;
@@ -53,6 +60,7 @@ public final class StreamFormat {
             case VMDESCRIPTION -> "VMDESCRIPTION";
             case CONFIGURATION -> "CONFIGURATION";
             case SECTION_FOOTER -> "FOOTER";
+            case SECTION_COMMAND -> "COMMAND";
             default -> String.format("0x%02x", type);
         };
     }

@@ -36,7 +36,7 @@ class MigrationParametersTest {
         var c = MigrationCapabilities.NONE;
         assertThat(c.with("events", true).enabled("events")).isTrue();
         assertThat(c.with("xbzrle", false).enabled("xbzrle")).isFalse();
-        assertThatThrownBy(() -> c.with("postcopy-ram", true)).hasMessageContaining("not supported");
+        assertThatThrownBy(() -> c.with("rdma-pin-all", true)).hasMessageContaining("not supported");
         assertThatThrownBy(() -> c.with("nosuch", true)).hasMessage("Invalid parameter 'nosuch'");
         assertThat(c.describe()).startsWith("xbzrle: off\nrdma-pin-all: off\n").endsWith("postcopy-preempt: off\n");
     }
