@@ -7,7 +7,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 
@@ -42,11 +41,7 @@ class MultifdMigrationIT {
 
     /** The dirtying test guest with 512 MiB and 2 CPUs, its HMP monitor on {@code sock}. */
     static LiveMigrationIT.Vm boot(Path sock, String... more) throws Exception {
-        List<String> args = new ArrayList<>(List.of("-m", "512", "-smp", "2", "-monitor",
-                "unix:" + sock + ",server,nowait"));
-        args.addAll(List.of(more));
-        JhvProcess jhv = JhvProcess.boot(LiveMigrationIT.WORKLOAD, args.toArray(String[]::new));
-        return new LiveMigrationIT.Vm(jhv, MonitorClient.connect(sock, BOOT));
+        return LiveMigrationIT.boot(sock, LiveMigrationIT.WORKLOAD, List.of("-m", "512", "-smp", "2"), more);
     }
 
     /** Runs each monitor command on a side and expects no answer (QEMU's HMP says nothing on success). */
