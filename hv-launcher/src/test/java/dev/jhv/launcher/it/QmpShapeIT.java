@@ -40,13 +40,16 @@ class QmpShapeIT {
      * x- prefixed as QEMU's experimental ones are.</li>
      * <li>x-per-vcpu-throttle: jhv's own parameter (auto-converge throttles only the vCPUs that dirty; off gives
      * QEMU's one throttle for all).</li>
+     * <li>x-postcopy-auto: jhv's own parameter (with postcopy-ram, switch to postcopy by itself when a pass shows
+     * that precopy cannot converge).</li>
      * </ul>
      */
     static final List<String> DOCUMENTED = List.of(
             "query-migrate-parameters: /return/multifd-zlib-level only in QEMU",
             "query-migrate-parameters: /return/multifd-zstd-level only in QEMU",
             "query-migrate-parameters: /return/x-stall-timeout only in jhv",
-            "query-migrate-parameters: /return/x-per-vcpu-throttle only in jhv");
+            "query-migrate-parameters: /return/x-per-vcpu-throttle only in jhv",
+            "query-migrate-parameters: /return/x-postcopy-auto only in jhv");
 
     @TempDir
     Path tmp;
