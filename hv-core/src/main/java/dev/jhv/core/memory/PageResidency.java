@@ -9,8 +9,9 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * Which pages of guest RAM the kernel has never backed, so that saving and loading can skip them without touching
- * them. Guest RAM is a shared anonymous mapping (shmem): reading a page it never wrote would allocate a zeroed page,
- * so scanning a mostly empty 2 GiB guest for zero pages would cost seconds and 2 GiB of resident memory.
+ * them. Scanning a mostly empty 2 GiB guest for zero pages would cost seconds, and reading pages never written maps
+ * them. With transparent huge pages, a write makes the whole 2 MiB around it resident: its neighbours are then
+ * scanned, not skipped.
  * <p>
  * A page that mincore(2) reports absent was never written or was swapped out; only the first is known to read as
  * zero. So the answer is trusted only while no swap is in use, checked before and after the call; otherwise every

@@ -86,7 +86,7 @@ public final class PostcopyDestination implements AutoCloseable {
             MemorySegment seg = blocks.get(b).segment();
             for (long p = PageRuns.next(lacking[b], 0, pages[b]); p >= 0; ) {
                 long e = PageRuns.end(lacking[b], p, pages[b]);
-                Libc.madvise(seg.asSlice(p * PAGE, (e - p) * PAGE), Libc.MADV_REMOVE);
+                Libc.madvise(seg.asSlice(p * PAGE, (e - p) * PAGE), Libc.MADV_DONTNEED);
                 p = PageRuns.next(lacking[b], e, pages[b]);
             }
         }
