@@ -25,14 +25,6 @@ public final class IoUringBlockIo implements AsyncBlockIo {
     private static final System.Logger LOG = System.getLogger(IoUringBlockIo.class.getName());
     private static final int ENTRIES = 256;
     private static final int MAX_IOVECS = 256;
-    /**
-     * Requests this large go to the kernel's io-wq workers at once (IOSQE_ASYNC): tried inline, an O_DIRECT read of
-     * 1 MiB on this host's ext4 ran in io_uring_enter on the I/O thread, one at a time (1 MiB reads at depth 4: about
-     * 0.4-0.9 GB/s inline, 1.5-2 GB/s punted, a noisy machine); small ones stay inline, where 4 KiB random reads do
-     * best (punting them cost a third of their IOPS).
-     */
-    private static final long ASYNC_BYTES = 64 * 1024;
-    private static final byte IOSQE_ASYNC = 1 << 4;
     private static final int SQE_SIZE = 64;
     private static final int CQE_SIZE = 16;
     private static final long OFF_SQ_RING = 0;
@@ -210,8 +202,7 @@ public final class IoUringBlockIo implements AsyncBlockIo {
                 iov.set(ValueLayout.JAVA_LONG, i * 16L, b.address());
                 iov.set(ValueLayout.JAVA_LONG, i * 16L + 8, b.byteSize());
             }
-            if (!queue(op, fileFd, offset, buffers.isEmpty() ? 0 : iov.address(), buffers.size(), total, rwFlags,
-                    slot)) {
+            if (!queue(op, fileFd, offset, buffers.isEmpty() ? 0 : iov.address(), buffers.size(), rwFlags, slot)) {
                 slots[slot] = null;
                 retry[slot] = null;
                 free.add(slot);
@@ -225,15 +216,12 @@ public final class IoUringBlockIo implements AsyncBlockIo {
      * Fills the next submission queue entry, publishes the tail and tells the kernel (with the lock held); false
      * when the kernel took nothing (the entry is withdrawn).
      */
-    private boolean queue(int op, int fd, long offset, long addr, int len, long bytes, int rwFlags, long userData) {
+    private boolean queue(int op, int fd, long offset, long addr, int len, int rwFlags, long userData) {
         int tail = (int) INT.getAcquire(sqRing, (long) sqTail);
         int index = tail & sqMaskValue;
         MemorySegment sqe = sqes.asSlice((long) index * SQE_SIZE, SQE_SIZE);
         sqe.fill((byte) 0);
         sqe.set(ValueLayout.JAVA_BYTE, 0, (byte) op);
-        if (bytes >= ASYNC_BYTES) {
-            sqe.set(ValueLayout.JAVA_BYTE, 1, IOSQE_ASYNC);
-        }
         sqe.set(ValueLayout.JAVA_INT, 4, fd);
         sqe.set(ValueLayout.JAVA_LONG, 8, offset);
         sqe.set(ValueLayout.JAVA_LONG, 16, addr);
@@ -342,6 +330,6 @@ public final class IoUringBlockIo implements AsyncBlockIo {
     }
 
     private synchronized void submitWake() {
-        queue(OP_NOP, -1, 0, 0, 0, 0, 0, WAKE);
+        queue(OP_NOP, -1, 0, 0, 0, 0, WAKE);
     }
 }
