@@ -42,46 +42,29 @@ public final class IncomingMigration {
     /** Set once postcopy has started the guest: the loader does not start it again. */
     private volatile boolean guestStarted;
 
-    /** @param autostart run the guest once loaded (false with -S) */
-    public IncomingMigration(Machine machine, String uri, boolean autostart) {
-        this(machine, uri, autostart, new MigrationStatus());
-    }
-
     /**
      * @param autostart run the guest once loaded (false with -S)
-     * @param status    the machine's migration status ({@link Migration#status}), which shows the load
-     */
-    public IncomingMigration(Machine machine, String uri, boolean autostart, MigrationStatus status) {
-        this(machine, uri, autostart, status, null);
-    }
-
-    /**
      * @param migration the machine's migration, whose status shows the load and whose capabilities and
      *                  parameters (multifd, as QEMU's destination has them set before the source comes) it follows
      */
     public IncomingMigration(Machine machine, String uri, boolean autostart, Migration migration) {
-        this(machine, uri, autostart, migration.status(), migration);
-    }
-
-    private IncomingMigration(Machine machine, String uri, boolean autostart, MigrationStatus status,
-                              Migration migration) {
         this.machine = machine;
         this.listener = listen(uri);
         this.autostart = autostart;
-        this.status = status;
+        this.status = migration.status();
         this.migration = migration;
         status.incomingListening(listener.socketAddress());
     }
 
-    /** Where the destination's capabilities and parameters are (null: the defaults). */
+    /** The machine's migration: the destination's capabilities and parameters as set when the source comes. */
     private final Migration migration;
 
     private MigrationCapabilities capabilities() {
-        return migration == null ? MigrationCapabilities.NONE : migration.capabilities();
+        return migration.capabilities();
     }
 
     private MigrationParameters parameters() {
-        return migration == null ? MigrationParameters.DEFAULTS : migration.parameters();
+        return migration.parameters();
     }
 
     /** Starts loading; the machine must already be in {@code inmigrate} ({@link Machine#startIncoming}). */

@@ -51,11 +51,6 @@ final class LiveMigration {
     /** The XBZRLE side of this migration, with the xbzrle capability. */
     private XbzrleSender xbzrle;
 
-    LiveMigration(Machine machine, MigrationUri uri, Supplier<MigrationParameters> parameters,
-                  MigrationStatus status) {
-        this(machine, uri, parameters, status, MigrationCapabilities.NONE);
-    }
-
     /** @param capabilities as they were when the migration began (they cannot change under it) */
     LiveMigration(Machine machine, MigrationUri uri, Supplier<MigrationParameters> parameters,
                   MigrationStatus status, MigrationCapabilities capabilities) {
